@@ -1,0 +1,67 @@
+"""``In10ntClient``: the SDK's entry point, mirroring the seed's TypeScript client."""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+
+import httpx
+
+from in10nt_desktop.api.http import HttpCore
+from in10nt_desktop.api.instances import InstancesResource, SavedTemplatesResource
+from in10nt_desktop.api.templates import TemplatesResource
+
+HOSTED_BASE_URL = "https://in10t-api-v2.fly.dev"
+
+
+class In10ntClient:
+    """Async client. Use as ``async with In10ntClient(...) as client:`` or call ``aclose()``.
+
+    ``transport`` is injectable so tests can hand it a real local server or an
+    ``httpx.MockTransport`` for hosted-service shapes.
+    """
+
+    def __init__(self, base_url: str = HOSTED_BASE_URL, api_key: str | None = None, *,
+                 timeout: httpx.Timeout | float | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None, retries: int = 3,
+                 backoff: float = 0.5) -> None:
+        self._http = HttpCore(base_url, api_key, timeout=timeout, transport=transport, retries=retries,
+                              backoff=backoff)
+        self.templates = TemplatesResource(self._http)
+        self.saved_templates = SavedTemplatesResource(self._http)
+        self.instances = InstancesResource(self._http)
+
+    @classmethod
+    def from_env(cls, **kw: object) -> In10ntClient:
+        """``IN10NT_BASE_URL`` (default: the hosted service) and ``IN10NT_API_KEY``."""
+        base_url = os.environ.get("IN10NT_BASE_URL") or HOSTED_BASE_URL
+        return cls(base_url, os.environ.get("IN10NT_API_KEY") or None, **kw)  # type: ignore[arg-type]
+
+    @property
+    def base_url(self) -> str:
+        return self._http.base_url
+
+    def set_api_key(self, api_key: str | None) -> None:
+        self._http.set_api_key(api_key)
+
+    async def health(self) -> bool:
+        """True when the server answers; the hosted service may have no ``/healthz``, so a 404 counts."""
+        try:
+            response = await self._http.request("GET", "/healthz", retry=False)
+        except Exception:
+            return False
+        return response.status_code < 400
+
+    def __repr__(self) -> str:
+        key = "set" if self._http.has_api_key else "none"
+        return f"In10ntClient(base_url={self.base_url!r}, api_key=<{key}>)"
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> In10ntClient:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.aclose()

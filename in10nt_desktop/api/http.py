@@ -1,0 +1,102 @@
+"""The SDK's one HTTP path: auth header, timeouts, retries and error mapping.
+
+GETs (and DELETEs, which are idempotent) retry transient failures with backoff; a POST is
+retried only when it carries an ``Idempotency-Key``, so a retry can never build twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import Any
+
+import httpx
+
+from in10nt_desktop import __version__
+from in10nt_desktop.api.errors import (
+    APIError,
+    ConnectionFailedError,
+    RateLimitError,
+    ServerError,
+    connection_error,
+    error_from_response,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+MAX_RETRY_AFTER = 30.0  # a server asking for minutes would freeze a CLI; cap and let the caller decide
+_TRANSIENT = (502, 503, 504)
+
+
+class HttpCore:
+    """Owns the ``httpx.AsyncClient``; never logs headers or bodies (secrets live there)."""
+
+    def __init__(self, base_url: str, api_key: str | None, *, timeout: httpx.Timeout | float | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None, retries: int = 3,
+                 backoff: float = 0.5) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self.retries = retries
+        self.backoff = backoff
+        headers = {"User-Agent": f"in10nt-desktop/{__version__}", "Accept": "application/json"}
+        self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout or DEFAULT_TIMEOUT,
+                                         transport=transport, headers=headers)
+
+    @property
+    def has_api_key(self) -> bool:
+        return bool(self._api_key)
+
+    def set_api_key(self, api_key: str | None) -> None:
+        self._api_key = api_key
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
+                      idempotency_key: str | None = None, retry: bool | None = None) -> httpx.Response:
+        headers: dict[str, str] = {}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        if retry is None:
+            retry = method in ("GET", "HEAD", "DELETE") or idempotency_key is not None
+        attempts = self.retries + 1 if retry else 1
+        last: APIError | ConnectionFailedError | None = None
+        for attempt in range(attempts):
+            try:
+                response = await self._client.request(method, path, json=json, params=params, headers=headers)
+            except httpx.TransportError as exc:
+                last = connection_error(self.base_url, exc)
+                log.debug("%s %s: %s (attempt %d)", method, path, type(exc).__name__, attempt + 1)
+            else:
+                if response.status_code < 400:
+                    return response
+                err = error_from_response(response)
+                if not isinstance(err, RateLimitError | ServerError) or (
+                        isinstance(err, ServerError) and response.status_code not in _TRANSIENT):
+                    raise err
+                last = err
+                log.debug("%s %s: %d (attempt %d)", method, path, response.status_code, attempt + 1)
+            if attempt + 1 < attempts:
+                await asyncio.sleep(self._delay(attempt, last))
+        assert last is not None
+        raise last
+
+    def _delay(self, attempt: int, err: Exception | None) -> float:
+        if isinstance(err, RateLimitError) and err.retry_after is not None:
+            return min(float(err.retry_after), MAX_RETRY_AFTER)
+        jitter = 0.75 + random.random() / 2
+        return float(min(self.backoff * (2 ** attempt) * jitter, MAX_RETRY_AFTER))
+
+    async def json(self, method: str, path: str, **kw: Any) -> Any:
+        response = await self.request(method, path, **kw)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise APIError(f"{self.base_url} answered {path} with something that is not JSON.",
+                           status=response.status_code) from exc

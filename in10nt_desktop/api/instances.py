@@ -1,0 +1,89 @@
+"""``client.saved_templates`` and ``client.instances``: snapshots and the instances that make them.
+
+The local engine serves instances once the container runtime lands; the paths are those of
+DESIGN.md so the SDK already speaks to any server that has them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from pydantic import PrivateAttr
+
+from in10nt_desktop.api.models import InstanceData, RunResult, SavedTemplate, unwrap_item, unwrap_list
+
+if TYPE_CHECKING:
+    from in10nt_desktop.api.http import HttpCore
+
+
+class SavedTemplatesResource:
+    def __init__(self, http: HttpCore) -> None:
+        self._http = http
+
+    async def list(self) -> list[SavedTemplate]:
+        data = await self._http.json("GET", "/saved-templates")
+        return [SavedTemplate.model_validate(item)
+                for item in unwrap_list(data, "savedTemplates", "templates")]
+
+    async def delete(self, name: str) -> None:
+        await self._http.request("DELETE", f"/saved-templates/{quote(name, safe='')}")
+
+
+class Instance(InstanceData):
+    """An instance bound to its client: ``await i.run(task)``, ``await i.snapshot(name)``."""
+
+    _http: HttpCore | None = PrivateAttr(default=None)
+
+    def _bind(self, http: HttpCore) -> Instance:
+        self._http = http
+        return self
+
+    def _core(self) -> HttpCore:
+        if self._http is None:
+            raise RuntimeError("this Instance is not bound to a client")
+        return self._http
+
+    async def run(self, task: str, timeout: float | None = None) -> RunResult:
+        body: dict[str, Any] = {"task": task}
+        if timeout is not None:
+            body["timeout"] = timeout
+        data = await self._core().json("POST", f"/instances/{self.instance_id}/run", json=body, retry=False)
+        return RunResult.model_validate(data)
+
+    async def snapshot(self, template_name: str) -> SavedTemplate:
+        data = await self._core().json("POST", f"/instances/{self.instance_id}/snapshot",
+                                       json={"templateName": template_name},
+                                       idempotency_key=str(uuid.uuid4()))
+        return SavedTemplate.model_validate(unwrap_item(data, "savedTemplate"))
+
+    async def delete(self) -> None:
+        await self._core().request("DELETE", f"/instances/{self.instance_id}")
+
+
+class InstancesResource:
+    def __init__(self, http: HttpCore) -> None:
+        self._http = http
+
+    async def create(self, *, name: str, container_template_id: str,
+                     description: str | None = None) -> Instance:
+        body: dict[str, Any] = {"name": name, "containerTemplateId": container_template_id}
+        if description is not None:
+            body["description"] = description
+        data = await self._http.json("POST", "/instances", json=body, idempotency_key=str(uuid.uuid4()))
+        return Instance.model_validate(unwrap_item(data, "instance"))._bind(self._http)
+
+    async def create_from_saved_template(self, *, template_name: str, new_instance_name: str) -> Instance:
+        data = await self._http.json("POST", "/instances/from-saved-template",
+                                     json={"templateName": template_name, "newInstanceName": new_instance_name},
+                                     idempotency_key=str(uuid.uuid4()))
+        return Instance.model_validate(unwrap_item(data, "instance"))._bind(self._http)
+
+    async def list(self) -> list[Instance]:
+        data = await self._http.json("GET", "/instances")
+        return [Instance.model_validate(item)._bind(self._http) for item in unwrap_list(data, "instances")]
+
+    async def get(self, instance_id: str) -> Instance:
+        data = await self._http.json("GET", f"/instances/{instance_id}")
+        return Instance.model_validate(unwrap_item(data, "instance"))._bind(self._http)

@@ -1,0 +1,115 @@
+"""``client.templates``: create, list and get container templates; wait for their builds."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pydantic import PrivateAttr
+
+from in10nt_desktop.api.errors import BuildFailedError, WaitTimeoutError
+from in10nt_desktop.api.models import BuildLog, RegistryAuth, StatusInfo, TemplateData, unwrap_item, unwrap_list
+
+if TYPE_CHECKING:
+    from in10nt_desktop.api.http import HttpCore
+
+
+class Template(TemplateData):
+    """A template row bound to the client that fetched it (``await t.refresh()``, ``t.delete()``)."""
+
+    _http: HttpCore | None = PrivateAttr(default=None)
+
+    def _bind(self, http: HttpCore) -> Template:
+        self._http = http
+        return self
+
+    def _core(self) -> HttpCore:
+        if self._http is None:
+            raise RuntimeError("this Template is not bound to a client")
+        return self._http
+
+    async def refresh(self) -> Template:
+        data = await self._core().json("GET", f"/container-templates/{self.template_id}")
+        fresh = TemplateData.model_validate(unwrap_item(data, "template"))
+        for name in type(self).model_fields:
+            setattr(self, name, getattr(fresh, name))
+        if fresh.model_extra:
+            for key, value in fresh.model_extra.items():
+                setattr(self, key, value)
+        return self
+
+    async def status_info(self) -> StatusInfo:
+        data = await self._core().json("GET", f"/container-templates/{self.template_id}/status")
+        info = StatusInfo.model_validate(data)
+        self.status, self.error, self.progress = info.status, info.error, info.progress
+        return info
+
+    async def delete(self) -> None:
+        await self._core().request("DELETE", f"/container-templates/{self.template_id}")
+
+    async def logs(self, after: int = 0) -> BuildLog:
+        data = await self._core().json("GET", f"/container-templates/{self.template_id}/logs",
+                                       params={"after": after})
+        return BuildLog.model_validate(data)
+
+    async def wait_until_ready(self, timeout: float = 300, poll_interval: float = 5,
+                               on_poll: Callable[[StatusInfo], None] | None = None) -> Template:
+        """Poll ``/status`` until ``ready``; raise ``BuildFailedError`` or ``WaitTimeoutError``.
+
+        Defaults follow the seed (5 min, every 5 s). Seconds, not milliseconds: Python style.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            info = await self.status_info()
+            if on_poll is not None:
+                on_poll(info)
+            if info.status == "ready":
+                return await self.refresh()
+            if info.status == "failed":
+                raise BuildFailedError(self.template_id, info.error)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise WaitTimeoutError(
+                    f"Template {self.template_id} was still building after {timeout:g} s.")
+            await asyncio.sleep(min(poll_interval, remaining))
+
+
+class TemplatesResource:
+    def __init__(self, http: HttpCore) -> None:
+        self._http = http
+
+    async def create(self, *, name: str, image: str, registry_type: str = "dockerhub",
+                     description: str | None = None, registry_auth: RegistryAuth | None = None,
+                     idempotency_key: str | None = None) -> Template:
+        body: dict[str, Any] = {"name": name, "image": image, "registryType": registry_type}
+        if description is not None:
+            body["description"] = description
+        if registry_auth is not None:
+            body["registryAuth"] = registry_auth.to_wire()
+        # Always send a key: it makes the POST safe to retry after a dropped connection.
+        key = idempotency_key or str(uuid.uuid4())
+        data = await self._http.json("POST", "/container-templates", json=body, idempotency_key=key)
+        return Template.model_validate(unwrap_item(data, "template"))._bind(self._http)
+
+    async def list(self) -> list[Template]:
+        data = await self._http.json("GET", "/container-templates")
+        return [Template.model_validate(item)._bind(self._http)
+                for item in unwrap_list(data, "templates", "containerTemplates")]
+
+    async def get(self, template_id: str) -> Template:
+        data = await self._http.json("GET", f"/container-templates/{template_id}")
+        return Template.model_validate(unwrap_item(data, "template"))._bind(self._http)
+
+    async def status(self, template_id: str) -> StatusInfo:
+        data = await self._http.json("GET", f"/container-templates/{template_id}/status")
+        return StatusInfo.model_validate(data)
+
+    async def logs(self, template_id: str, after: int = 0) -> BuildLog:
+        data = await self._http.json("GET", f"/container-templates/{template_id}/logs", params={"after": after})
+        return BuildLog.model_validate(data)
+
+    async def delete(self, template_id: str) -> None:
+        await self._http.request("DELETE", f"/container-templates/{template_id}")

@@ -1,0 +1,1 @@
+"""The ``in10nt`` command line, a thin layer over the async SDK."""

@@ -1,0 +1,157 @@
+"""One coroutine per CLI command; each returns its exit code."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+
+from in10nt_desktop.api import In10ntClient, StatusInfo
+from in10nt_desktop.cli.output import human_size, print_fields, print_json, print_table
+
+Handler = Callable[[In10ntClient, argparse.Namespace], Awaitable[int]]
+
+
+def _progress_text(info: StatusInfo) -> str:
+    if info.progress is not None and info.progress.fraction is not None:
+        return f"{info.status} {info.progress.fraction:.0%}"
+    return info.status
+
+
+async def templates_list(client: In10ntClient, args: argparse.Namespace) -> int:
+    templates = await client.templates.list()
+    if args.json:
+        print_json(templates)
+        return 0
+    print_table(("ID", "NAME", "IMAGE", "REGISTRY", "STATUS", "SIZE", "CREATED"),
+                ((t.template_id, t.name, t.image, t.registry_type, t.status, human_size(t.size_bytes),
+                  t.created_at.strftime("%Y-%m-%d %H:%M") if t.created_at else "") for t in templates))
+    return 0
+
+
+async def templates_create(client: In10ntClient, args: argparse.Namespace) -> int:
+    template = await client.templates.create(name=args.name, image=args.image, registry_type=args.registry_type,
+                                             description=args.description, registry_auth=args.registry_auth,
+                                             idempotency_key=args.idempotency_key)
+    if args.wait:
+        await template.wait_until_ready(timeout=300, poll_interval=1)
+    if args.json:
+        print_json(template)
+    else:
+        print(template.template_id)
+        print(f"{template.name}: {template.status} ({template.image})", file=sys.stderr)
+    return 0
+
+
+async def templates_get(client: In10ntClient, args: argparse.Namespace) -> int:
+    template = await client.templates.get(args.template_id)
+    print_json(template) if args.json else print_fields(template)
+    return 0
+
+
+async def templates_status(client: In10ntClient, args: argparse.Namespace) -> int:
+    info = await client.templates.status(args.template_id)
+    if args.json:
+        print_json(info)
+    else:
+        print(_progress_text(info) + (f": {info.error}" if info.error else ""))
+    return 1 if info.status == "failed" else 0
+
+
+async def templates_wait(client: In10ntClient, args: argparse.Namespace) -> int:
+    template = await client.templates.get(args.template_id)
+    seen: list[str] = []
+
+    def on_poll(info: StatusInfo) -> None:
+        text = _progress_text(info)
+        if not args.json and (not seen or seen[-1] != text):
+            seen.append(text)
+            print(f"{template.template_id}: {text}", file=sys.stderr)
+
+    await template.wait_until_ready(timeout=args.timeout, poll_interval=args.poll_interval, on_poll=on_poll)
+    if args.json:
+        print_json(template)
+    else:
+        print(f"{template.template_id} ready: {template.digest or template.image}")
+    return 0
+
+
+async def templates_logs(client: In10ntClient, args: argparse.Namespace) -> int:
+    after = 0
+    while True:
+        log = await client.templates.logs(args.template_id, after)
+        for line in log.lines:
+            print(line.model_dump(mode="json") if args.json else f"{line.at:%H:%M:%S}  {line.text}"
+                  if line.at else line.text, flush=True)
+        after = log.next
+        if not args.follow or (log.status != "building" and not log.lines):
+            return 0
+        await asyncio.sleep(0.5 if log.lines else 1.0)
+
+
+async def templates_delete(client: In10ntClient, args: argparse.Namespace) -> int:
+    failed = 0
+    for tid in args.template_id:
+        try:
+            await client.templates.delete(tid)
+            print(f"deleted {tid}", file=sys.stderr)
+        except Exception as exc:  # keep going: report each failure, exit 1 at the end
+            failed += 1
+            print(f"error: {tid}: {exc}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+async def saved_list(client: In10ntClient, args: argparse.Namespace) -> int:
+    saved = await client.saved_templates.list()
+    if args.json:
+        print_json(saved)
+        return 0
+    print_table(("NAME", "SIZE", "CREATED", "FROM INSTANCE"),
+                ((s.name, human_size(s.size_bytes), s.created_at.strftime("%Y-%m-%d %H:%M") if s.created_at else "",
+                  s.source_instance_id) for s in saved))
+    return 0
+
+
+async def saved_delete(client: In10ntClient, args: argparse.Namespace) -> int:
+    failed = 0
+    for name in args.name:
+        try:
+            await client.saved_templates.delete(name)
+            print(f"deleted {name}", file=sys.stderr)
+        except Exception as exc:
+            failed += 1
+            print(f"error: {name}: {exc}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+HANDLERS: dict[tuple[str, str], Handler] = {
+    ("templates", "list"): templates_list,
+    ("templates", "create"): templates_create,
+    ("templates", "get"): templates_get,
+    ("templates", "status"): templates_status,
+    ("templates", "wait"): templates_wait,
+    ("templates", "logs"): templates_logs,
+    ("templates", "delete"): templates_delete,
+    ("saved-templates", "list"): saved_list,
+    ("saved-templates", "delete"): saved_delete,
+}
+
+
+def engine_serve(args: argparse.Namespace) -> int:
+    from in10nt_desktop.engine.mirrors import MirrorConfigError, parse_mirrors
+    from in10nt_desktop.engine.server import default_data_dir, run
+
+    specs = list(args.registry_mirror)
+    env = os.environ.get("IN10NT_REGISTRY_MIRRORS", "")
+    specs = [s for s in env.split(",") if s.strip()] + specs
+    try:
+        mirrors = parse_mirrors(specs)
+    except MirrorConfigError as exc:
+        print(f"in10nt engine serve: error: {exc}", file=sys.stderr)
+        return 2
+    data_dir = getattr(args, "data_dir", None) or default_data_dir()
+    run(data_dir, port=args.port, mirrors=mirrors, docker_host=args.docker_host, pull=not args.no_pull,
+        max_parallel=max(1, args.max_builds), platform=args.platform, log_level=args.log_level)
+    return 0

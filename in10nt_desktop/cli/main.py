@@ -1,0 +1,173 @@
+"""``in10nt``: templates, saved templates and the local engine from a terminal.
+
+Exit codes: 0 ok, 1 the API or a build failed, 2 usage error. Passwords are read from an
+environment variable or stdin, never from a flag value (flags end up in shell history).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from in10nt_desktop import __version__
+from in10nt_desktop.api import (
+    HOSTED_BASE_URL,
+    BuildFailedError,
+    In10ntClient,
+    In10ntError,
+    RegistryAuth,
+    ValidationError,
+    WaitTimeoutError,
+)
+from in10nt_desktop.api.validation import FieldError, parse_image, registry_type_for
+from in10nt_desktop.cli import commands
+from in10nt_desktop.engine.server import default_data_dir, read_runtime
+
+
+class UsageError(Exception):
+    """Exit code 2: the command line itself is wrong."""
+
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default: Any = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--base-url", default=default, help="API URL (env IN10NT_BASE_URL; default: the local "
+                        "engine if one runs, else the hosted service)")
+    parser.add_argument("--api-key", default=default, help="API key (env IN10NT_API_KEY)")
+    parser.add_argument("--data-dir", default=default, type=Path,
+                        help="local engine data directory (env IN10NT_DATA_DIR)")
+    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS if suppress else False,
+                        help="machine-readable output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, suppress=True)
+    parser = argparse.ArgumentParser(prog="in10nt", description="In10nt agent environments from any Docker image.")
+    parser.add_argument("--version", action="version", version=f"in10nt {__version__}")
+    _global_options(parser, suppress=False)
+    top = parser.add_subparsers(dest="group", required=True, metavar="{templates,saved-templates,engine}")
+
+    tpl = top.add_parser("templates", help="container templates").add_subparsers(dest="cmd", required=True)
+    tpl.add_parser("list", parents=[common], help="list templates")
+    create = tpl.add_parser("create", parents=[common], help="create a template and start its build")
+    create.add_argument("--name", required=True)
+    create.add_argument("--image", required=True, help="base image, e.g. python:3.11-slim")
+    create.add_argument("--registry-type", choices=["dockerhub", "private", "gcr"],
+                        help="default: follows the image's host")
+    create.add_argument("--description")
+    create.add_argument("--username", help="registry username (_json_key or oauth2accesstoken for gcr)")
+    pw = create.add_mutually_exclusive_group()
+    pw.add_argument("--password-env", metavar="VAR", help="read the registry password from this env variable")
+    pw.add_argument("--password-stdin", action="store_true", help="read the registry password from stdin")
+    create.add_argument("--idempotency-key", help="same key, same template (safe retries)")
+    create.add_argument("--wait", action="store_true", help="wait until the build ends")
+    for name, text in (("get", "show a template"), ("status", "show a template's build status"),
+                       ("delete", "delete templates (cancels their builds)")):
+        p = tpl.add_parser(name, parents=[common], help=text)
+        p.add_argument("template_id", nargs="+" if name == "delete" else None, metavar="ID")
+    wait = tpl.add_parser("wait", parents=[common], help="wait until a template is ready (exit 1 if it fails)")
+    wait.add_argument("template_id", metavar="ID")
+    wait.add_argument("--timeout", type=float, default=300, help="seconds (default 300)")
+    wait.add_argument("--poll-interval", type=float, default=5, help="seconds (default 5)")
+    logs = tpl.add_parser("logs", parents=[common], help="print a template's build log")
+    logs.add_argument("template_id", metavar="ID")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing while it builds")
+
+    saved = top.add_parser("saved-templates", help="saved templates (snapshots)").add_subparsers(
+        dest="cmd", required=True)
+    saved.add_parser("list", parents=[common], help="list saved templates")
+    sdel = saved.add_parser("delete", parents=[common], help="delete a saved template")
+    sdel.add_argument("name", nargs="+")
+
+    engine = top.add_parser("engine", help="the local engine").add_subparsers(dest="cmd", required=True)
+    serve = engine.add_parser("serve", parents=[common], help="serve the In10nt API on 127.0.0.1")
+    serve.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    serve.add_argument("--registry-mirror", action="append", default=[], metavar="REGISTRY=URL",
+                       help="e.g. docker.io=http://127.0.0.1:5000 (repeatable; env IN10NT_REGISTRY_MIRRORS)")
+    serve.add_argument("--docker-host", help="Docker Engine API to pull through (default: DOCKER_HOST or the "
+                       "usual sockets)")
+    serve.add_argument("--no-pull", action="store_true", help="resolve images only, never pull")
+    serve.add_argument("--max-builds", type=int, default=4, help="builds run at once (default 4)")
+    serve.add_argument("--platform", help="os/arch to pick from image indexes (default: this computer's)")
+    serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    return parser
+
+
+def connect(args: argparse.Namespace) -> In10ntClient:
+    base_url = getattr(args, "base_url", None) or os.environ.get("IN10NT_BASE_URL")
+    api_key = getattr(args, "api_key", None) or os.environ.get("IN10NT_API_KEY")
+    if not base_url:
+        info = read_runtime(getattr(args, "data_dir", None) or default_data_dir())
+        if info is not None:
+            return In10ntClient(str(info["url"]), api_key or str(info["token"]))
+        if not api_key:
+            raise In10ntError("No local engine is running (start one with `in10nt engine serve`) and no API key "
+                              "is set for the hosted service (--api-key or IN10NT_API_KEY).")
+        base_url = HOSTED_BASE_URL
+    return In10ntClient(base_url, api_key)
+
+
+def read_auth(args: argparse.Namespace) -> RegistryAuth | None:
+    password: str | None = None
+    if args.password_env:
+        password = os.environ.get(args.password_env)
+        if not password:
+            raise UsageError(f"--password-env: the environment variable {args.password_env} is not set or empty.")
+    elif args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise UsageError("--password-stdin: nothing was read from standard input.")
+    if password is not None and not args.username:
+        raise UsageError("A password was given without --username.")
+    if args.username and password is None:
+        raise UsageError("--username needs --password-env VAR or --password-stdin.")
+    return RegistryAuth(username=args.username, password=SecretStr(password)) if password is not None else None
+
+
+def infer_registry_type(image: str) -> str:
+    try:
+        return registry_type_for(parse_image(image)) or "dockerhub"
+    except FieldError:
+        return "dockerhub"  # let the server name the problem with the image
+
+
+async def _run(args: argparse.Namespace) -> int:
+    if args.group == "engine":
+        raise AssertionError("engine commands run outside asyncio")
+    handler: Callable[[In10ntClient, argparse.Namespace], Awaitable[int]] = commands.HANDLERS[(args.group, args.cmd)]
+    if args.group == "templates" and args.cmd == "create":
+        args.registry_auth = read_auth(args)
+        args.registry_type = args.registry_type or infer_registry_type(args.image)
+    async with connect(args) as client:
+        return await handler(client, args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.json = getattr(args, "json", False)
+    if args.group == "engine":
+        return commands.engine_serve(args)
+    try:
+        return asyncio.run(_run(args))
+    except UsageError as exc:
+        parser.error(str(exc))
+    except ValidationError as exc:
+        where = f"{exc.field}: " if exc.field else ""
+        print(f"error: {where}{exc}", file=sys.stderr)
+    except (BuildFailedError, WaitTimeoutError, In10ntError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

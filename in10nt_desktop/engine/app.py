@@ -1,0 +1,217 @@
+"""The engine's HTTP API (FastAPI): the In10nt contract of DESIGN.md, served on loopback only.
+
+Answers are built as JSON bytes directly: FastAPI's generic encoder costs tens of
+milliseconds on a 10,000-row list, which the benchmark would notice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from in10nt_desktop import __version__
+from in10nt_desktop.api.validation import FieldError, check_template_request
+from in10nt_desktop.engine.builds import BuildManager, BuildSettings
+from in10nt_desktop.engine.container_engine import ContainerEngine
+from in10nt_desktop.engine.mirrors import is_loopback_host
+from in10nt_desktop.engine.schemas import CREATE_TEMPLATE_BODY, TEMPLATE_RESPONSES
+from in10nt_desktop.engine.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EngineConfig:
+    data_dir: Path
+    token: str
+    mirrors: dict[str, str] = field(default_factory=dict)
+    docker_host: str | None = None
+    max_parallel_builds: int = 4
+    pull: bool = True
+    platform: str | None = None
+    runtime_file: Path | None = None  # engine.json: removed at shutdown, before uvicorn re-raises SIGTERM
+
+    def __repr__(self) -> str:  # the token is a secret
+        return f"EngineConfig(data_dir={str(self.data_dir)!r}, mirrors={self.mirrors!r}, token=<hidden>)"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    return Response(json.dumps(payload, separators=(",", ":")).encode(), status_code=status,
+                    media_type="application/json")
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    return json_response({"error": body}, status)
+
+
+class _State:
+    """What the routes share; created in the lifespan so tests get a fresh one per app."""
+
+    store: Store
+    builds: BuildManager
+    engine: ContainerEngine
+    http: httpx.AsyncClient
+
+
+def create_app(config: EngineConfig) -> FastAPI:
+    state = _State()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        state.store = Store(config.data_dir / "engine.sqlite3")
+        state.engine = ContainerEngine(config.docker_host)
+        state.http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0),
+                                       headers={"User-Agent": f"in10nt-engine/{__version__}"})
+        state.builds = BuildManager(state.store, state.engine, state.http, BuildSettings(
+            mirrors=config.mirrors, max_parallel=config.max_parallel_builds, pull=config.pull,
+            platform=config.platform))
+        resumed, failed = state.builds.recover()
+        if resumed or failed:
+            log.info("recovered builds: %d resumed, %d failed (needed credentials)", resumed, failed)
+        try:
+            yield
+        finally:
+            await state.builds.shutdown()
+            await state.http.aclose()
+            state.engine.close()
+            state.store.close()
+            if config.runtime_file is not None:
+                config.runtime_file.unlink(missing_ok=True)
+
+    app = FastAPI(title="In10nt local engine", version=__version__, lifespan=lifespan,
+                  description="The In10nt HTTP API served on 127.0.0.1. Every request needs "
+                              "`Authorization: Bearer <token>` from the engine's engine.json.")
+    app.state.engine_state = state
+    expected = f"Bearer {config.token}".encode()
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        host = request.headers.get("host", "")
+        if not is_loopback_host(host):
+            # A web page that rebinds its DNS name to 127.0.0.1 still sends its own Host.
+            return error_response(403, "forbidden_host", f"This engine only answers requests addressed to "
+                                                         f"127.0.0.1 or localhost, not '{host[:100]}'.")
+        given = request.headers.get("authorization", "").encode()
+        if not secrets.compare_digest(given, expected):
+            return error_response(401, "unauthorized", "Missing or wrong API token: use the token in the "
+                                                       "engine's engine.json.")
+        return await call_next(request)
+
+    @app.exception_handler(ApiError)
+    async def on_api_error(_request: Request, exc: ApiError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(_request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        loc = [str(p) for p in first.get("loc", []) if p not in ("body", "query", "path")]
+        return error_response(422, "invalid", str(first.get("msg", "Invalid request.")), ".".join(loc) or None)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(_request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        message = "No such API path." if exc.status_code == 404 else str(exc.detail)
+        return error_response(exc.status_code, code, message)
+
+    def template_or_404(tid: str) -> dict[str, Any]:
+        template = state.store.get_template(tid)
+        if template is None:
+            raise ApiError(404, "not_found", f"No template with ID {tid}.")
+        return template
+
+    @app.get("/healthz", summary="Engine health")
+    async def healthz() -> Response:
+        return json_response({"status": "ok", "version": __version__, "activeBuilds": state.builds.active,
+                              "containerEngine": state.engine.host})
+
+    @app.post("/container-templates", status_code=201, summary="Create a template and start its build",
+              openapi_extra=CREATE_TEMPLATE_BODY, responses=TEMPLATE_RESPONSES)
+    async def create_template(request: Request) -> Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
+        try:
+            req = check_template_request(body)
+        except FieldError as exc:
+            raise ApiError(422, "invalid", exc.message, exc.field) from None
+        key = request.headers.get("idempotency-key")
+        if key:
+            existing = state.store.template_for_key(key)
+            if existing is not None:
+                template = state.store.get_template(existing)
+                if template is not None:
+                    return json_response(template, 201)
+        template = state.store.insert_template(
+            name=req.name, description=req.description, image=req.image_text, registry_type=req.registry_type,
+            needs_credentials=req.auth is not None, idempotency_key=key)
+        state.store.append_log(template["templateId"], f"Template created for {req.image_text} "
+                                                       f"({req.registry_type}" +
+                               (", with credentials)" if req.auth else ")"))
+        state.builds.start(template["templateId"], req.image, req.auth)
+        return json_response(template, 201)
+
+    @app.get("/container-templates", summary="List templates")
+    async def list_templates() -> Response:
+        return json_response(state.store.list_templates())
+
+    @app.get("/container-templates/{template_id}", summary="Get a template")
+    async def get_template(template_id: str) -> Response:
+        return json_response(template_or_404(template_id))
+
+    @app.get("/container-templates/{template_id}/status", summary="Build status")
+    async def template_status(template_id: str) -> Response:
+        t = template_or_404(template_id)
+        out = {"templateId": t["templateId"], "status": t["status"], "error": t["error"],
+               "updatedAt": t["updatedAt"]}
+        if "progress" in t:
+            out["progress"] = t["progress"]
+        return json_response(out)
+
+    @app.get("/container-templates/{template_id}/logs", summary="Build log lines after line N")
+    async def template_logs(template_id: str, after: int = 0) -> Response:
+        t = template_or_404(template_id)
+        lines = state.store.logs(template_id, max(0, after))
+        return json_response({"templateId": template_id, "status": t["status"], "lines": lines,
+                              "next": lines[-1]["n"] if lines else max(0, after)})
+
+    @app.delete("/container-templates/{template_id}", status_code=204, summary="Delete (cancels a build)")
+    async def delete_template(template_id: str) -> Response:
+        template_or_404(template_id)
+        await state.builds.cancel(template_id)
+        state.store.delete_template(template_id)
+        return Response(status_code=204)
+
+    @app.get("/saved-templates", summary="List saved templates (snapshots)")
+    async def list_saved() -> Response:
+        return json_response(state.store.list_saved())
+
+    @app.delete("/saved-templates/{name}", status_code=204, summary="Delete a saved template")
+    async def delete_saved(name: str) -> Response:
+        if not state.store.delete_saved(name):
+            raise ApiError(404, "not_found", f"No saved template named '{name}'.")
+        return Response(status_code=204)
+
+    return app

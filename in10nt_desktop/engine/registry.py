@@ -1,0 +1,231 @@
+"""An authenticated conversation with one repository on one OCI registry.
+
+Handles what real registries do: Basic auth, the Bearer token flow announced in
+``WWW-Authenticate`` (Docker Hub's ``auth.docker.io``, GCR's token service, a distribution
+registry with ``auth: token``), and every failure turned into one sentence a person can act on.
+Credentials stay in memory and are sent only to the registry and the realm it names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from in10nt_desktop.engine.challenge import Challenge, parse_challenges
+from in10nt_desktop.engine.mirrors import Endpoint
+
+MANIFEST_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+)
+INDEX_TYPES = frozenset(MANIFEST_TYPES[:2])
+
+
+class RegistryError(Exception):
+    """``str(err)`` is the sentence that becomes a failed template's ``error``."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind  # not_found | auth | unreachable | tls | rate_limit | timeout | protocol
+
+
+@dataclass(frozen=True)
+class Fetched:
+    body: bytes
+    media_type: str
+    digest: str
+
+    def json(self) -> Any:
+        import json
+        return json.loads(self.body)
+
+
+def sha256_digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+class RegistrySession:
+    def __init__(self, client: httpx.AsyncClient, endpoint: Endpoint, repository: str,
+                 auth: tuple[str, str] | None, *, timeout: float = 30.0) -> None:
+        self._client = client
+        self.endpoint = endpoint
+        self.repository = repository
+        self._auth = auth
+        self._timeout = timeout
+        self._authorization: str | None = None
+        self.token_requests = 0
+
+    # -- failures as sentences -------------------------------------------------------------
+    def _where(self) -> str:
+        return self.endpoint.display
+
+    def _transport_error(self, exc: httpx.TransportError, url: str) -> RegistryError:
+        host = httpx.URL(url).netloc.decode()
+        if isinstance(exc, httpx.TimeoutException):
+            return RegistryError(f"Registry {host} did not answer in time (timeout).", "timeout")
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, ssl.SSLError):
+                return RegistryError(f"TLS error talking to registry {host}: {_ssl_reason(cause)}.", "tls")
+            cause = cause.__cause__ or cause.__context__
+        text = str(exc)
+        if "SSL" in text or "certificate" in text.lower():
+            return RegistryError(f"TLS error talking to registry {host}: the certificate was not accepted.", "tls")
+        return RegistryError(f"Registry {host} is unreachable ({_reason(text, exc)}).", "unreachable")
+
+    def _status_error(self, response: httpx.Response, what: str) -> RegistryError:
+        code = _registry_code(response)
+        where = self._where()
+        if response.status_code == 429:
+            if self.endpoint.registry.endswith("docker.io") and not self.endpoint.via_mirror:
+                return RegistryError("Docker Hub rate limit reached: sign in with a Docker Hub account "
+                                     "(username and access token) or try again later.", "rate_limit")
+            return RegistryError(f"{where} is rate limiting requests; try again later.", "rate_limit")
+        if response.status_code == 404 or code in ("MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UNKNOWN"):
+            return RegistryError(f"Image or tag not found on {where}: {what}.", "not_found")
+        if response.status_code in (401, 403):
+            if self._auth is None:
+                return RegistryError(f"{where} requires credentials for {self.repository} (or the image does "
+                                     "not exist): add a username and password.", "auth")
+            return RegistryError(f"Credentials rejected by {where} for {self.repository}: check the username "
+                                 "and password.", "auth")
+        if response.status_code >= 500:
+            return RegistryError(f"{where} failed with HTTP {response.status_code}; try again later.",
+                                 "unreachable")
+        return RegistryError(f"{where} answered HTTP {response.status_code} for {what}.", "protocol")
+
+    # -- auth ------------------------------------------------------------------------------
+    async def _send(self, method: str, url: str, headers: dict[str, str]) -> httpx.Response:
+        try:
+            return await self._client.request(method, url, headers=headers, timeout=self._timeout,
+                                              follow_redirects=True)
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc, url) from None
+
+    async def _fetch_token(self, challenge: Challenge) -> str:
+        realm = challenge.params.get("realm")
+        if not realm:
+            raise RegistryError(f"{self._where()} sent a token challenge without a realm.", "protocol")
+        params: dict[str, str] = {}
+        if "service" in challenge.params:
+            params["service"] = challenge.params["service"]
+        params["scope"] = challenge.params.get("scope") or f"repository:{self.repository}:pull"
+        basic = httpx.BasicAuth(*self._auth) if self._auth else None
+        self.token_requests += 1
+        try:
+            response = await self._client.get(realm, params=params, auth=basic, timeout=self._timeout,
+                                              follow_redirects=True)
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc, realm) from None
+        if response.status_code in (401, 403):
+            if self._auth is None:
+                raise RegistryError(f"{self._where()} requires credentials for {self.repository}.", "auth")
+            raise RegistryError(f"Credentials rejected by {self._where()}: check the username and password "
+                                "(or access token).", "auth")
+        if response.status_code == 429:
+            raise self._status_error(response, "a token")
+        if response.status_code >= 400:
+            raise RegistryError(f"The token service of {self._where()} answered HTTP {response.status_code}.",
+                                "protocol")
+        try:
+            data = response.json()
+            token = data.get("token") or data.get("access_token")
+        except ValueError:
+            token = None
+        if not token:
+            raise RegistryError(f"The token service of {self._where()} sent no token.", "protocol")
+        return f"Bearer {token}"
+
+    async def _authorize(self, response: httpx.Response) -> bool:
+        """Answer a 401 challenge; False when there is nothing more to try."""
+        challenges = parse_challenges(response.headers.get("www-authenticate", ""))
+        bearer = next((c for c in challenges if c.scheme == "bearer"), None)
+        basic = next((c for c in challenges if c.scheme == "basic"), None)
+        if bearer is not None:
+            self._authorization = await self._fetch_token(bearer)
+            return True
+        if basic is not None and self._auth is not None:
+            self._authorization = _basic_header(*self._auth)
+            return True
+        return False
+
+    async def get(self, path: str, accept: str | None, what: str) -> httpx.Response:
+        url = f"{self.endpoint.base_url}/v2/{self.repository}/{path}"
+        headers = {"Accept": accept} if accept else {}
+        tried_auth = False
+        while True:
+            if self._authorization:
+                headers["Authorization"] = self._authorization
+            response = await self._send("GET", url, headers)
+            if response.status_code == 401 and not tried_auth:
+                tried_auth = True
+                if await self._authorize(response):
+                    continue
+            if response.status_code >= 400:
+                raise self._status_error(response, what)
+            return response
+
+    # -- the two reads a resolve needs ---------------------------------------------------------
+    async def manifest(self, reference: str) -> Fetched:
+        what = f"{self.repository}:{reference}" if not reference.startswith("sha256:") \
+            else f"{self.repository}@{reference}"
+        response = await self.get(f"manifests/{reference}", ", ".join(MANIFEST_TYPES), what)
+        body = response.content
+        digest = sha256_digest(body)
+        if reference.startswith("sha256:") and digest != reference:
+            raise RegistryError(f"{self._where()} sent a manifest that does not match digest {reference}.",
+                                "protocol")
+        media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        if not media_type or media_type == "application/json":
+            media_type = str(_json_field(body, "mediaType") or "")
+        return Fetched(body, media_type, digest)
+
+    async def blob(self, digest: str) -> bytes:
+        response = await self.get(f"blobs/{digest}", None, f"{self.repository}@{digest}")
+        if sha256_digest(response.content) != digest:
+            raise RegistryError(f"{self._where()} sent a blob that does not match {digest}.", "protocol")
+        return response.content
+
+
+def _basic_header(username: str, password: str) -> str:
+    import base64
+    raw = f"{username}:{password}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+def _registry_code(response: httpx.Response) -> str | None:
+    try:
+        errors = response.json().get("errors") or []
+        return str(errors[0].get("code")) if errors else None
+    except (ValueError, AttributeError, IndexError):
+        return None
+
+
+def _json_field(body: bytes, key: str) -> Any:
+    import json
+    try:
+        return json.loads(body).get(key)
+    except (ValueError, AttributeError):
+        return None
+
+
+def _ssl_reason(err: ssl.SSLError) -> str:
+    reason = getattr(err, "verify_message", None) or getattr(err, "reason", None) or str(err)
+    return str(reason).replace("_", " ").lower()
+
+
+def _reason(text: str, exc: Exception) -> str:
+    low = text.lower()
+    if "name or service not known" in low or "nodename nor servname" in low or "temporary failure in name" in low:
+        return "its name does not resolve"
+    if "connection refused" in low:
+        return "connection refused"
+    if "network is unreachable" in low or "no route" in low:
+        return "no network route to it"
+    return text.splitlines()[0][:160] if text else type(exc).__name__

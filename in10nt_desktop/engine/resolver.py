@@ -1,0 +1,103 @@
+"""Resolve an image reference to a pinned digest, its platform, size and layers (step 1 of a build)."""
+
+from __future__ import annotations
+
+import json
+import platform as _platform
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from in10nt_desktop.api.validation import ImageRef
+from in10nt_desktop.engine.mirrors import Endpoint, endpoint_for
+from in10nt_desktop.engine.registry import INDEX_TYPES, RegistryError, RegistrySession
+
+_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "armv7l": "arm",
+         "i686": "386", "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
+
+
+def host_platform() -> str:
+    """Containers run Linux even on macOS and Windows hosts (inside the engine's VM)."""
+    machine = _platform.machine().lower()
+    arch = _ARCH.get(machine, machine)
+    return "linux/arm/v7" if machine == "armv7l" else f"linux/{arch}"
+
+
+@dataclass(frozen=True)
+class Resolved:
+    digest: str            # what the tag points to (an index or a manifest): the pull pins this
+    manifest_digest: str   # the platform's own manifest
+    platform: str
+    size_bytes: int
+    layers: int
+    endpoint: Endpoint
+    repository: str
+    config: dict[str, Any]
+    layer_sizes: dict[str, int]
+
+
+def _platform_of(entry: dict[str, Any]) -> str:
+    p = entry.get("platform") or {}
+    text = f"{p.get('os', '?')}/{p.get('architecture', '?')}"
+    return f"{text}/{p['variant']}" if p.get("variant") else text
+
+
+def choose_platform(index: dict[str, Any], wanted: str) -> dict[str, Any]:
+    """Pick the manifest for ``wanted`` (``os/arch[/variant]``) from an index or manifest list."""
+    entries = [m for m in index.get("manifests", []) if isinstance(m, dict)]
+    # Attestation manifests (buildx) are listed as unknown/unknown; never pick them.
+    images = [m for m in entries if (m.get("platform") or {}).get("os") not in (None, "unknown")]
+    want_os, want_arch, *rest = wanted.split("/")
+    want_variant = rest[0] if rest else None
+    exact = [m for m in images if (m.get("platform") or {}).get("os") == want_os
+             and (m.get("platform") or {}).get("architecture") == want_arch]
+    if want_variant:
+        with_variant = [m for m in exact if (m.get("platform") or {}).get("variant") == want_variant]
+        exact = with_variant or exact
+    elif want_arch == "arm64":
+        v8 = [m for m in exact if (m.get("platform") or {}).get("variant") in (None, "v8")]
+        exact = v8 or exact
+    if exact:
+        return exact[0]
+    offered = ", ".join(sorted({_platform_of(m) for m in images})) or "none"
+    raise RegistryError(f"The image has no {wanted} variant (it offers: {offered}).", "not_found")
+
+
+async def resolve(client: httpx.AsyncClient, ref: ImageRef, auth: tuple[str, str] | None, *,
+                  mirrors: dict[str, str], platform: str | None = None,
+                  log: Any = None) -> Resolved:
+    """Ask the registry what ``ref`` is, with its real auth flow; raise ``RegistryError`` with a sentence."""
+    say = log or (lambda _line: None)
+    endpoint = endpoint_for(ref.registry, mirrors)
+    session = RegistrySession(client, endpoint, ref.repository, auth)
+    wanted = platform or host_platform()
+    say(f"Resolving {ref.repository}:{ref.reference} on {endpoint.display} ({endpoint.base_url})")
+    top = await session.manifest(ref.reference)
+    if session.token_requests:
+        say(f"Authenticated with a token from {endpoint.display}'s token service")
+    manifest = top
+    if top.media_type in INDEX_TYPES or "manifests" in top.json():
+        index = top.json()
+        count = len(index.get("manifests", []))
+        entry = choose_platform(index, wanted)
+        say(f"Image index lists {count} manifests; picked {_platform_of(entry)} ({entry['digest'][:19]}…)")
+        manifest = await session.manifest(entry["digest"])
+    data = manifest.json()
+    if data.get("schemaVersion") == 1:
+        raise RegistryError("The image uses the retired Docker schema 1 manifest format; push it again "
+                            "with a current Docker or Podman.", "protocol")
+    config_desc = data.get("config") or {}
+    layers = [layer for layer in data.get("layers", []) if isinstance(layer, dict)]
+    if not config_desc.get("digest"):
+        raise RegistryError(f"{endpoint.display} sent a manifest without a config.", "protocol")
+    config = json.loads(await session.blob(config_desc["digest"]))
+    os_name, arch = config.get("os", "linux"), config.get("architecture", "unknown")
+    found = f"{os_name}/{arch}" + (f"/{config['variant']}" if config.get("variant") else "")
+    if found.split("/")[:2] != wanted.split("/")[:2]:
+        say(f"Warning: the image is built for {found}, this computer runs {wanted}")
+    size = sum(int(layer.get("size", 0)) for layer in layers)
+    say(f"Resolved to {top.digest}: {found}, {len(layers)} layers, {size} bytes")
+    return Resolved(digest=top.digest, manifest_digest=manifest.digest, platform=found, size_bytes=size,
+                    layers=len(layers), endpoint=endpoint, repository=ref.repository, config=config,
+                    layer_sizes={str(layer.get('digest')): int(layer.get('size', 0)) for layer in layers})

@@ -1,0 +1,143 @@
+"""``in10nt engine serve``: run the engine on 127.0.0.1 and announce it in ``DATA_DIR/engine.json``.
+
+The app and the CLI find a running engine through that file (URL, token, pid; mode 0600).
+A lock on the data directory keeps a second engine from sharing the same SQLite store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import platformdirs
+import uvicorn
+
+from in10nt_desktop.engine.app import EngineConfig, create_app
+
+log = logging.getLogger(__name__)
+RUNTIME_FILE = "engine.json"
+TOKEN_FILE = "token"
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("IN10NT_DATA_DIR")
+    return Path(env) if env else Path(platformdirs.user_data_dir("in10nt-desktop", appauthor=False)) / "engine"
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Create with mode 0600 from the start: never a moment where another user could read it."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def load_or_create_token(data_dir: Path) -> str:
+    path = data_dir / TOKEN_FILE
+    if path.exists():
+        token = path.read_text().strip()
+        if token:
+            return token
+    token = secrets.token_urlsafe(32)
+    _write_private(path, token + "\n")
+    return token
+
+
+def read_runtime(data_dir: Path) -> dict[str, Any] | None:
+    """The running engine's ``{"url", "token", "pid"}``, or None when none is announced or it died."""
+    path = data_dir / RUNTIME_FILE
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    pid = info.get("pid")
+    if not isinstance(pid, int) or not _alive(pid):
+        return None
+    return dict(info)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def data_dir_lock(data_dir: Path) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # Windows: one engine per user is the common case; skip the lock
+        yield
+        return
+    fh: TextIO = open(data_dir / "engine.lock", "w")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            info = read_runtime(data_dir)
+            where = f" at {info['url']}" if info else ""
+            raise SystemExit(f"An engine already runs for {data_dir}{where}; stop it first or use another "
+                             "--data-dir.") from None
+        yield
+    finally:
+        fh.close()
+
+
+async def serve(config: EngineConfig, *, port: int = 0, log_level: str = "warning",
+                ready_line: bool = True) -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(f"Cannot listen on 127.0.0.1:{port}: {exc.strerror}.") from None
+    actual_port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{actual_port}"
+    config.runtime_file = config.data_dir / RUNTIME_FILE
+    app = create_app(config)
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False,
+                                          timeout_graceful_shutdown=5))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if serving.done():
+                await serving
+                raise SystemExit("The engine stopped while starting; see the messages above.")
+            await asyncio.sleep(0.01)
+        _write_private(config.runtime_file, json.dumps({"url": url, "token": config.token, "pid": os.getpid()}))
+        if ready_line:
+            print(f"In10nt engine ready at {url} (data: {config.data_dir})", file=sys.stderr, flush=True)
+        await serving
+    finally:
+        if not serving.done():
+            server.should_exit = True
+            await serving
+        config.runtime_file.unlink(missing_ok=True)
+        sock.close()
+
+
+def run(data_dir: Path, *, port: int, mirrors: dict[str, str], docker_host: str | None, pull: bool,
+        max_parallel: int, platform: str | None, log_level: str) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with data_dir_lock(data_dir):
+        config = EngineConfig(data_dir=data_dir, token=load_or_create_token(data_dir), mirrors=mirrors,
+                              docker_host=docker_host, max_parallel_builds=max_parallel, pull=pull,
+                              platform=platform)
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(config, port=port, log_level=log_level))

@@ -1,0 +1,179 @@
+"""The engine's SQLite store (WAL): templates, build logs, idempotency keys, saved templates.
+
+Calls are short and run on the event loop's thread: a local engine serves one user, and a
+10,000-row list reads in a few milliseconds. Credentials are never stored: only whether a
+build needed them, so a restart knows it cannot resume that build.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS templates (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    description TEXT,
+    image TEXT NOT NULL,
+    registry_type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    digest TEXT,
+    size_bytes INTEGER,
+    platform TEXT,
+    layers INTEGER,
+    progress_current INTEGER,
+    progress_total INTEGER,
+    needs_credentials INTEGER NOT NULL DEFAULT 0,
+    engine_image TEXT
+);
+CREATE INDEX IF NOT EXISTS templates_created ON templates(created_at);
+CREATE TABLE IF NOT EXISTS build_logs (
+    template_id TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (template_id, n)
+);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT PRIMARY KEY,
+    template_id TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS saved_templates (
+    name TEXT PRIMARY KEY,
+    image_ref TEXT NOT NULL,
+    size_bytes INTEGER,
+    created_at TEXT NOT NULL,
+    source_instance_id TEXT,
+    container_template_id TEXT
+);
+"""
+
+_TEMPLATE_COLUMNS = ("id, name, description, image, registry_type, status, error, created_at, updated_at, "
+                     "digest, size_bytes, platform, layers, progress_current, progress_total")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def _template_json(row: tuple[Any, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "templateId": row[0], "name": row[1], "description": row[2], "image": row[3],
+        "registryType": row[4], "status": row[5], "error": row[6], "createdAt": row[7], "updatedAt": row[8],
+    }
+    if row[9] is not None:
+        out["digest"] = row[9]
+    if row[10] is not None:
+        out["sizeBytes"] = row[10]
+    if row[11] is not None:
+        out["platform"] = row[11]
+    if row[12] is not None:
+        out["layers"] = row[12]
+    if row[13] is not None:
+        out["progress"] = {"current": row[13], "total": row[14]}
+    return out
+
+
+class Store:
+    def __init__(self, path: Path | str) -> None:
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is durable across app crashes in WAL mode; only a power cut may lose the last commit.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- templates ---------------------------------------------------------------------------
+    def insert_template(self, *, name: str, description: str | None, image: str, registry_type: str,
+                        needs_credentials: bool, idempotency_key: str | None) -> dict[str, Any]:
+        tid, ts = new_id("tmpl"), now_iso()
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "INSERT INTO templates (id, name, description, image, registry_type, status, created_at, "
+                "updated_at, needs_credentials) VALUES (?, ?, ?, ?, ?, 'building', ?, ?, ?)",
+                (tid, name, description, image, registry_type, ts, ts, int(needs_credentials)))
+            if idempotency_key:
+                self._db.execute("INSERT INTO idempotency (key, template_id, created_at) VALUES (?, ?, ?)",
+                                 (idempotency_key, tid, ts))
+        template = self.get_template(tid)
+        assert template is not None
+        return template
+
+    def template_for_key(self, key: str) -> str | None:
+        row = self._db.execute("SELECT template_id FROM idempotency WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def get_template(self, tid: str) -> dict[str, Any] | None:
+        row = self._db.execute(f"SELECT {_TEMPLATE_COLUMNS} FROM templates WHERE id = ?", (tid,)).fetchone()
+        return None if row is None else _template_json(row)
+
+    def list_templates(self) -> list[dict[str, Any]]:
+        rows = self._db.execute(f"SELECT {_TEMPLATE_COLUMNS} FROM templates ORDER BY created_at, id").fetchall()
+        return [_template_json(row) for row in rows]
+
+    def building(self) -> list[tuple[str, str, str, bool]]:
+        """``(id, image, registry_type, needs_credentials)`` of every template still building."""
+        rows = self._db.execute(
+            "SELECT id, image, registry_type, needs_credentials FROM templates WHERE status = 'building'")
+        return [(r[0], r[1], r[2], bool(r[3])) for r in rows]
+
+    def update_template(self, tid: str, **fields: Any) -> None:
+        allowed = {"status", "error", "digest", "size_bytes", "platform", "layers", "progress_current",
+                   "progress_total", "engine_image"}
+        assert set(fields) <= allowed, set(fields) - allowed
+        fields["updated_at"] = now_iso()
+        assignments = ", ".join(f"{k} = ?" for k in fields)
+        self._db.execute(f"UPDATE templates SET {assignments} WHERE id = ?", (*fields.values(), tid))
+
+    def engine_image(self, tid: str) -> str | None:
+        row = self._db.execute("SELECT engine_image FROM templates WHERE id = ?", (tid,)).fetchone()
+        return None if row is None else row[0]
+
+    def delete_template(self, tid: str) -> bool:
+        with self._db:
+            self._db.execute("BEGIN")
+            cur = self._db.execute("DELETE FROM templates WHERE id = ?", (tid,))
+            self._db.execute("DELETE FROM build_logs WHERE template_id = ?", (tid,))
+            self._db.execute("DELETE FROM idempotency WHERE template_id = ?", (tid,))
+        return cur.rowcount > 0
+
+    # -- build logs ---------------------------------------------------------------------------
+    def append_log(self, tid: str, text: str) -> int:
+        row = self._db.execute("SELECT COALESCE(MAX(n), 0) FROM build_logs WHERE template_id = ?",
+                               (tid,)).fetchone()
+        n = int(row[0]) + 1
+        self._db.execute("INSERT INTO build_logs (template_id, n, at, text) VALUES (?, ?, ?, ?)",
+                         (tid, n, now_iso(), text))
+        return n
+
+    def logs(self, tid: str, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT n, at, text FROM build_logs WHERE template_id = ? AND n > ? ORDER BY n LIMIT ?",
+            (tid, after, limit)).fetchall()
+        return [{"n": r[0], "at": r[1], "text": r[2]} for r in rows]
+
+    # -- saved templates ------------------------------------------------------------------------
+    def list_saved(self) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT name, size_bytes, created_at, source_instance_id, container_template_id "
+            "FROM saved_templates ORDER BY created_at").fetchall()
+        return [{"name": r[0], "sizeBytes": r[1], "createdAt": r[2], "sourceInstanceId": r[3],
+                 "containerTemplateId": r[4]} for r in rows]
+
+    def delete_saved(self, name: str) -> bool:
+        return self._db.execute("DELETE FROM saved_templates WHERE name = ?", (name,)).rowcount > 0

@@ -1,0 +1,106 @@
+"""Shared fixtures: the real test stack (registries, token issuer, podman, pushed images).
+
+The stack fixtures are session-scoped and lazy: only tests that ask for them pay the start-up.
+They never skip: if a part cannot start, the error (with the process log tail) fails the tests
+that need it, because a silently skipped integration suite is worse than a red one.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from stack.images import StackImages, push_image
+from stack.podman import Podman, start_podman
+from stack.registry import Registry, start_registry
+from stack.token_issuer import TokenIssuer, make_service_account_json
+
+HTPASSWD_USERS = {"testuser": "testpass"}
+HUB_USER = ("hubuser", "hubpass")
+GCR_CLIENT_EMAIL = "builder@proj.iam.gserviceaccount.com"
+AMD64_ARM64 = [("linux", "amd64"), ("linux", "arm64")]
+
+
+@pytest.fixture(scope="session")
+def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Root of all stack state; short path so podman's unix socket stays under 108 bytes."""
+    return tmp_path_factory.mktemp("stack")
+
+
+@pytest.fixture(scope="session")
+def token_issuer(stack_dir: Path) -> Iterator[TokenIssuer]:
+    issuer = TokenIssuer(
+        users={HUB_USER[0]: HUB_USER[1], "_json_key": GCR_CLIENT_EMAIL},
+        public_repos={"library/*"},
+        workdir=stack_dir / "token-issuer",
+    )
+    yield issuer
+    issuer.stop()
+
+
+@pytest.fixture(scope="session")
+def gcr_key_json() -> str:
+    """Service-account key JSON that the issuer accepts as the ``_json_key`` password."""
+    return make_service_account_json(GCR_CLIENT_EMAIL)
+
+
+@pytest.fixture(scope="session")
+def registry_open(stack_dir: Path) -> Iterator[Registry]:
+    reg = start_registry(stack_dir / "registry-open", "open")
+    yield reg
+    reg.stop()
+
+
+@pytest.fixture(scope="session")
+def registry_htpasswd(stack_dir: Path) -> Iterator[Registry]:
+    reg = start_registry(stack_dir / "registry-htpasswd", "htpasswd", users=HTPASSWD_USERS)
+    yield reg
+    reg.stop()
+
+
+@pytest.fixture(scope="session")
+def registry_token(stack_dir: Path, token_issuer: TokenIssuer) -> Iterator[Registry]:
+    reg = start_registry(
+        stack_dir / "registry-token",
+        "token",
+        token_realm=token_issuer.url,
+        rootcertbundle=token_issuer.cert_path,
+    )
+    yield reg
+    reg.stop()
+
+
+@pytest.fixture(scope="session")
+def podman(
+    stack_dir: Path, registry_open: Registry, registry_htpasswd: Registry, registry_token: Registry
+) -> Iterator[Podman]:
+    pod = start_podman(
+        stack_dir / "podman", [r.host for r in (registry_open, registry_htpasswd, registry_token)]
+    )
+    yield pod
+    pod.stop()
+
+
+@pytest.fixture(scope="session")
+def images(
+    registry_open: Registry,
+    registry_htpasswd: Registry,
+    registry_token: Registry,
+    gcr_key_json: str,
+) -> StackImages:
+    testuser = next(iter(HTPASSWD_USERS.items()))
+    gcr_auth = ("_json_key", gcr_key_json)
+    return StackImages(
+        open_busybox=push_image(registry_open.url, "x/busybox", "1"),
+        open_docker=push_image(registry_open.url, "x/busybox", "docker", fmt="docker"),
+        open_multi=push_image(registry_open.url, "x/multi", "1", platforms=AMD64_ARM64),
+        private_busybox=push_image(registry_htpasswd.url, "team/busybox", "1", auth=testuser),
+        hub_busybox=push_image(registry_token.url, "library/busybox", "1.36", auth=HUB_USER, token_flow=True),
+        hub_private=push_image(registry_token.url, "hubuser/secret-env", "1", auth=HUB_USER, token_flow=True),
+        gcr_busybox=push_image(registry_token.url, "proj/busybox", "v1", auth=gcr_auth, token_flow=True),
+    )

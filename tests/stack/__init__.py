@@ -1,0 +1,1 @@
+"""Real test stack: loopback registries, a token issuer, podman, and tiny pushed images."""
