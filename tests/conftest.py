@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from stack.engine_proc import EngineProc, start_engine
 from stack.images import StackImages, push_image
 from stack.podman import Podman, start_podman
 from stack.registry import Registry, start_registry
@@ -104,3 +105,35 @@ def images(
         hub_private=push_image(registry_token.url, "hubuser/secret-env", "1", auth=HUB_USER, token_flow=True),
         gcr_busybox=push_image(registry_token.url, "proj/busybox", "v1", auth=gcr_auth, token_flow=True),
     )
+
+
+# -- the local engine, started as a user would ---------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def hub_mirrors(registry_token: Registry) -> dict[str, str]:
+    """Docker Hub and GCR, played by the token-auth registry through the engine's mirror setting."""
+    return {"docker.io": registry_token.url, "gcr.io": registry_token.url}
+
+
+@pytest.fixture(scope="session")
+def engine(stack_dir: Path, hub_mirrors: dict[str, str], images: StackImages) -> Iterator[EngineProc]:
+    """A resolve-only engine (no container engine reachable), shared by the build tests."""
+    proc = start_engine(stack_dir / "engine-resolve", mirrors=hub_mirrors)
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def engine_with_podman(
+    stack_dir: Path, hub_mirrors: dict[str, str], images: StackImages, podman: Podman
+) -> Iterator[EngineProc]:
+    """An engine that pulls through Podman's Docker-compatible service."""
+    proc = start_engine(stack_dir / "engine-podman", mirrors=hub_mirrors, docker_host=podman.docker_host)
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def fresh_engine_dir(tmp_path: Path) -> Path:
+    return tmp_path / "engine"

@@ -221,6 +221,12 @@ def _ssl_reason(err: ssl.SSLError) -> str:
 
 
 def _reason(text: str, exc: Exception) -> str:
+    cause: BaseException | None = exc
+    while cause is not None:  # httpx hides the OS error behind "All connection attempts failed"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        text = f"{text} {cause}"
+        cause = cause.__cause__ or cause.__context__
     low = text.lower()
     if "name or service not known" in low or "nodename nor servname" in low or "temporary failure in name" in low:
         return "its name does not resolve"
@@ -228,4 +234,4 @@ def _reason(text: str, exc: Exception) -> str:
         return "connection refused"
     if "network is unreachable" in low or "no route" in low:
         return "no network route to it"
-    return text.splitlines()[0][:160] if text else type(exc).__name__
+    return str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__

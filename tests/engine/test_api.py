@@ -1,0 +1,158 @@
+"""The engine's HTTP contract: auth, loopback-only hosts, validation, idempotency, logs, deletes."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from stack.engine_proc import EngineProc, wait_status
+from stack.images import StackImages
+
+GOOD = {"name": "ok", "image": "busybox:1.36", "registryType": "dockerhub"}
+SA_KEY = '{"type": "service_account", "client_email": "a@b.iam.gserviceaccount.com", "private_key": "k"}'
+
+
+def test_every_request_needs_the_token(engine: EngineProc) -> None:
+    for path in ("/healthz", "/container-templates", "/openapi.json", "/saved-templates"):
+        r = httpx.get(engine.url + path)
+        assert r.status_code == 401, path
+        assert r.json()["error"]["code"] == "unauthorized"
+        r = httpx.get(engine.url + path, headers={"Authorization": "Bearer wrong"})
+        assert r.status_code == 401, path
+
+
+def test_non_loopback_host_header_is_refused(engine: EngineProc) -> None:
+    with engine.http() as http:
+        r = http.get("/container-templates", headers={"Host": "attacker.example:80"})
+        assert r.status_code == 403
+        assert "127.0.0.1 or localhost" in r.json()["error"]["message"]
+        assert http.get("/healthz", headers={"Host": "localhost"}).status_code == 200
+
+
+def test_healthz_and_openapi(engine: EngineProc) -> None:
+    with engine.http() as http:
+        assert http.get("/healthz").json()["status"] == "ok"
+        spec = http.get("/openapi.json").json()
+        paths = spec["paths"]
+        for path in ("/container-templates", "/container-templates/{template_id}",
+                     "/container-templates/{template_id}/status", "/container-templates/{template_id}/logs",
+                     "/saved-templates", "/saved-templates/{name}"):
+            assert path in paths, path
+        body = paths["/container-templates"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        assert body["properties"]["registryType"]["enum"] == ["dockerhub", "private", "gcr"]
+
+
+@pytest.mark.parametrize(("body", "field", "words"), [
+    ({**GOOD, "name": ""}, "name", "Give the template a name"),
+    ({**GOOD, "name": "x" * 129}, "name", "limit is 128"),
+    ({**GOOD, "name": "bad\x07name"}, "name", "control characters"),
+    ({k: v for k, v in GOOD.items() if k != "name"}, "name", "Give the template a name"),
+    ({**GOOD, "image": ""}, "image", "Enter a base image"),
+    ({**GOOD, "image": "Python:3"}, "image", "lowercase"),
+    ({**GOOD, "image": "python 3"}, "image", "spaces"),
+    ({**GOOD, "image": "python@sha256:abc"}, "image", "64 lowercase hex"),
+    ({**GOOD, "registryType": "ecr"}, "registryType", "dockerhub, private or gcr"),
+    ({k: v for k, v in GOOD.items() if k != "registryType"}, "registryType", "Choose a registry type"),
+    ({**GOOD, "image": "ghcr.io/org/img:1"}, "image", "not Docker Hub"),
+    ({**GOOD, "registryType": "gcr"}, "image", "gcr.io"),
+    ({**GOOD, "registryType": "private"}, "image", "must start with the registry host"),
+    ({**GOOD, "registryAuth": "user:pass"}, "registryAuth", "object"),
+    ({**GOOD, "registryAuth": {"username": "", "password": "p"}}, "registryAuth.username", "username"),
+    ({**GOOD, "registryAuth": {"username": "u", "password": ""}}, "registryAuth.password", "password"),
+    ({"name": "g", "image": "gcr.io/p/i:1", "registryType": "gcr",
+      "registryAuth": {"username": "_json_key", "password": "not json"}}, "registryAuth.password", "JSON key"),
+    ({"name": "g", "image": "gcr.io/p/i:1", "registryType": "gcr",
+      "registryAuth": {"username": "_json_key", "password": '{"type": "user"}'}}, "registryAuth.password",
+     "service-account"),
+    ({**GOOD, "description": 42}, "description", "text"),
+])
+def test_validation_answers_422_naming_the_field(engine: EngineProc, body: dict[str, object], field: str,
+                                                 words: str) -> None:
+    with engine.http() as http:
+        before = len(http.get("/container-templates").json())
+        r = http.post("/container-templates", json=body)
+        assert r.status_code == 422, r.text
+        err = r.json()["error"]
+        assert (err["code"], err["field"]) == ("invalid", field)
+        assert words in err["message"]
+        assert len(http.get("/container-templates").json()) == before  # nothing half-created
+
+
+def test_valid_gcr_json_key_passes_validation(engine: EngineProc) -> None:
+    with engine.http() as http:
+        r = http.post("/container-templates", json={"name": "g", "image": "us-docker.pkg.dev/p/r/i:1",
+                                                    "registryType": "gcr",
+                                                    "registryAuth": {"username": "_json_key", "password": SA_KEY}})
+        assert r.status_code == 201, r.text
+        http.delete(f"/container-templates/{r.json()['templateId']}")
+
+
+def test_bad_json_body(engine: EngineProc) -> None:
+    with engine.http() as http:
+        r = http.post("/container-templates", content=b"{not json", headers={"Content-Type": "application/json"})
+        assert r.status_code == 400
+        assert r.json()["error"]["message"] == "The request body is not valid JSON."
+
+
+def test_idempotency_key_gives_the_same_template_and_one_build(engine: EngineProc, images: StackImages) -> None:
+    body = {"name": "idem", "image": images.open_busybox.ref, "registryType": "private"}
+    with engine.http() as http:
+        first = http.post("/container-templates", json=body, headers={"Idempotency-Key": "key-123"})
+        second = http.post("/container-templates", json=body, headers={"Idempotency-Key": "key-123"})
+        assert first.status_code == second.status_code == 201
+        tid = first.json()["templateId"]
+        assert second.json()["templateId"] == tid
+        assert [t["templateId"] for t in http.get("/container-templates").json()].count(tid) == 1
+        wait_status(engine, tid, {"ready"})
+        log = http.get(f"/container-templates/{tid}/logs").json()["lines"]
+        assert sum(1 for line in log if line["text"] == "Build started") == 1
+        third = http.post("/container-templates", json=body, headers={"Idempotency-Key": "key-456"})
+        assert third.json()["templateId"] != tid
+
+
+def test_template_shape_ids_and_status(engine: EngineProc, images: StackImages) -> None:
+    with engine.http() as http:
+        r = http.post("/container-templates", json={"name": "shape", "description": "d",
+                                                    "image": images.open_busybox.ref, "registryType": "private",
+                                                    "registryAuth": {"username": "u", "password": "p"}})
+        t = r.json()
+        assert t["templateId"].startswith("tmpl_")
+        assert {"templateId", "name", "description", "image", "registryType", "status", "error", "createdAt",
+                "updatedAt"} <= set(t)
+        assert "registryAuth" not in t and "p" not in (t.get("password"), t.get("registryAuth"))
+        status = http.get(f"/container-templates/{t['templateId']}/status").json()
+        assert set(status) >= {"templateId", "status", "error", "updatedAt"}
+        assert status["templateId"] == t["templateId"]
+
+
+def test_logs_after_n_returns_only_new_lines(engine: EngineProc, images: StackImages) -> None:
+    with engine.http() as http:
+        tid = http.post("/container-templates", json={"name": "logs", "image": images.open_busybox.ref,
+                                                      "registryType": "private"}).json()["templateId"]
+        wait_status(engine, tid, {"ready"})
+        everything = http.get(f"/container-templates/{tid}/logs").json()
+        assert everything["next"] == everything["lines"][-1]["n"] >= 4
+        later = http.get(f"/container-templates/{tid}/logs", params={"after": 2}).json()
+        assert [line["n"] for line in later["lines"]] == [line["n"] for line in everything["lines"][2:]]
+        assert http.get(f"/container-templates/{tid}/logs", params={"after": everything["next"]}).json()["lines"] == []
+
+
+def test_delete_and_404s(engine: EngineProc, images: StackImages) -> None:
+    with engine.http() as http:
+        tid = http.post("/container-templates", json={"name": "del", "image": images.open_busybox.ref,
+                                                      "registryType": "private"}).json()["templateId"]
+        wait_status(engine, tid, {"ready"})
+        assert http.delete(f"/container-templates/{tid}").status_code == 204
+        for path in (f"/container-templates/{tid}", f"/container-templates/{tid}/status"):
+            r = http.get(path)
+            assert r.status_code == 404
+            assert r.json()["error"]["message"] == f"No template with ID {tid}."
+        assert http.delete(f"/container-templates/{tid}").status_code == 404
+        assert http.get("/no/such/path").json()["error"]["code"] == "not_found"
+
+
+def test_saved_templates_list_and_delete_of_unknown(engine: EngineProc) -> None:
+    with engine.http() as http:
+        assert http.get("/saved-templates").json() == []
+        r = http.delete("/saved-templates/old-template")
+        assert r.status_code == 404
+        assert "old-template" in r.json()["error"]["message"]
