@@ -13,13 +13,13 @@ Baseline for the ratios: GET /healthz median in the same run (the engine's per-r
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
 import time
+from dataclasses import dataclass
 
 import _common  # noqa: F401  (sets sys.path)
 import httpx
-from _common import Stats, Verdicts, header, ms, ratio_line, start_engine, temp_root, timed, wait_idle
+from _common import Engine, Stats, Verdicts, header, ms, ratio_line, start_engine, temp_root, timed, wait_idle
 
 from in10nt_desktop.engine.store import Store
 
@@ -49,20 +49,67 @@ def fill_store(path: object, rows: int) -> float:
     return time.perf_counter() - start
 
 
-def in_process_breakdown(path: object) -> None:
-    """Where a list request's time goes, measured in this process on the same database file."""
-    store = Store(path)  # type: ignore[arg-type]
-    try:
-        q = timed(store.list_templates, 10, warmup=2, name="in-process Store.list_templates()")
-        rows = store.list_templates()
-        d = timed(lambda: json.dumps(rows, separators=(",", ":")).encode(), 10, warmup=2,
-                  name="in-process json.dumps(10k rows)")
-        body = json.dumps(rows, separators=(",", ":")).encode()
-    finally:
-        store.close()
-    print(q.line())
-    print(d.line())
-    print(f"  response body size: {len(body) / 1e6:.2f} MB")
+@dataclass
+class Run:
+    health: Stats
+    listing: Stats
+    posting: Stats
+    counts: set[int]
+    body_mb: float
+    active: int
+    sample: dict
+
+
+def measure(engine: Engine, health_runs: int, list_runs: int, post_runs: int) -> Run:
+    with httpx.Client(base_url=engine.url, headers=engine.headers, timeout=30) as client:
+        # Baseline: the engine's floor per request (routing, auth middleware, JSON answer).
+        health = timed(lambda: client.get("/healthz").raise_for_status(), health_runs, warmup=20,
+                       name="GET /healthz (baseline)")
+        last: list[httpx.Response] = []
+
+        def list_once() -> None:
+            r = client.get("/container-templates")
+            r.raise_for_status()
+            last.append(r)
+
+        # Timed: request out to the whole body in (not the client's JSON parsing).
+        listing = timed(list_once, list_runs, warmup=3, name=f"GET /container-templates ({ROWS} rows)")
+        counts = {len(r.json()) for r in last}
+        body_mb = len(last[-1].content) / 1e6
+        last.clear()
+
+        body = {"name": "bench post", "image": DEAD_IMAGE, "registryType": "private"}
+        created: list[str] = []
+
+        def post_once() -> None:
+            r = client.post("/container-templates", json=body)
+            if r.status_code != 201:
+                raise RuntimeError(f"POST answered {r.status_code}: {r.text[:300]}")
+            created.append(r.json()["templateId"])
+
+        for _ in range(5):  # warm-up (also creates rows, after the list runs)
+            post_once()
+            wait_idle(client)
+        posting = timed(post_once, post_runs, name="POST /container-templates")
+        # The POSTed builds must end "failed" (unreachable), not hang.
+        active = wait_idle(client)
+        sample = client.get(f"/container-templates/{created[-1]}").json()
+    return Run(health, listing, posting, counts, body_mb, active, sample)
+
+
+def print_run(run: Run) -> None:
+    print(run.health.line())
+    print(run.listing.line())
+    print(run.posting.line())
+    print(f"  list rows returned: {sorted(run.counts)} (body {run.body_mb:.2f} MB)")
+    print(f"  list throughput: {ROWS / run.listing.median:,.0f} rows/s at the median "
+          f"({ROWS / run.listing.p95:,.0f} rows/s at p95)")
+    print(f"  after POSTs: activeBuilds={run.active}; last POSTed template status={run.sample['status']!r}, "
+          f"error={run.sample.get('error')!r}")
+    print("  ratios against GET /healthz median (same run):")
+    print(ratio_line("  GET /container-templates median / healthz", run.listing.median, run.health.median))
+    print(ratio_line("  POST /container-templates median / healthz", run.posting.median, run.health.median))
+    print(ratio_line("  POST /container-templates p95 / healthz", run.posting.p95, run.health.median))
 
 
 def main() -> int:
@@ -81,69 +128,24 @@ def main() -> int:
             engine = start_engine(data_dir, "--no-pull")
             print(f"  engine up at {engine.url} in {time.perf_counter() - t0:.2f} s "
                   f"(process start to engine.json, {ROWS}-row store)")
-            with httpx.Client(base_url=engine.url, headers=engine.headers, timeout=30) as client:
-                # Baseline: the engine's floor per request (routing, auth middleware, JSON answer).
-                health = timed(lambda: client.get("/healthz").raise_for_status(), HEALTH_RUNS, warmup=20,
-                               name="GET /healthz (baseline)")
+            run = measure(engine, HEALTH_RUNS, LIST_RUNS, POST_RUNS)
+            engine.stop()
+            engine = None
 
-                last: list[httpx.Response] = []
-
-                def list_once() -> None:
-                    r = client.get("/container-templates")
-                    r.raise_for_status()
-                    last.append(r)
-
-                listing = timed(list_once, LIST_RUNS, warmup=3, name=f"GET /container-templates ({ROWS} rows)")
-                counts = {len(r.json()) for r in last}
-                body_mb = len(last[-1].content) / 1e6
-                last.clear()
-
-                body = {"name": "bench post", "image": DEAD_IMAGE, "registryType": "private"}
-                created: list[str] = []
-
-                def post_once() -> None:
-                    r = client.post("/container-templates", json=body)
-                    if r.status_code != 201:
-                        raise RuntimeError(f"POST answered {r.status_code}: {r.text[:300]}")
-                    created.append(r.json()["templateId"])
-
-                for _ in range(5):  # warm-up (also creates rows; they are not counted)
-                    post_once()
-                    wait_idle(client)
-                posting = timed(post_once, POST_RUNS, name="POST /container-templates")
-
-                # The POSTed builds must end "failed" (unreachable), not hang.
-                active = wait_idle(client)
-                sample = client.get(f"/container-templates/{created[-1]}").json()
-
-            header("results")
-            print(health.line())
-            print(listing.line())
-            print(posting.line())
-            print(f"  list rows returned: {sorted(counts)} (body {body_mb:.2f} MB)")
-            print(f"  list throughput: {ROWS / listing.median:,.0f} rows/s at the median "
-                  f"({ROWS / listing.p95:,.0f} rows/s at p95)")
-            print(f"  after POSTs: activeBuilds={active}; last POSTed template status={sample['status']!r}, "
-                  f"error={sample.get('error')!r}")
-            header("ratios against GET /healthz median (same run)")
-            print(ratio_line("GET /container-templates median / healthz", listing.median, health.median))
-            print(ratio_line("POST /container-templates median / healthz", posting.median, health.median))
-            print(ratio_line("POST /container-templates p95 / healthz", posting.p95, health.median))
-            header("in-process breakdown of a list (same DB file, informational)")
-            in_process_breakdown(db)
-
-            ok_rows = counts == {ROWS}
-            verdicts.check("GET /container-templates returns 10,000 rows", ok_rows, f"row counts seen: {sorted(counts)}")
+            header("results: the engine as shipped (`in10nt engine serve --no-pull`)")
+            print_run(run)
+            verdicts.check("GET /container-templates returns 10,000 rows", run.counts == {ROWS},
+                           f"row counts seen: {sorted(run.counts)}")
             verdicts.check(f"GET /container-templates median <= {LIST_TARGET * 1000:.0f} ms",
-                           listing.median <= LIST_TARGET,
-                           f"median {ms(listing.median).strip()}, p95 {ms(listing.p95).strip()}, "
-                           f"{listing.median / health.median:.1f}x healthz")
+                           run.listing.median <= LIST_TARGET,
+                           f"median {ms(run.listing.median).strip()}, p95 {ms(run.listing.p95).strip()}, "
+                           f"{run.listing.median / run.health.median:.2f}x healthz")
             verdicts.check(f"POST /container-templates median <= {POST_TARGET * 1000:.0f} ms",
-                           posting.median <= POST_TARGET,
-                           f"median {ms(posting.median).strip()}, p95 {ms(posting.p95).strip()}, "
-                           f"{posting.median / health.median:.1f}x healthz")
-            verdicts.check("POSTed builds fail harmlessly", active == 0 and sample["status"] == "failed",
-                           f"activeBuilds={active}, status={sample['status']}")
+                           run.posting.median <= POST_TARGET,
+                           f"median {ms(run.posting.median).strip()}, p95 {ms(run.posting.p95).strip()}, "
+                           f"{run.posting.median / run.health.median:.2f}x healthz")
+            verdicts.check("POSTed builds fail harmlessly", run.active == 0 and run.sample["status"] == "failed",
+                           f"activeBuilds={run.active}, status={run.sample['status']}")
         except Exception as exc:
             verdicts.fail("benchmark ran", f"{type(exc).__name__}: {exc}")
             if engine is not None:

@@ -175,7 +175,7 @@ def create_app(config: EngineConfig) -> FastAPI:
 
     @app.get("/container-templates", summary="List templates")
     async def list_templates() -> Response:
-        return json_response(state.store.list_templates())
+        return Response(state.store.list_templates_json(), media_type="application/json")
 
     @app.get("/container-templates/{template_id}", summary="Get a template")
     async def get_template(template_id: str) -> Response:
