@@ -7,6 +7,7 @@ from types import TracebackType
 
 import httpx
 
+from in10nt_desktop.api.errors import In10ntError, NotFoundError
 from in10nt_desktop.api.http import HttpCore
 from in10nt_desktop.api.instances import InstancesResource, SavedTemplatesResource
 from in10nt_desktop.api.templates import TemplatesResource
@@ -47,10 +48,12 @@ class In10ntClient:
     async def health(self) -> bool:
         """True when the server answers; the hosted service may have no ``/healthz``, so a 404 counts."""
         try:
-            response = await self._http.request("GET", "/healthz", retry=False)
-        except Exception:
+            await self._http.request("GET", "/healthz", retry=False)
+        except NotFoundError:
+            return True
+        except In10ntError:
             return False
-        return response.status_code < 400
+        return True
 
     def __repr__(self) -> str:
         key = "set" if self._http.has_api_key else "none"

@@ -107,7 +107,11 @@ def extract_error(body: bytes, content_type: str) -> tuple[str | None, str | Non
         if isinstance(err, dict):
             return _str(err.get("message")), _str(err.get("code")), _str(err.get("field"))
         if isinstance(err, str):
-            return err, _str(data.get("code")), _str(data.get("field"))
+            # NestJS sends {"statusCode", "message", "error": "Not Found"}: the message says more.
+            message = data.get("message")
+            if isinstance(message, list):
+                message = "; ".join(str(m) for m in message)
+            return _str(message) or err, _str(data.get("code")), _str(data.get("field"))
         if "message" in data:
             return _str(data.get("message")), _str(data.get("code")), _str(data.get("field"))
         detail = data.get("detail")
@@ -116,8 +120,8 @@ def extract_error(body: bytes, content_type: str) -> tuple[str | None, str | Non
         if isinstance(detail, list) and detail and isinstance(detail[0], dict):
             # FastAPI/pydantic style: [{"loc": [...], "msg": ...}]
             first = detail[0]
-            loc = first.get("loc") or []
-            field = str(loc[-1]) if loc else None
+            loc = [str(p) for p in first.get("loc") or [] if p not in ("body", "query", "path")]
+            field = ".".join(loc) or None
             return _str(first.get("msg")), "invalid", field
     return None, None, None
 

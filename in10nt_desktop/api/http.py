@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel
 
 from in10nt_desktop import __version__
 from in10nt_desktop.api.errors import (
@@ -22,8 +23,10 @@ from in10nt_desktop.api.errors import (
     connection_error,
     error_from_response,
 )
+from in10nt_desktop.api.models import unwrap_item, unwrap_list
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_RETRY_AFTER = 30.0  # a server asking for minutes would freeze a CLI; cap and let the caller decide
@@ -100,3 +103,21 @@ class HttpCore:
         except ValueError as exc:
             raise APIError(f"{self.base_url} answered {path} with something that is not JSON.",
                            status=response.status_code) from exc
+
+    async def item(self, model: type[M], method: str, path: str, *keys: str, **kw: Any) -> M:
+        """One row of ``model`` (possibly wrapped in ``{"template": {...}}``); odd shapes raise ``APIError``."""
+        data = await self.json(method, path, **kw)
+        try:
+            return model.model_validate(unwrap_item(data, *keys))
+        except ValueError:  # pydantic's ValidationError is one
+            raise APIError(f"{self.base_url} answered {path} with something this client does not "
+                           "understand.") from None
+
+    async def rows(self, model: type[M], path: str, *keys: str) -> list[M]:
+        """A list of ``model``: a bare array or any known envelope; odd shapes raise ``APIError``."""
+        data = await self.json("GET", path)
+        try:
+            return [model.model_validate(item) for item in unwrap_list(data, *keys)]
+        except ValueError:
+            raise APIError(f"{self.base_url} answered {path} with a list this client does not "
+                           "understand.") from None

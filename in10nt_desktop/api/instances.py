@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from pydantic import PrivateAttr
 
-from in10nt_desktop.api.models import InstanceData, RunResult, SavedTemplate, unwrap_item, unwrap_list
+from in10nt_desktop.api.models import InstanceData, RunResult, SavedTemplate
 
 if TYPE_CHECKING:
     from in10nt_desktop.api.http import HttpCore
@@ -23,9 +23,7 @@ class SavedTemplatesResource:
         self._http = http
 
     async def list(self) -> list[SavedTemplate]:
-        data = await self._http.json("GET", "/saved-templates")
-        return [SavedTemplate.model_validate(item)
-                for item in unwrap_list(data, "savedTemplates", "templates")]
+        return await self._http.rows(SavedTemplate, "/saved-templates", "savedTemplates", "templates")
 
     async def delete(self, name: str) -> None:
         await self._http.request("DELETE", f"/saved-templates/{quote(name, safe='')}")
@@ -49,14 +47,13 @@ class Instance(InstanceData):
         body: dict[str, Any] = {"task": task}
         if timeout is not None:
             body["timeout"] = timeout
-        data = await self._core().json("POST", f"/instances/{self.instance_id}/run", json=body, retry=False)
-        return RunResult.model_validate(data)
+        return await self._core().item(RunResult, "POST", f"/instances/{self.instance_id}/run", json=body,
+                                       retry=False)
 
     async def snapshot(self, template_name: str) -> SavedTemplate:
-        data = await self._core().json("POST", f"/instances/{self.instance_id}/snapshot",
-                                       json={"templateName": template_name},
+        return await self._core().item(SavedTemplate, "POST", f"/instances/{self.instance_id}/snapshot",
+                                       "savedTemplate", json={"templateName": template_name},
                                        idempotency_key=str(uuid.uuid4()))
-        return SavedTemplate.model_validate(unwrap_item(data, "savedTemplate"))
 
     async def delete(self) -> None:
         await self._core().request("DELETE", f"/instances/{self.instance_id}")
@@ -71,19 +68,19 @@ class InstancesResource:
         body: dict[str, Any] = {"name": name, "containerTemplateId": container_template_id}
         if description is not None:
             body["description"] = description
-        data = await self._http.json("POST", "/instances", json=body, idempotency_key=str(uuid.uuid4()))
-        return Instance.model_validate(unwrap_item(data, "instance"))._bind(self._http)
+        instance = await self._http.item(Instance, "POST", "/instances", "instance", json=body,
+                                         idempotency_key=str(uuid.uuid4()))
+        return instance._bind(self._http)
 
     async def create_from_saved_template(self, *, template_name: str, new_instance_name: str) -> Instance:
-        data = await self._http.json("POST", "/instances/from-saved-template",
-                                     json={"templateName": template_name, "newInstanceName": new_instance_name},
-                                     idempotency_key=str(uuid.uuid4()))
-        return Instance.model_validate(unwrap_item(data, "instance"))._bind(self._http)
+        instance = await self._http.item(Instance, "POST", "/instances/from-saved-template", "instance",
+                                         json={"templateName": template_name, "newInstanceName": new_instance_name},
+                                         idempotency_key=str(uuid.uuid4()))
+        return instance._bind(self._http)
 
     async def list(self) -> list[Instance]:
-        data = await self._http.json("GET", "/instances")
-        return [Instance.model_validate(item)._bind(self._http) for item in unwrap_list(data, "instances")]
+        return [i._bind(self._http) for i in await self._http.rows(Instance, "/instances", "instances")]
 
     async def get(self, instance_id: str) -> Instance:
-        data = await self._http.json("GET", f"/instances/{instance_id}")
-        return Instance.model_validate(unwrap_item(data, "instance"))._bind(self._http)
+        instance = await self._http.item(Instance, "GET", f"/instances/{instance_id}", "instance")
+        return instance._bind(self._http)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 RegistryType = Literal["dockerhub", "private", "gcr"]
 REGISTRY_TYPES: tuple[str, ...] = ("dockerhub", "private", "gcr")
@@ -45,6 +45,14 @@ class Progress(_Row):
 
 
 class TemplateData(_Row):
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_echoed_credentials(cls, data: Any) -> Any:
+        # The contract says servers never echo registryAuth; if one does, keep it out of reprs and --json.
+        if isinstance(data, dict) and ("registryAuth" in data or "registry_auth" in data):
+            data = {k: v for k, v in data.items() if k not in ("registryAuth", "registry_auth")}
+        return data
+
     template_id: str = Field(validation_alias=AliasChoices("templateId", "template_id", "id"),
                              serialization_alias="templateId")
     name: str = ""

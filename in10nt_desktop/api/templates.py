@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import PrivateAttr
 
 from in10nt_desktop.api.errors import BuildFailedError, WaitTimeoutError
-from in10nt_desktop.api.models import BuildLog, RegistryAuth, StatusInfo, TemplateData, unwrap_item, unwrap_list
+from in10nt_desktop.api.models import BuildLog, RegistryAuth, StatusInfo, TemplateData
 
 if TYPE_CHECKING:
     from in10nt_desktop.api.http import HttpCore
@@ -31,8 +31,8 @@ class Template(TemplateData):
         return self._http
 
     async def refresh(self) -> Template:
-        data = await self._core().json("GET", f"/container-templates/{self.template_id}")
-        fresh = TemplateData.model_validate(unwrap_item(data, "template"))
+        fresh = await self._core().item(TemplateData, "GET", f"/container-templates/{self.template_id}",
+                                        "template")
         for name in type(self).model_fields:
             setattr(self, name, getattr(fresh, name))
         if fresh.model_extra:
@@ -41,8 +41,7 @@ class Template(TemplateData):
         return self
 
     async def status_info(self) -> StatusInfo:
-        data = await self._core().json("GET", f"/container-templates/{self.template_id}/status")
-        info = StatusInfo.model_validate(data)
+        info = await self._core().item(StatusInfo, "GET", f"/container-templates/{self.template_id}/status")
         self.status, self.error, self.progress = info.status, info.error, info.progress
         return info
 
@@ -50,9 +49,8 @@ class Template(TemplateData):
         await self._core().request("DELETE", f"/container-templates/{self.template_id}")
 
     async def logs(self, after: int = 0) -> BuildLog:
-        data = await self._core().json("GET", f"/container-templates/{self.template_id}/logs",
+        return await self._core().item(BuildLog, "GET", f"/container-templates/{self.template_id}/logs",
                                        params={"after": after})
-        return BuildLog.model_validate(data)
 
     async def wait_until_ready(self, timeout: float = 300, poll_interval: float = 5,
                                on_poll: Callable[[StatusInfo], None] | None = None) -> Template:
@@ -91,25 +89,24 @@ class TemplatesResource:
             body["registryAuth"] = registry_auth.to_wire()
         # Always send a key: it makes the POST safe to retry after a dropped connection.
         key = idempotency_key or str(uuid.uuid4())
-        data = await self._http.json("POST", "/container-templates", json=body, idempotency_key=key)
-        return Template.model_validate(unwrap_item(data, "template"))._bind(self._http)
+        template = await self._http.item(Template, "POST", "/container-templates", "template", json=body,
+                                         idempotency_key=key)
+        return template._bind(self._http)
 
     async def list(self) -> list[Template]:
-        data = await self._http.json("GET", "/container-templates")
-        return [Template.model_validate(item)._bind(self._http)
-                for item in unwrap_list(data, "templates", "containerTemplates")]
+        rows = await self._http.rows(Template, "/container-templates", "templates", "containerTemplates")
+        return [t._bind(self._http) for t in rows]
 
     async def get(self, template_id: str) -> Template:
-        data = await self._http.json("GET", f"/container-templates/{template_id}")
-        return Template.model_validate(unwrap_item(data, "template"))._bind(self._http)
+        template = await self._http.item(Template, "GET", f"/container-templates/{template_id}", "template")
+        return template._bind(self._http)
 
     async def status(self, template_id: str) -> StatusInfo:
-        data = await self._http.json("GET", f"/container-templates/{template_id}/status")
-        return StatusInfo.model_validate(data)
+        return await self._http.item(StatusInfo, "GET", f"/container-templates/{template_id}/status")
 
     async def logs(self, template_id: str, after: int = 0) -> BuildLog:
-        data = await self._http.json("GET", f"/container-templates/{template_id}/logs", params={"after": after})
-        return BuildLog.model_validate(data)
+        return await self._http.item(BuildLog, "GET", f"/container-templates/{template_id}/logs",
+                                     params={"after": after})
 
     async def delete(self, template_id: str) -> None:
         await self._http.request("DELETE", f"/container-templates/{template_id}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -83,8 +84,10 @@ async def templates_logs(client: In10ntClient, args: argparse.Namespace) -> int:
     while True:
         log = await client.templates.logs(args.template_id, after)
         for line in log.lines:
-            print(line.model_dump(mode="json") if args.json else f"{line.at:%H:%M:%S}  {line.text}"
-                  if line.at else line.text, flush=True)
+            if args.json:
+                print(json.dumps(line.model_dump(mode="json")), flush=True)
+            else:
+                print(f"{line.at:%H:%M:%S}  {line.text}" if line.at else line.text, flush=True)
         after = log.next
         if not args.follow or (log.status != "building" and not log.lines):
             return 0

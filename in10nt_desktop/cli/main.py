@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -47,16 +48,19 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     _global_options(common, suppress=True)
-    parser = argparse.ArgumentParser(prog="in10nt", description="In10nt agent environments from any Docker image.")
+    parser = argparse.ArgumentParser(prog="in10nt", allow_abbrev=False,
+                                     description="In10nt agent environments from any Docker image.")
     parser.add_argument("--version", action="version", version=f"in10nt {__version__}")
     _global_options(parser, suppress=False)
     top = parser.add_subparsers(dest="group", required=True, metavar="{templates,saved-templates,engine}")
 
     tpl = top.add_parser("templates", help="container templates").add_subparsers(dest="cmd", required=True)
     tpl.add_parser("list", parents=[common], help="list templates")
-    create = tpl.add_parser("create", parents=[common], help="create a template and start its build")
+    # No abbreviations: `--password-e` must not quietly mean --password-env.
+    create = tpl.add_parser("create", parents=[common], allow_abbrev=False,
+                            help="create a template and start its build")
     create.add_argument("--name", required=True)
     create.add_argument("--image", required=True, help="base image, e.g. python:3.11-slim")
     create.add_argument("--registry-type", choices=["dockerhub", "private", "gcr"],
@@ -106,7 +110,8 @@ def connect(args: argparse.Namespace) -> In10ntClient:
     if not base_url:
         info = read_runtime(getattr(args, "data_dir", None) or default_data_dir())
         if info is not None:
-            return In10ntClient(str(info["url"]), api_key or str(info["token"]))
+            # The engine's own token: an IN10NT_API_KEY exported for the hosted service must not shadow it.
+            return In10ntClient(str(info["url"]), getattr(args, "api_key", None) or str(info["token"]))
         if not api_key:
             raise In10ntError("No local engine is running (start one with `in10nt engine serve`) and no API key "
                               "is set for the hosted service (--api-key or IN10NT_API_KEY).")
@@ -121,7 +126,9 @@ def read_auth(args: argparse.Namespace) -> RegistryAuth | None:
         if not password:
             raise UsageError(f"--password-env: the environment variable {args.password_env} is not set or empty.")
     elif args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
+        # At a terminal, do not echo what is typed; from a pipe, read one line.
+        password = getpass.getpass("Registry password: ") if sys.stdin.isatty() else \
+            sys.stdin.readline().rstrip("\r\n")
         if not password:
             raise UsageError("--password-stdin: nothing was read from standard input.")
     if password is not None and not args.username:
@@ -151,6 +158,11 @@ async def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    if any(a == "--password" or a.startswith("--password=") for a in argv):
+        # Said before argparse runs, so the password is not echoed back in an "unrecognized" error.
+        parser.error("there is no --password flag (flags end up in shell history): "
+                     "use --password-env VAR or --password-stdin")
     args = parser.parse_args(argv)
     args.json = getattr(args, "json", False)
     if args.group == "engine":

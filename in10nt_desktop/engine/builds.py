@@ -168,7 +168,11 @@ class BuildManager:
             self._log(tid, f"No container engine: {exc} The template is pinned to its digest; "
                            "instances will need an engine.")
             return None
-        repository = f"{resolved.endpoint.host}/{resolved.repository}"
+        # Through a mirror the engine must pull from the mirror; otherwise by the registry's own name
+        # (docker.io, not registry-1.docker.io), which is how Docker and Podman key their credentials.
+        endpoint = resolved.endpoint
+        source = endpoint.host if endpoint.via_mirror else endpoint.registry
+        repository = f"{source}/{resolved.repository}"
         self._log(tid, f"Pulling {repository}@{resolved.digest} through the container engine at "
                        f"{self._engine.host}")
         progress = _PullProgress(resolved)
@@ -186,7 +190,7 @@ class BuildManager:
                 self._store.update_template(tid, progress_current=progress.current, progress_total=progress.total)
 
         image_id = await asyncio.wait_for(
-            self._engine.pull(repository, resolved.digest, auth, resolved.endpoint.host, on_event),
+            self._engine.pull(repository, resolved.digest, auth, source, on_event),
             self.settings.pull_timeout)
         self._log(tid, f"Pulled {resolved.size_bytes} bytes; engine image {image_id[:19]}")
         return f"{repository}@{resolved.digest}"

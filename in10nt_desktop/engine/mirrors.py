@@ -68,6 +68,8 @@ def parse_mirrors(specs: list[str]) -> dict[str, str]:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise MirrorConfigError(f"Mirror URL '{url}' must start with http:// or https://.")
+        if "@" in parts.netloc:
+            raise MirrorConfigError(f"Mirror URL '{url}' must not carry a user name or password.")
         if parts.scheme == "http" and not is_loopback_host(parts.netloc):
             raise MirrorConfigError(f"Mirror {url} uses plain HTTP; that is allowed for loopback registries only.")
         key = "docker.io" if registry in DOCKER_HUB_HOSTS else registry

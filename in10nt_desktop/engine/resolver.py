@@ -53,8 +53,8 @@ def choose_platform(index: dict[str, Any], wanted: str) -> dict[str, Any]:
     exact = [m for m in images if (m.get("platform") or {}).get("os") == want_os
              and (m.get("platform") or {}).get("architecture") == want_arch]
     if want_variant:
-        with_variant = [m for m in exact if (m.get("platform") or {}).get("variant") == want_variant]
-        exact = with_variant or exact
+        # No fall-back to another variant: an arm/v7 image does not run on an arm/v6 machine.
+        exact = [m for m in exact if (m.get("platform") or {}).get("variant") == want_variant]
     elif want_arch == "arm64":
         v8 = [m for m in exact if (m.get("platform") or {}).get("variant") in (None, "v8")]
         exact = v8 or exact
