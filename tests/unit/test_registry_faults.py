@@ -1,0 +1,83 @@
+"""Registry faults no local registry can be made to produce (Docker Hub's 429, a stalled read),
+driven through the real resolver with ``httpx.MockTransport``."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from in10nt_desktop.api.validation import parse_image
+from in10nt_desktop.engine.registry import RegistryError
+from in10nt_desktop.engine.resolver import resolve
+
+TOKEN_CHALLENGE = 'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",' \
+                  'scope="repository:library/python:pull"'
+
+
+async def resolve_with(handler: httpx.MockTransport, image: str = "python:3.11-slim",
+                       mirrors: dict[str, str] | None = None) -> RegistryError:
+    async with httpx.AsyncClient(transport=handler) as client:
+        with pytest.raises(RegistryError) as err:
+            await resolve(client, parse_image(image), None, mirrors=mirrors or {})
+    return err.value
+
+
+@pytest.mark.asyncio
+async def test_docker_hub_rate_limit_sentence() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if request.url.host == "auth.docker.io":
+            assert request.url.params["scope"] == "repository:library/python:pull"
+            return httpx.Response(200, json={"token": "t"})
+        if "Authorization" not in request.headers:
+            return httpx.Response(401, headers={"WWW-Authenticate": TOKEN_CHALLENGE})
+        return httpx.Response(429, json={"errors": [{"code": "TOOMANYREQUESTS", "message": "pull rate limit"}]})
+
+    err = await resolve_with(httpx.MockTransport(handler))
+    assert err.kind == "rate_limit"
+    assert str(err) == ("Docker Hub rate limit reached: sign in with a Docker Hub account (username and access "
+                        "token) or try again later.")
+    assert seen[0] == "https://registry-1.docker.io/v2/library/python/manifests/3.11-slim"
+
+
+@pytest.mark.asyncio
+async def test_other_registry_rate_limit_names_it() -> None:
+    err = await resolve_with(httpx.MockTransport(lambda r: httpx.Response(429)), "quay.io/org/app:1")
+    assert str(err) == "quay.io is rate limiting requests; try again later."
+
+
+@pytest.mark.asyncio
+async def test_stalled_registry_is_a_timeout() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("read timed out", request=request)
+
+    err = await resolve_with(httpx.MockTransport(handler), "registry.example.com/team/app:1")
+    assert err.kind == "timeout"
+    assert str(err) == "Registry registry.example.com did not answer in time (timeout)."
+
+
+@pytest.mark.asyncio
+async def test_registry_5xx_is_a_try_later() -> None:
+    err = await resolve_with(httpx.MockTransport(lambda r: httpx.Response(503)), "registry.example.com/a/b:1")
+    assert str(err) == "registry.example.com failed with HTTP 503; try again later."
+
+
+@pytest.mark.asyncio
+async def test_manifest_that_does_not_match_its_digest_is_refused() -> None:
+    digest = "sha256:" + "0" * 64
+    err = await resolve_with(httpx.MockTransport(lambda r: httpx.Response(
+        200, json={"schemaVersion": 2}, headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})),
+        f"registry.example.com/a/b@{digest}")
+    assert err.kind == "protocol"
+    assert "does not match digest" in str(err)
+
+
+@pytest.mark.asyncio
+async def test_schema1_manifest_is_explained() -> None:
+    err = await resolve_with(httpx.MockTransport(lambda r: httpx.Response(
+        200, json={"schemaVersion": 1, "name": "a/b"},
+        headers={"Content-Type": "application/vnd.docker.distribution.manifest.v1+prettyjws"})),
+        "registry.example.com/a/b:old")
+    assert "retired Docker schema 1" in str(err)
