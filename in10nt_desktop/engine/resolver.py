@@ -97,7 +97,7 @@ async def resolve(client: httpx.AsyncClient, ref: ImageRef, auth: tuple[str, str
     if found.split("/")[:2] != wanted.split("/")[:2]:
         say(f"Warning: the image is built for {found}, this computer runs {wanted}")
     size = sum(int(layer.get("size", 0)) for layer in layers)
-    say(f"Resolved to {top.digest}: {found}, {len(layers)} layers, {size} bytes")
+    say(f"Resolved to {top.digest}: {found}, {len(layers)} layer{'' if len(layers) == 1 else 's'}, {size} bytes")
     return Resolved(digest=top.digest, manifest_digest=manifest.digest, platform=found, size_bytes=size,
                     layers=len(layers), endpoint=endpoint, repository=ref.repository, config=config,
                     layer_sizes={str(layer.get('digest')): int(layer.get('size', 0)) for layer in layers})
