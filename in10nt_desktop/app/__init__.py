@@ -1,1 +1,1 @@
-"""app layer."""
+"""Services between the SDK and the widgets: no widgets here, only QObjects, signals and asyncio tasks."""

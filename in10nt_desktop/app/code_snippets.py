@@ -1,0 +1,68 @@
+""""Copy as code": the same template as a Python SDK call, an ``in10nt`` command and the seed's curl.
+
+Secrets never appear: a typed password becomes a ``REGISTRY_PASS`` environment variable
+reference, an env-sourced one keeps its variable's name — as the seed advises.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from in10nt_desktop.app.drafts import TemplateDraft
+
+DEFAULT_PASSWORD_VAR = "REGISTRY_PASS"
+
+
+def _password_var(draft: TemplateDraft) -> str:
+    if draft.secret is not None and draft.secret.kind == "env":
+        return draft.secret.value
+    return DEFAULT_PASSWORD_VAR
+
+
+def python_sdk(draft: TemplateDraft) -> str:
+    lines = ["import asyncio"]
+    if draft.has_credentials:
+        lines.append("import os")
+    lines += ["", "from in10nt_desktop.api import In10ntClient" + (", RegistryAuth" if draft.has_credentials else ""),
+              "", "", "async def main() -> None:",
+              "    async with In10ntClient.from_env() as client:",
+              "        template = await client.templates.create(",
+              f"            name={draft.name!r},",
+              f"            image={draft.image!r},",
+              f"            registry_type={draft.registry_type!r},"]
+    if draft.description:
+        lines.append(f"            description={draft.description!r},")
+    if draft.has_credentials:
+        lines.append(f"            registry_auth=RegistryAuth(username={draft.username!r}, "
+                     f"password=os.environ[{_password_var(draft)!r}]),")
+    lines += ["        )", "        await template.wait_until_ready(timeout=300, poll_interval=5)",
+              "        print(template.template_id, template.status)", "", "", "asyncio.run(main())", ""]
+    return "\n".join(lines)
+
+
+def cli(draft: TemplateDraft) -> str:
+    parts = ["in10nt", "templates", "create", "--name", draft.name, "--image", draft.image,
+             "--registry-type", draft.registry_type]
+    if draft.description:
+        parts += ["--description", draft.description]
+    if draft.has_credentials:
+        parts += ["--username", str(draft.username), "--password-env", _password_var(draft)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def curl(draft: TemplateDraft, base_url: str) -> str:
+    body: dict[str, object] = {"name": draft.name, "image": draft.image, "registryType": draft.registry_type}
+    if draft.description:
+        body["description"] = draft.description
+    var = _password_var(draft)
+    if draft.has_credentials:
+        # A placeholder the shell expands: the JSON is built around it, never with the value.
+        body["registryAuth"] = {"username": draft.username, "password": f"__{var}__"}
+    payload = json.dumps(body, indent=2).replace("'", "'\\''")  # the payload sits in single quotes
+    if draft.has_credentials:
+        payload = payload.replace(f'"__{var}__"', f'"\'"${var}"\'"')
+    return (f"curl -X POST {base_url.rstrip('/')}/container-templates \\\n"
+            f'  -H "Authorization: Bearer $IN10NT_API_KEY" \\\n'
+            f'  -H "Content-Type: application/json" \\\n'
+            f"  -d '{payload}'")

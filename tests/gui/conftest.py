@@ -1,0 +1,31 @@
+"""GUI tests run offscreen on a qasync loop, so ``async def`` tests drive the app as it really runs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import qasync
+from PySide6.QtWidgets import QApplication
+
+
+def _qasync_loop() -> asyncio.AbstractEventLoop:
+    app = QApplication.instance() or QApplication([])
+    return qasync.QEventLoop(app)
+
+
+def pytest_asyncio_loop_factories(config: object, item: object) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    return {"qasync": _qasync_loop}
+
+
+async def wait_until(predicate: Callable[[], object], timeout: float = 10.0, message: str = "") -> None:
+    """``qtbot.waitUntil`` cannot run inside a qasync coroutine; poll with the loop instead."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(message or "condition not met in time")
+        await asyncio.sleep(0.02)
