@@ -10,7 +10,8 @@ import base64
 import binascii
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 _ALNUM = r"[a-z0-9]+"
@@ -32,6 +33,18 @@ class FieldError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Registry credentials as the engine carries them: the password never shows in a repr."""
+
+    username: str
+    password: str = field(repr=False)
+
+    def __iter__(self) -> Iterator[str]:
+        yield self.username
+        yield self.password
 
 
 @dataclass(frozen=True)
@@ -168,7 +181,7 @@ def check_service_account_json(text: str) -> dict[str, Any]:
     return data
 
 
-def check_registry_auth(auth: Any, registry_type: str) -> tuple[str, str] | None:
+def check_registry_auth(auth: Any, registry_type: str) -> Credentials | None:
     if auth is None:
         return None
     if not isinstance(auth, dict):
@@ -181,13 +194,13 @@ def check_registry_auth(auth: Any, registry_type: str) -> tuple[str, str] | None
     if registry_type == "gcr" and username == "_json_key":
         check_service_account_json(password)
     elif registry_type == "gcr" and username == "_json_key_base64":
-        try:
-            decoded = base64.b64decode(password, validate=True).decode("utf-8")
+        try:  # GNU base64 wraps its output at 76 columns: drop the whitespace first
+            decoded = base64.b64decode("".join(password.split()), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             raise FieldError("registryAuth.password",
                              "For _json_key_base64 the password must be the base64 of the JSON key file.") from None
         check_service_account_json(decoded)
-    return username, password
+    return Credentials(username, password)
 
 
 @dataclass(frozen=True)
@@ -197,7 +210,7 @@ class TemplateRequest:
     image_text: str
     registry_type: str
     description: str | None
-    auth: tuple[str, str] | None
+    auth: Credentials | None
 
 
 def check_template_request(body: Any) -> TemplateRequest:

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from in10nt_desktop.api.validation import ImageRef, parse_image
+from in10nt_desktop.api.validation import Credentials, ImageRef, parse_image
 from in10nt_desktop.engine.container_engine import ContainerEngine, EngineUnavailable, PullError
 from in10nt_desktop.engine.registry import RegistryError
 from in10nt_desktop.engine.resolver import Resolved, resolve
@@ -79,7 +79,7 @@ class BuildManager:
     def _log(self, tid: str, text: str) -> None:
         self._store.append_log(tid, text)
 
-    def start(self, tid: str, ref: ImageRef, auth: tuple[str, str] | None) -> None:
+    def start(self, tid: str, ref: ImageRef, auth: Credentials | None) -> None:
         task = asyncio.get_running_loop().create_task(self._run(tid, ref, auth), name=f"build {tid}")
         self._tasks[tid] = task
         task.add_done_callback(functools.partial(self._finished, tid))
@@ -129,7 +129,7 @@ class BuildManager:
         self._store.update_template(tid, status="failed", error=sentence,
                                     progress_current=None, progress_total=None)
 
-    async def _run(self, tid: str, ref: ImageRef, auth: tuple[str, str] | None) -> None:
+    async def _run(self, tid: str, ref: ImageRef, auth: Credentials | None) -> None:
         if self._slots.locked():
             self._log(tid, "Waiting for a free build slot")
         async with self._slots:
@@ -158,7 +158,7 @@ class BuildManager:
                 log.exception("build %s", tid)
                 self._fail(tid, f"Internal engine error ({type(exc).__name__}); see the engine log.")
 
-    async def _pull(self, tid: str, resolved: Resolved, auth: tuple[str, str] | None) -> str | None:
+    async def _pull(self, tid: str, resolved: Resolved, auth: Credentials | None) -> str | None:
         if not self.settings.pull:
             self._log(tid, "Image pull is turned off for this engine; instances will pull on first use.")
             return None

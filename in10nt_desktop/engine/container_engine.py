@@ -17,6 +17,8 @@ from typing import Any
 import docker
 import docker.errors
 
+from in10nt_desktop.api.validation import Credentials
+
 DEFAULT_SOCKETS = (
     "/var/run/docker.sock",
     "/run/podman/podman.sock",
@@ -92,6 +94,15 @@ class ContainerEngine:
         client.ping()
         return client
 
+    async def task_client(self, timeout: float) -> Any:
+        """A low-level client of its own for one long task, to be closed by the caller.
+
+        The shared client reads with a 60 s timeout, which would cut the output stream of a task
+        that prints nothing for a minute; a streamed exec also holds its connection throughout.
+        """
+        client = await self.connect()
+        return docker.APIClient(base_url=self.host, version=client.api.api_version, timeout=timeout)
+
     async def available(self) -> bool:
         try:
             await self.connect()
@@ -99,7 +110,7 @@ class ContainerEngine:
         except EngineUnavailable:
             return False
 
-    async def pull(self, repository: str, digest: str, auth: tuple[str, str] | None, registry: str,
+    async def pull(self, repository: str, digest: str, auth: Credentials | None, registry: str,
                    on_event: Callable[[dict[str, Any]], None]) -> str:
         """Pull ``repository@digest``; events are delivered on the loop. Returns the pulled image id."""
         client = await self.connect()
@@ -107,7 +118,7 @@ class ContainerEngine:
         cancelled = threading.Event()
         auth_config = None
         if auth:
-            auth_config = {"username": auth[0], "password": auth[1], "serveraddress": registry}
+            auth_config = {"username": auth.username, "password": auth.password, "serveraddress": registry}
 
         def work() -> str | None:
             error: str | None = None

@@ -15,8 +15,9 @@ from typing import Any
 
 import httpx
 
+from in10nt_desktop.api.validation import Credentials
 from in10nt_desktop.engine.challenge import Challenge, parse_challenges
-from in10nt_desktop.engine.mirrors import Endpoint
+from in10nt_desktop.engine.mirrors import Endpoint, is_loopback_host
 
 MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -52,7 +53,7 @@ def sha256_digest(data: bytes) -> str:
 
 class RegistrySession:
     def __init__(self, client: httpx.AsyncClient, endpoint: Endpoint, repository: str,
-                 auth: tuple[str, str] | None, *, timeout: float = 30.0) -> None:
+                 auth: Credentials | None, *, timeout: float = 30.0) -> None:
         self._client = client
         self.endpoint = endpoint
         self.repository = repository
@@ -93,6 +94,9 @@ class RegistrySession:
             if self._auth is None:
                 return RegistryError(f"{where} requires credentials for {self.repository} (or the image does "
                                      "not exist): add a username and password.", "auth")
+            if self._authorization is None:
+                return RegistryError(f"{where} refused access to {self.repository} without asking for "
+                                     f"credentials (HTTP {response.status_code}); check the image name.", "auth")
             return RegistryError(f"Credentials rejected by {where} for {self.repository}: check the username "
                                  "and password.", "auth")
         if response.status_code >= 500:
@@ -112,6 +116,11 @@ class RegistrySession:
         realm = challenge.params.get("realm")
         if not realm:
             raise RegistryError(f"{self._where()} sent a token challenge without a realm.", "protocol")
+        realm_url = httpx.URL(realm)
+        if realm_url.scheme != "https" and not (realm_url.scheme == "http" and is_loopback_host(realm_url.host)):
+            # The realm receives the user's password: never over plain HTTP to another machine.
+            raise RegistryError(f"{self._where()} asked for credentials to be sent to {realm} over plain HTTP; "
+                                "refused (only loopback token services may use HTTP).", "protocol")
         params: dict[str, str] = {}
         if "service" in challenge.params:
             params["service"] = challenge.params["service"]
@@ -143,8 +152,18 @@ class RegistrySession:
         return f"Bearer {token}"
 
     async def _authorize(self, response: httpx.Response) -> bool:
-        """Answer a 401 challenge; False when there is nothing more to try."""
+        """Answer a 401 challenge; False when there is nothing more to try.
+
+        Some registries only challenge on ``/v2/`` (the API root) and answer a bare 401, 403 or
+        even 404 elsewhere; with credentials in hand, ask the root for its challenge before
+        concluding anything, so a right password is never reported as rejected.
+        """
         challenges = parse_challenges(response.headers.get("www-authenticate", ""))
+        if not challenges and self._auth is not None:
+            root = await self._send("GET", f"{self.endpoint.base_url}/v2/", {})
+            challenges = parse_challenges(root.headers.get("www-authenticate", ""))
+            if not challenges and root.status_code == 401:
+                challenges = [Challenge("basic", {})]
         bearer = next((c for c in challenges if c.scheme == "bearer"), None)
         basic = next((c for c in challenges if c.scheme == "basic"), None)
         if bearer is not None:
@@ -163,7 +182,9 @@ class RegistrySession:
             if self._authorization:
                 headers["Authorization"] = self._authorization
             response = await self._send("GET", url, headers)
-            if response.status_code == 401 and not tried_auth:
+            unauthorised = response.status_code == 401 or (
+                response.status_code in (403, 404) and self._auth is not None and self._authorization is None)
+            if unauthorised and not tried_auth:
                 tried_auth = True
                 if await self._authorize(response):
                     continue

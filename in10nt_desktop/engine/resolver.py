@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from in10nt_desktop.api.validation import ImageRef
+from in10nt_desktop.api.validation import Credentials, ImageRef
 from in10nt_desktop.engine.mirrors import Endpoint, endpoint_for
 from in10nt_desktop.engine.registry import INDEX_TYPES, RegistryError, RegistrySession
 
@@ -64,7 +64,7 @@ def choose_platform(index: dict[str, Any], wanted: str) -> dict[str, Any]:
     raise RegistryError(f"The image has no {wanted} variant (it offers: {offered}).", "not_found")
 
 
-async def resolve(client: httpx.AsyncClient, ref: ImageRef, auth: tuple[str, str] | None, *,
+async def resolve(client: httpx.AsyncClient, ref: ImageRef, auth: Credentials | None, *,
                   mirrors: dict[str, str], platform: str | None = None,
                   log: Any = None) -> Resolved:
     """Ask the registry what ``ref`` is, with its real auth flow; raise ``RegistryError`` with a sentence."""

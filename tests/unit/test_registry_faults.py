@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from in10nt_desktop.api.validation import parse_image
+from in10nt_desktop.api.validation import Credentials, parse_image
 from in10nt_desktop.engine.registry import RegistryError
 from in10nt_desktop.engine.resolver import resolve
 
@@ -81,3 +81,42 @@ async def test_schema1_manifest_is_explained() -> None:
         headers={"Content-Type": "application/vnd.docker.distribution.manifest.v1+prettyjws"})),
         "registry.example.com/a/b:old")
     assert "retired Docker schema 1" in str(err)
+
+
+@pytest.mark.asyncio
+async def test_credentials_are_offered_when_only_the_api_root_challenges() -> None:
+    """Some registries answer a bare 403 on repositories and challenge only on ``/v2/``."""
+    seen: list[tuple[str, str | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, request.headers.get("Authorization")))
+        if request.url.path == "/v2/":
+            return httpx.Response(401, headers={"WWW-Authenticate": 'Basic realm="corp"'})
+        if "Authorization" not in request.headers:
+            return httpx.Response(403)
+        return httpx.Response(401)  # the credentials really are wrong
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(RegistryError) as err:
+            await resolve(client, parse_image("registry.example.com/team/app:1"), Credentials("u", "pw"),
+                          mirrors={})
+    assert [p for p, _ in seen] == ["/v2/team/app/manifests/1", "/v2/", "/v2/team/app/manifests/1"]
+    assert seen[-1][1] is not None and seen[-1][1].startswith("Basic ")
+    assert str(err.value).startswith("Credentials rejected by registry.example.com")
+
+
+@pytest.mark.asyncio
+async def test_a_realm_over_plain_http_on_another_host_never_gets_the_password() -> None:
+    sent_to: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent_to.append(str(request.url))
+        return httpx.Response(401, headers={"WWW-Authenticate": 'Bearer realm="http://evil.example/token",'
+                                                                'service="x"'})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(RegistryError) as err:
+            await resolve(client, parse_image("registry.example.com/team/app:1"), Credentials("u", "pw"),
+                          mirrors={})
+    assert not any("evil.example" in url for url in sent_to)
+    assert "over plain HTTP; refused" in str(err.value)

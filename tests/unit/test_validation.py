@@ -279,8 +279,10 @@ def test_auth_needs_a_password(password: Any) -> None:
     assert str(err) == "Enter the registry password or access token."
 
 
-def test_auth_returns_the_pair() -> None:
-    assert check_registry_auth({"username": "u", "password": " p "}, "dockerhub") == ("u", " p ")
+def test_auth_returns_the_pair_with_a_hidden_password() -> None:
+    creds = check_registry_auth({"username": "u", "password": " p-secret "}, "dockerhub")
+    assert creds is not None and tuple(creds) == ("u", " p-secret ")
+    assert "p-secret" not in repr(creds)
 
 
 def test_json_key_that_is_not_json() -> None:
@@ -305,13 +307,13 @@ def test_json_key_that_is_not_a_service_account(data: Any) -> None:
 
 def test_valid_service_account_json_is_accepted() -> None:
     text = json.dumps(SERVICE_ACCOUNT)
-    assert check_registry_auth({"username": "_json_key", "password": text}, "gcr") == ("_json_key", text)
+    assert tuple(check_registry_auth({"username": "_json_key", "password": text}, "gcr") or ()) == ("_json_key", text)
     assert check_service_account_json(text)["client_email"] == SERVICE_ACCOUNT["client_email"]
 
 
 def test_json_key_base64_valid() -> None:
     encoded = base64.b64encode(json.dumps(SERVICE_ACCOUNT).encode()).decode()
-    assert check_registry_auth({"username": "_json_key_base64", "password": encoded}, "gcr") == (
+    assert tuple(check_registry_auth({"username": "_json_key_base64", "password": encoded}, "gcr") or ()) == (
         "_json_key_base64", encoded)
 
 
@@ -331,11 +333,12 @@ def test_json_key_base64_of_something_that_is_not_a_key() -> None:
 
 def test_json_key_rules_apply_to_gcr_only() -> None:
     # On a private registry "_json_key" is just a username.
-    assert check_registry_auth({"username": "_json_key", "password": "plain"}, "private") == ("_json_key", "plain")
+    creds = check_registry_auth({"username": "_json_key", "password": "plain"}, "private")
+    assert tuple(creds or ()) == ("_json_key", "plain")
 
 
 def test_gcr_access_token_is_not_checked_as_json() -> None:
-    assert check_registry_auth({"username": "oauth2accesstoken", "password": "ya29.x"}, "gcr") == (
+    assert tuple(check_registry_auth({"username": "oauth2accesstoken", "password": "ya29.x"}, "gcr") or ()) == (
         "oauth2accesstoken", "ya29.x")
 
 
@@ -350,7 +353,8 @@ def test_full_request_is_parsed() -> None:
     assert req.image_text == "gcr.io/p/i:1"
     assert req.registry_type == "gcr"
     assert req.description == "d"
-    assert req.auth is not None and req.auth[0] == "_json_key"
+    assert req.auth is not None and req.auth.username == "_json_key"
+    assert "private_key" not in repr(req)
 
 
 @pytest.mark.parametrize(("payload", "field", "message"), [
