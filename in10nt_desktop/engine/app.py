@@ -25,6 +25,9 @@ from in10nt_desktop import __version__
 from in10nt_desktop.api.validation import FieldError, check_template_request
 from in10nt_desktop.engine.builds import BuildManager, BuildSettings
 from in10nt_desktop.engine.container_engine import ContainerEngine
+from in10nt_desktop.engine.instance_routes import instance_router
+from in10nt_desktop.engine.instance_rows import InstanceError
+from in10nt_desktop.engine.instances import InstanceRuntime
 from in10nt_desktop.engine.mirrors import is_loopback_host
 from in10nt_desktop.engine.schemas import CREATE_TEMPLATE_BODY, TEMPLATE_RESPONSES
 from in10nt_desktop.engine.store import Store
@@ -41,6 +44,7 @@ class EngineConfig:
     max_parallel_builds: int = 4
     pull: bool = True
     platform: str | None = None
+    instance_network: str | None = None  # network mode of instance containers; None: the container engine's default
     runtime_file: Path | None = None  # engine.json: removed at shutdown, before uvicorn re-raises SIGTERM
 
     def __repr__(self) -> str:  # the token is a secret
@@ -72,6 +76,7 @@ class _State:
     builds: BuildManager
     engine: ContainerEngine
     http: httpx.AsyncClient
+    instances: InstanceRuntime
 
 
 def create_app(config: EngineConfig) -> FastAPI:
@@ -87,6 +92,9 @@ def create_app(config: EngineConfig) -> FastAPI:
         state.builds = BuildManager(state.store, state.engine, state.http, BuildSettings(
             mirrors=config.mirrors, max_parallel=config.max_parallel_builds, pull=config.pull,
             platform=config.platform))
+        state.instances = InstanceRuntime(state.store, state.engine, data_dir=config.data_dir,
+                                          network=config.instance_network, mirrors=config.mirrors)
+        state.instances.start()
         resumed, failed = state.builds.recover()
         if resumed or failed:
             log.info("recovered builds: %d resumed, %d failed (needed credentials)", resumed, failed)
@@ -94,6 +102,7 @@ def create_app(config: EngineConfig) -> FastAPI:
             yield
         finally:
             await state.builds.shutdown()
+            await state.instances.shutdown()
             await state.http.aclose()
             state.engine.close()
             state.store.close()
@@ -121,6 +130,10 @@ def create_app(config: EngineConfig) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def on_api_error(_request: Request, exc: ApiError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, exc.field)
+
+    @app.exception_handler(InstanceError)
+    async def on_instance_error(_request: Request, exc: InstanceError) -> Response:
         return error_response(exc.status, exc.code, exc.message, exc.field)
 
     @app.exception_handler(RequestValidationError)
@@ -208,10 +221,6 @@ def create_app(config: EngineConfig) -> FastAPI:
     async def list_saved() -> Response:
         return json_response(state.store.list_saved())
 
-    @app.delete("/saved-templates/{name}", status_code=204, summary="Delete a saved template")
-    async def delete_saved(name: str) -> Response:
-        if not state.store.delete_saved(name):
-            raise ApiError(404, "not_found", f"No saved template named '{name}'.")
-        return Response(status_code=204)
-
+    # Instances and DELETE /saved-templates/{name} (which removes an image) need the container engine.
+    app.include_router(instance_router(lambda: state.instances))
     return app

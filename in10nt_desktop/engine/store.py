@@ -1,5 +1,7 @@
 """The engine's SQLite store (WAL): templates, build logs, idempotency keys, saved templates.
 
+Instances are not stored here: the container engine's labels are their record (engine/instances.py).
+
 Calls are short and run on the event loop's thread: a local engine serves one user. Turning
 10,000 rows into JSON costs ~70 ms, so the store keeps each template's encoded JSON and
 refreshes one row's bytes when that row is written: a list answer is then a join of bytes.
@@ -195,12 +197,31 @@ class Store:
         return [{"n": r[0], "at": r[1], "text": r[2]} for r in rows]
 
     # -- saved templates ------------------------------------------------------------------------
+    _SAVED_COLUMNS = "name, size_bytes, created_at, source_instance_id, container_template_id, image_ref"
+
+    @staticmethod
+    def _saved_json(r: tuple[Any, ...]) -> dict[str, Any]:
+        return {"name": r[0], "sizeBytes": r[1], "createdAt": r[2], "sourceInstanceId": r[3],
+                "containerTemplateId": r[4], "image": r[5]}
+
     def list_saved(self) -> list[dict[str, Any]]:
-        rows = self._db.execute(
-            "SELECT name, size_bytes, created_at, source_instance_id, container_template_id "
-            "FROM saved_templates ORDER BY created_at").fetchall()
-        return [{"name": r[0], "sizeBytes": r[1], "createdAt": r[2], "sourceInstanceId": r[3],
-                 "containerTemplateId": r[4]} for r in rows]
+        rows = self._db.execute(f"SELECT {self._SAVED_COLUMNS} FROM saved_templates ORDER BY created_at").fetchall()
+        return [self._saved_json(r) for r in rows]
+
+    def get_saved(self, name: str) -> dict[str, Any] | None:
+        row = self._db.execute(f"SELECT {self._SAVED_COLUMNS} FROM saved_templates WHERE name = ?",
+                               (name,)).fetchone()
+        return None if row is None else self._saved_json(row)
+
+    def insert_saved(self, *, name: str, image_ref: str, size_bytes: int | None, source_instance_id: str,
+                     container_template_id: str | None) -> dict[str, Any]:
+        self._db.execute(
+            "INSERT INTO saved_templates (name, image_ref, size_bytes, created_at, source_instance_id, "
+            "container_template_id) VALUES (?, ?, ?, ?, ?, ?)",
+            (name, image_ref, size_bytes, now_iso(), source_instance_id, container_template_id))
+        saved = self.get_saved(name)
+        assert saved is not None
+        return saved
 
     def delete_saved(self, name: str) -> bool:
         return self._db.execute("DELETE FROM saved_templates WHERE name = ?", (name,)).rowcount > 0
