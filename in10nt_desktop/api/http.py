@@ -58,7 +58,8 @@ class HttpCore:
         await self._client.aclose()
 
     async def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
-                      idempotency_key: str | None = None, retry: bool | None = None) -> httpx.Response:
+                      idempotency_key: str | None = None, retry: bool | None = None,
+                      timeout: float | None = None) -> httpx.Response:
         headers: dict[str, str] = {}
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
@@ -68,9 +69,13 @@ class HttpCore:
             retry = method in ("GET", "HEAD", "DELETE") or idempotency_key is not None
         attempts = self.retries + 1 if retry else 1
         last: APIError | ConnectionFailedError | None = None
+        # A per-call read timeout for calls that legitimately take long (a task, a create that pulls).
+        extra: dict[str, Any] = {} if timeout is None else {
+            "timeout": httpx.Timeout(timeout, connect=DEFAULT_TIMEOUT.connect)}
         for attempt in range(attempts):
             try:
-                response = await self._client.request(method, path, json=json, params=params, headers=headers)
+                response = await self._client.request(method, path, json=json, params=params, headers=headers,
+                                                      **extra)
             except httpx.TransportError as exc:
                 last = connection_error(self.base_url, exc)
                 log.debug("%s %s: %s (attempt %d)", method, path, type(exc).__name__, attempt + 1)

@@ -1,7 +1,7 @@
 """``client.saved_templates`` and ``client.instances``: snapshots and the instances that make them.
 
-The local engine serves instances once the container runtime lands; the paths are those of
-DESIGN.md so the SDK already speaks to any server that has them.
+Paths are those of DESIGN.md. On the local engine a task is a shell command run with ``sh -c``
+in the instance's container; the hosted service runs an agent on it instead.
 """
 
 from __future__ import annotations
@@ -13,6 +13,10 @@ from urllib.parse import quote
 from pydantic import PrivateAttr
 
 from in10nt_desktop.api.models import InstanceData, RunResult, SavedTemplate
+
+# A create may pull the image first and a task may run for minutes: these calls wait longer than others.
+CREATE_TIMEOUT = 900.0
+DEFAULT_TASK_TIMEOUT = 600.0  # the local engine's default when none is given
 
 if TYPE_CHECKING:
     from in10nt_desktop.api.http import HttpCore
@@ -44,16 +48,18 @@ class Instance(InstanceData):
         return self._http
 
     async def run(self, task: str, timeout: float | None = None) -> RunResult:
+        """Run ``task`` and wait for it; ``timeout`` (seconds) kills it on the server when it runs out."""
         body: dict[str, Any] = {"task": task}
         if timeout is not None:
             body["timeout"] = timeout
+        wait = (timeout if timeout is not None else DEFAULT_TASK_TIMEOUT) + 60
         return await self._core().item(RunResult, "POST", f"/instances/{self.instance_id}/run", json=body,
-                                       retry=False)
+                                       retry=False, timeout=wait)
 
     async def snapshot(self, template_name: str) -> SavedTemplate:
         return await self._core().item(SavedTemplate, "POST", f"/instances/{self.instance_id}/snapshot",
                                        "savedTemplate", json={"templateName": template_name},
-                                       idempotency_key=str(uuid.uuid4()))
+                                       idempotency_key=str(uuid.uuid4()), timeout=CREATE_TIMEOUT)
 
     async def delete(self) -> None:
         await self._core().request("DELETE", f"/instances/{self.instance_id}")
@@ -69,13 +75,13 @@ class InstancesResource:
         if description is not None:
             body["description"] = description
         instance = await self._http.item(Instance, "POST", "/instances", "instance", json=body,
-                                         idempotency_key=str(uuid.uuid4()))
+                                         idempotency_key=str(uuid.uuid4()), timeout=CREATE_TIMEOUT)
         return instance._bind(self._http)
 
     async def create_from_saved_template(self, *, template_name: str, new_instance_name: str) -> Instance:
         instance = await self._http.item(Instance, "POST", "/instances/from-saved-template", "instance",
                                          json={"templateName": template_name, "newInstanceName": new_instance_name},
-                                         idempotency_key=str(uuid.uuid4()))
+                                         idempotency_key=str(uuid.uuid4()), timeout=CREATE_TIMEOUT)
         return instance._bind(self._http)
 
     async def list(self) -> list[Instance]:

@@ -101,6 +101,7 @@ class SavedTemplate(_Row):
     container_template_id: str | None = Field(default=None,
                                               validation_alias=AliasChoices("containerTemplateId"),
                                               serialization_alias="containerTemplateId")
+    image: str | None = None  # local engine: the image the snapshot was committed to
 
 
 class InstanceData(_Row):
@@ -128,6 +129,11 @@ class RunResult(_Row):
                                         serialization_alias="startedAt")
     finished_at: datetime | None = Field(default=None, validation_alias=AliasChoices("finishedAt"),
                                          serialization_alias="finishedAt")
+    # The local engine says when it stopped a task or cut its output (the output text says so too).
+    timed_out: bool = Field(default=False, validation_alias=AliasChoices("timedOut", "timed_out"),
+                            serialization_alias="timedOut")
+    output_truncated: bool = Field(default=False, validation_alias=AliasChoices("outputTruncated"),
+                                   serialization_alias="outputTruncated")
 
 
 class LogLine(_Row):

@@ -1,4 +1,4 @@
-"""``in10nt``: templates, saved templates and the local engine from a terminal.
+"""``in10nt``: templates, saved templates, instances and the local engine from a terminal.
 
 Exit codes: 0 ok, 1 the API or a build failed, 2 usage error. Passwords are read from an
 environment variable or stdin, never from a flag value (flags end up in shell history).
@@ -28,7 +28,7 @@ from in10nt_desktop.api import (
     WaitTimeoutError,
 )
 from in10nt_desktop.api.validation import FieldError, parse_image, registry_type_for
-from in10nt_desktop.cli import commands
+from in10nt_desktop.cli import commands, instance_commands
 from in10nt_desktop.engine.server import default_data_dir, read_runtime
 
 
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="In10nt agent environments from any Docker image.")
     parser.add_argument("--version", action="version", version=f"in10nt {__version__}")
     _global_options(parser, suppress=False)
-    top = parser.add_subparsers(dest="group", required=True, metavar="{templates,saved-templates,engine}")
+    top = parser.add_subparsers(dest="group", required=True, metavar="{templates,saved-templates,instances,engine}")
 
     tpl = top.add_parser("templates", help="container templates").add_subparsers(dest="cmd", required=True)
     tpl.add_parser("list", parents=[common], help="list templates")
@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     saved.add_parser("list", parents=[common], help="list saved templates")
     sdel = saved.add_parser("delete", parents=[common], help="delete a saved template")
     sdel.add_argument("name", nargs="+")
+    instance_commands.add_clone_parser(saved, common)
+    instance_commands.add_parsers(top, common)
 
     engine = top.add_parser("engine", help="the local engine").add_subparsers(dest="cmd", required=True)
     serve = engine.add_parser("serve", parents=[common], help="serve the In10nt API on 127.0.0.1")
@@ -100,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-pull", action="store_true", help="resolve images only, never pull")
     serve.add_argument("--max-builds", type=int, default=4, help="builds run at once (default 4)")
     serve.add_argument("--platform", help="os/arch to pick from image indexes (default: this computer's)")
+    serve.add_argument("--instance-network", metavar="MODE", help="network mode of instance containers, e.g. none "
+                       "or bridge (default: the container engine's default)")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     return parser
 
@@ -148,7 +152,8 @@ def infer_registry_type(image: str) -> str:
 async def _run(args: argparse.Namespace) -> int:
     if args.group == "engine":
         raise AssertionError("engine commands run outside asyncio")
-    handler: Callable[[In10ntClient, argparse.Namespace], Awaitable[int]] = commands.HANDLERS[(args.group, args.cmd)]
+    handlers = {**commands.HANDLERS, **instance_commands.HANDLERS}
+    handler: Callable[[In10ntClient, argparse.Namespace], Awaitable[int]] = handlers[(args.group, args.cmd)]
     if args.group == "templates" and args.cmd == "create":
         args.registry_auth = read_auth(args)
         args.registry_type = args.registry_type or infer_registry_type(args.image)
