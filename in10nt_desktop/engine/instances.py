@@ -140,7 +140,7 @@ class InstanceRuntime:
         labels = (attrs or {}).get("Config", {}).get("Labels") or {}
         if attrs is None or labels.get(L_DATA_DIR) != self._scope or labels.get(L_ID) != iid:
             if iid in self._known:
-                name = self._known.pop(iid)
+                name = self._known[iid]
                 raise InstanceError(404, "gone", f"Instance {iid} ('{name}') is gone: its container was removed "
                                                  "outside In10nt.")
             raise InstanceError(404, "not_found", f"No instance with ID {iid}.")
