@@ -144,7 +144,8 @@ HANDLERS: dict[tuple[str, str], Handler] = {
 
 def engine_serve(args: argparse.Namespace) -> int:
     from in10nt_desktop.engine.mirrors import MirrorConfigError, parse_mirrors
-    from in10nt_desktop.engine.server import default_data_dir, run
+    from in10nt_desktop.engine.runtime_file import default_data_dir
+    from in10nt_desktop.engine.server import run
 
     specs = list(args.registry_mirror)
     env = os.environ.get("IN10NT_REGISTRY_MIRRORS", "")

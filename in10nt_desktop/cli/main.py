@@ -29,7 +29,7 @@ from in10nt_desktop.api import (
 )
 from in10nt_desktop.api.validation import FieldError, parse_image, registry_type_for
 from in10nt_desktop.cli import commands, instance_commands
-from in10nt_desktop.engine.server import default_data_dir, read_runtime
+from in10nt_desktop.engine.runtime_file import default_data_dir, read_runtime
 
 
 class UsageError(Exception):

@@ -16,30 +16,19 @@ import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-import platformdirs
 import uvicorn
 
 from in10nt_desktop.engine.app import EngineConfig, create_app
+from in10nt_desktop.engine.runtime_file import (
+    RUNTIME_FILE,
+    TOKEN_FILE,
+    read_runtime,
+    write_private,
+)
 
 log = logging.getLogger(__name__)
-RUNTIME_FILE = "engine.json"
-TOKEN_FILE = "token"
-
-
-def default_data_dir() -> Path:
-    env = os.environ.get("IN10NT_DATA_DIR")
-    return Path(env) if env else Path(platformdirs.user_data_dir("in10nt-desktop", appauthor=False)) / "engine"
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Create with mode 0600 from the start: never a moment where another user could read it."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def load_or_create_token(data_dir: Path) -> str:
@@ -49,31 +38,8 @@ def load_or_create_token(data_dir: Path) -> str:
         if token:
             return token
     token = secrets.token_urlsafe(32)
-    _write_private(path, token + "\n")
+    write_private(path, token + "\n")
     return token
-
-
-def read_runtime(data_dir: Path) -> dict[str, Any] | None:
-    """The running engine's ``{"url", "token", "pid"}``, or None when none is announced or it died."""
-    path = data_dir / RUNTIME_FILE
-    try:
-        info = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    pid = info.get("pid")
-    if not isinstance(pid, int) or not _alive(pid):
-        return None
-    return dict(info)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @contextlib.contextmanager
@@ -121,7 +87,7 @@ async def serve(config: EngineConfig, *, port: int = 0, log_level: str = "warnin
                 await serving
                 raise SystemExit("The engine stopped while starting; see the messages above.")
             await asyncio.sleep(0.01)
-        _write_private(config.runtime_file, json.dumps({"url": url, "token": config.token, "pid": os.getpid()}))
+        write_private(config.runtime_file, json.dumps({"url": url, "token": config.token, "pid": os.getpid()}))
         if ready_line:
             print(f"In10nt engine ready at {url} (data: {config.data_dir})", file=sys.stderr, flush=True)
         await serving

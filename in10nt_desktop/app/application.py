@@ -1,0 +1,141 @@
+"""``in10nt-desktop``: start Qt on a qasync loop, connect, show the window, and shut down cleanly."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from in10nt_desktop import __version__
+
+log = logging.getLogger("in10nt_desktop")
+SELF_TEST_TIMEOUT = 90.0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="in10nt-desktop", allow_abbrev=False,
+                                     description="Build agent environments from any Docker image.")
+    parser.add_argument("--version", action="version", version=f"In10nt Desktop {__version__}")
+    parser.add_argument("--profile", help="connection profile to open (default: the last one)")
+    parser.add_argument("--base-url", help="connect to this In10nt API URL for this session")
+    parser.add_argument("--self-test", action="store_true",
+                        help="start offscreen, find or start the local engine, load the tables, exit 0 or 1")
+    return parser.parse_args(argv)
+
+
+def icon_path() -> Path | None:
+    here = Path(__file__).resolve()
+    for base in (here.parents[2] / "resources", here.parents[1] / "resources",
+                 Path(getattr(sys, "_MEIPASS", "")) / "resources"):
+        candidate = base / "icons" / "in10nt-desktop.svg"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.self_test:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    logging.basicConfig(level=os.environ.get("IN10NT_LOG", "WARNING").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    import qasync
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("In10nt Desktop")
+    app.setOrganizationName("In10nt")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("in10nt-desktop")
+    app.setQuitOnLastWindowClosed(False)  # the loop ends when the window has closed *and* cleanup ran
+    path = icon_path()
+    icon = QIcon(str(path)) if path else None
+    if icon is not None:
+        app.setWindowIcon(icon)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        return int(loop.run_until_complete(_run(args, icon)))
+
+
+async def _run(args: argparse.Namespace, icon: Any) -> int:
+    from PySide6.QtCore import QSettings
+
+    from in10nt_desktop.app.keychain import KeyStore
+    from in10nt_desktop.app.local_engine import LocalEngine
+    from in10nt_desktop.app.profiles import Profile
+    from in10nt_desktop.app.session import Session
+    from in10nt_desktop.ui.main_window import MainWindow
+
+    settings = QSettings()
+    session = Session(settings, KeyStore(), LocalEngine())
+    _install_error_hooks(session)
+    window = MainWindow(session, settings, icon)
+    closed = asyncio.Event()
+    window.closed.connect(closed.set)
+    profiles = session.profiles.load()
+    wanted = args.profile or session.profiles.active_name()
+    profile = next((p for p in profiles if p.name == wanted), None)
+    if args.profile and profile is None:
+        print(f"in10nt-desktop: no profile named {args.profile!r} (have: {', '.join(p.name for p in profiles)})",
+              file=sys.stderr)
+        return 2
+    if args.base_url:
+        profile = Profile("Command line", "custom", args.base_url)
+    window.show()
+    session.activate(profile or profiles[0])
+    try:
+        if args.self_test:
+            return await _self_test(session, window)
+        await closed.wait()
+        return 0
+    finally:
+        window.close()
+        await session.close()
+
+
+async def _self_test(session: Any, window: Any) -> int:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SELF_TEST_TIMEOUT
+    while loop.time() < deadline:
+        if session.state == "online" and session.templates.loaded:
+            window.repaint()  # painted with the list loaded: the moment the start-up benchmark measures
+            t0 = os.environ.get("IN10NT_T0")  # set by bench/gui.py to the time it spawned this process
+            timing = f"; painted {time.time() - float(t0):.3f} s after start" if t0 else ""
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"self-test ok: {session.profile.label}, {len(session.templates)} templates{timing}; "
+                  f"max RSS {rss:.0f} MB", flush=True)
+            return 0
+        if session.state in ("offline", "needs_key"):
+            print(f"self-test failed: {session.state}", file=sys.stderr, flush=True)
+            return 1
+        await asyncio.sleep(0.05)
+    print(f"self-test failed: not connected after {SELF_TEST_TIMEOUT:.0f} s", file=sys.stderr)
+    return 1
+
+
+def _install_error_hooks(session: Any) -> None:
+    """``asyncSlot`` and callback errors end up here; show them instead of losing them."""
+
+    def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        log.error("unhandled error", exc_info=(kind, exc, tb))
+        session.errors.report(exc)
+
+    def loop_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, BaseException):
+            excepthook(type(exc), exc, exc.__traceback__)
+        else:
+            log.error("event loop: %s", context.get("message"))
+
+    sys.excepthook = excepthook
+    asyncio.get_running_loop().set_exception_handler(loop_handler)

@@ -1,0 +1,131 @@
+"""Finds the local engine or starts it, so the app works on a fresh computer with no account.
+
+A running engine announces itself in ``DATA_DIR/engine.json``; otherwise the app starts
+``in10nt engine serve`` as a child process with the user's data dir and stops it on exit, but
+only if it started it (an engine the user runs in a terminal keeps running).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from in10nt_desktop.engine.runtime_file import default_data_dir, read_runtime
+
+log = logging.getLogger(__name__)
+START_TIMEOUT = 30.0
+
+
+class EngineStartError(Exception):
+    """The engine could not be found or started; ``str()`` says why and where its log is."""
+
+
+@dataclass(frozen=True)
+class EngineEndpoint:
+    url: str
+    token: str
+
+    def __repr__(self) -> str:
+        return f"EngineEndpoint(url={self.url!r}, token=<hidden>)"
+
+
+def engine_command() -> list[str]:
+    """How to start the engine from this program (a frozen bundle has no ``in10nt`` script)."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "engine", "serve"]
+    return [sys.executable, "-m", "in10nt_desktop.cli.main", "engine", "serve"]
+
+
+async def _answers(url: str, token: str) -> bool:
+    # verify=False: a loopback http:// engine needs no TLS, and loading the CA bundle costs ~20 ms.
+    try:
+        async with httpx.AsyncClient(timeout=2.0, verify=False) as client:
+            r = await client.get(f"{url}/healthz", headers={"Authorization": f"Bearer {token}"})
+        return r.status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+class LocalEngine:
+    def __init__(self, data_dir: Path | None = None, extra_args: list[str] | None = None) -> None:
+        self.data_dir = data_dir or default_data_dir()
+        self._extra = extra_args or []
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def started_by_us(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    async def ensure(self) -> EngineEndpoint:
+        info = await asyncio.to_thread(read_runtime, self.data_dir)
+        if info is not None and await _answers(str(info["url"]), str(info["token"])):
+            return EngineEndpoint(str(info["url"]), str(info["token"]))
+        if self.started_by_us:
+            return await self._wait_for_announcement()
+        await asyncio.to_thread(self._spawn)
+        return await self._wait_for_announcement()
+
+    def _spawn(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.data_dir / "engine.log"
+        self._log = open(log_path, "ab")
+        cmd = [*engine_command(), "--port", "0", "--data-dir", str(self.data_dir), "--log-level", "info",
+               *self._extra]
+        log.info("starting the local engine: %s", " ".join(cmd))
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+
+    async def _wait_for_announcement(self) -> EngineEndpoint:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + START_TIMEOUT
+        assert self._proc is not None
+        while loop.time() < deadline:
+            code = self._proc.poll()
+            if code is not None:
+                tail = await asyncio.to_thread(self._log_tail)
+                raise EngineStartError(f"The local engine stopped while starting (exit code {code}). "
+                                       f"Its log ({self.data_dir / 'engine.log'}) ends with: {tail}")
+            info = await asyncio.to_thread(read_runtime, self.data_dir)
+            if info is not None and info.get("pid") == self._proc.pid:
+                return EngineEndpoint(str(info["url"]), str(info["token"]))
+            await asyncio.sleep(0.05)
+        raise EngineStartError(f"The local engine did not start within {START_TIMEOUT:.0f} s; see "
+                               f"{self.data_dir / 'engine.log'}.")
+
+    def _log_tail(self) -> str:
+        try:
+            lines = (self.data_dir / "engine.log").read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "(no log)"
+        return lines[-1][:300] if lines else "(empty)"
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self.stop_now)
+
+    def stop_now(self) -> None:
+        """Stop the engine if this app started it (it finishes its answers and removes engine.json)."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        if self._log is not None:
+            with contextlib.suppress(OSError):
+                self._log.close()
+            self._log = None
+
+    def __del__(self) -> None:
+        proc: Any = getattr(self, "_proc", None)
+        if proc is not None and proc.poll() is None:
+            proc.terminate()

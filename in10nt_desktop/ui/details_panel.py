@@ -1,0 +1,177 @@
+"""The selected template: every field the server gave, its build log, and "copy as code"."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from in10nt_desktop.app import code_snippets
+from in10nt_desktop.app.drafts import TemplateDraft
+from in10nt_desktop.app.template_rows import TemplateRow
+from in10nt_desktop.cli.output import human_size
+
+# Fields shown first and how to label them; anything else the server sends follows, as given.
+_KNOWN = [("templateId", "Template ID"), ("name", "Name"), ("description", "Description"), ("image", "Image"),
+          ("registryType", "Registry"), ("status", "Status"), ("error", "Error"), ("digest", "Digest"),
+          ("sizeBytes", "Size"), ("platform", "Platform"), ("layers", "Layers"), ("progress", "Progress"),
+          ("createdAt", "Created"), ("updatedAt", "Updated")]
+_COPYABLE = {"templateId", "digest", "image"}
+
+
+def _copy(text: str) -> None:
+    QGuiApplication.clipboard().setText(text)
+
+
+def field_text(key: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if key == "sizeBytes" and isinstance(value, int):
+        return f"{human_size(value)} ({value:,} bytes)"
+    if key == "progress" and isinstance(value, dict):
+        current, total = value.get("current", 0), value.get("total")
+        return f"{human_size(current)} of {human_size(total)}" if total else human_size(current)
+    if key in ("createdAt", "updatedAt") and isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return value
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
+
+
+class DetailsPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.row: TemplateRow | None = None
+        self.base_url = ""
+        self._build_ui()
+        self.show_row(None)
+
+    def _build_ui(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 0, 0, 0)
+        self.title = QLabel()
+        self.title.setObjectName("detailsTitle")
+        font = self.title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        font.setBold(True)
+        self.title.setFont(font)
+        layout.addWidget(self.title)
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Template details")
+        layout.addWidget(self.tabs, 1)
+
+        fields = QWidget()
+        self.form = QFormLayout(fields)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.tabs.addTab(fields, "&Fields")
+
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(5000)
+        self.log.setFont(mono)
+        self.log.setAccessibleName("Build log")
+        self.log.setPlaceholderText("The build log appears here.")
+        self.tabs.addTab(self.log, "Build &log")
+
+        code = QWidget()
+        code_layout = QVBoxLayout(code)
+        self.code_tabs = QTabWidget()
+        self.code_tabs.setAccessibleName("Copy as code")
+        self.snippets: dict[str, QPlainTextEdit] = {}
+        for key, label in (("python", "Python SDK"), ("cli", "in10nt CLI"), ("curl", "curl")):
+            view = QPlainTextEdit()
+            view.setReadOnly(True)
+            view.setFont(mono)
+            view.setAccessibleName(f"{label} code")
+            self.snippets[key] = view
+            self.code_tabs.addTab(view, label)
+        code_layout.addWidget(self.code_tabs, 1)
+        copy_code = QPushButton("&Copy code")
+        copy_code.setAccessibleName("Copy the code shown")
+        copy_code.clicked.connect(self._copy_code)
+        code_layout.addWidget(copy_code)
+        self.tabs.addTab(code, "Copy as c&ode")
+
+    def show_row(self, row: TemplateRow | None) -> None:
+        same = row is not None and self.row is not None and row.template_id == self.row.template_id
+        self.row = row
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        if row is None:
+            self.title.setText("No template selected")
+            for view in self.snippets.values():
+                view.clear()
+            if not same:
+                self.log.clear()
+            return
+        self.title.setText(row.name)
+        data = row.data.model_dump(mode="json", by_alias=True)
+        keys = [k for k, _ in _KNOWN if data.get(k) not in (None, "")] + \
+               sorted(k for k in data if k not in dict(_KNOWN) and data[k] not in (None, ""))
+        labels = dict(_KNOWN)
+        for key in keys:
+            self._add_field(labels.get(key, key), key, field_text(key, data[key]))
+        draft = TemplateDraft.from_template(row.data)
+        self.snippets["python"].setPlainText(code_snippets.python_sdk(draft))
+        self.snippets["cli"].setPlainText(code_snippets.cli(draft))
+        self.snippets["curl"].setPlainText(code_snippets.curl(draft, self.base_url or "https://in10t-api-v2.fly.dev"))
+
+    def _add_field(self, label: str, key: str, text: str) -> None:
+        if key in ("error", "description"):  # sentences: wrap them instead of cutting them off
+            sentence = QLabel(text)
+            sentence.setWordWrap(True)
+            sentence.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                             | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+            sentence.setAccessibleName(label)
+            if key == "error":
+                sentence.setObjectName("errorText")
+            self.form.addRow(label, sentence)
+            return
+        value = QLineEdit(text)
+        value.setReadOnly(True)
+        value.setAccessibleName(label)
+        value.setCursorPosition(0)
+        if key not in _COPYABLE:
+            self.form.addRow(label, value)
+            return
+        holder = QWidget()
+        row = QHBoxLayout(holder)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(value, 1)
+        button = QPushButton("Copy")
+        button.setAccessibleName(f"Copy {label.lower()}")
+        button.clicked.connect(lambda _checked=False, t=text: _copy(t))
+        row.addWidget(button)
+        self.form.addRow(label, holder)
+
+    def clear_log(self) -> None:
+        self.log.clear()
+
+    def append_log(self, lines: list[str]) -> None:
+        bar = self.log.verticalScrollBar()
+        at_end = bar.value() >= bar.maximum() - 4
+        self.log.appendPlainText("\n".join(lines))
+        if at_end:  # follow the tail unless the user scrolled up to read
+            bar.setValue(bar.maximum())
+
+    def _copy_code(self) -> None:
+        key = list(self.snippets)[self.code_tabs.currentIndex()]
+        _copy(self.snippets[key].toPlainText())

@@ -1,0 +1,75 @@
+"""Saved templates and instances: small lists, so a plain model reset per load is enough."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+
+from in10nt_desktop.api import SavedTemplate
+from in10nt_desktop.api.models import InstanceData
+from in10nt_desktop.cli.output import human_size
+
+T = TypeVar("T")
+Index = QModelIndex | QPersistentModelIndex
+ROW_ROLE = Qt.ItemDataRole.UserRole
+
+
+def _when(value: Any) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value is not None else ""
+
+
+class RowsModel(QAbstractTableModel, Generic[T]):
+    def __init__(self, columns: Sequence[tuple[str, Callable[[T], str]]], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._columns = list(columns)
+        self.rows: list[T] = []
+
+    def set_rows(self, rows: list[T]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._columns)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return self._columns[index.column()][1](row)
+        if role == ROW_ROLE:
+            return row
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self._columns[section][0]
+        return None
+
+
+def saved_templates_model(parent: QObject | None = None) -> RowsModel[SavedTemplate]:
+    return RowsModel([
+        ("Name", lambda s: s.name),
+        ("Size", lambda s: human_size(s.size_bytes)),
+        ("Created", lambda s: _when(s.created_at)),
+        ("From instance", lambda s: s.source_instance_id or ""),
+        ("From template", lambda s: s.container_template_id or ""),
+    ], parent)
+
+
+def instances_model(parent: QObject | None = None) -> RowsModel[InstanceData]:
+    return RowsModel([
+        ("Name", lambda i: i.name),
+        ("Status", lambda i: i.status + (f": {i.error}" if i.error else "")),
+        ("From", lambda i: i.container_template_id or (f"saved: {i.saved_template_name}"
+                                                       if i.saved_template_name else "")),
+        ("Created", lambda i: _when(i.created_at)),
+        ("Instance ID", lambda i: i.instance_id),
+    ], parent)

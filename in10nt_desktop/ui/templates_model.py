@@ -1,0 +1,218 @@
+"""The templates table: a thin model over ``TemplateStore`` rows, and its filter/sort proxy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+
+from in10nt_desktop.app.template_rows import TemplateRow, TemplateStore
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class Column(IntEnum):
+    NAME = 0
+    IMAGE = 1
+    REGISTRY = 2
+    STATUS = 3
+    CREATED = 4
+    ID = 5
+
+
+HEADERS = {Column.NAME: "Name", Column.IMAGE: "Image", Column.REGISTRY: "Registry", Column.STATUS: "Status",
+           Column.CREATED: "Created", Column.ID: "Template ID"}
+ROW_ROLE = Qt.ItemDataRole.UserRole          # the TemplateRow itself
+STATUS_ORDER = {"building": 0, "failed": 1, "ready": 2}
+
+
+class TemplatesModel(QAbstractTableModel):
+    def __init__(self, store: TemplateStore, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._store = store
+        store.about_to_reset.connect(self.beginResetModel)
+        store.reset_done.connect(self.endResetModel)
+        store.about_to_append.connect(lambda first, last: self.beginInsertRows(QModelIndex(), first, last))
+        store.appended.connect(self._on_appended)
+        store.about_to_remove.connect(lambda row: self.beginRemoveRows(QModelIndex(), row, row))
+        store.removed.connect(self.endRemoveRows)
+        store.rows_changed.connect(self._on_rows_changed)
+        store.reset_done.connect(self._resort)
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+
+    # -- sorting: done on the store's rows, not by the proxy --------------------------------------------
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._sort = (column, order) if 0 <= column < len(Column) else None
+        self._resort()
+
+    def _resort(self) -> None:
+        if self._sort is None or not self._store.rows:
+            return
+        column, order = self._sort
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        ids = [(self._store.rows[i.row()].template_id, i.column()) for i in persistent]
+        self._store.reorder(_SORT_KEYS[Column(column)], reverse=order == Qt.SortOrder.DescendingOrder)
+        moved = []
+        for template_id, col in ids:
+            pos = self._store.position(template_id)
+            moved.append(self.index(pos, col) if pos is not None else QModelIndex())
+        self.changePersistentIndexList(persistent, moved)
+        self.layoutChanged.emit()
+
+    def _on_appended(self) -> None:
+        self.endInsertRows()
+        self._resort()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._store.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(Column)
+
+    def row_at(self, row: int) -> TemplateRow:
+        return self._store.rows[row]
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self._store.rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == Column.NAME:
+                return row.name
+            if column == Column.IMAGE:
+                return row.image
+            if column == Column.REGISTRY:
+                return row.registry_type
+            if column == Column.STATUS:
+                return row.status
+            if column == Column.CREATED:
+                return row.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if row.created_at else ""
+            if column == Column.ID:
+                return row.template_id
+        elif role == ROW_ROLE:
+            return row
+        elif role == Qt.ItemDataRole.ToolTipRole:
+            if column == Column.STATUS:
+                if row.status == "failed":
+                    return f"Failed: {row.error or 'no reason given'}"
+                if row.stale:
+                    return f"{row.status} (not confirmed by the server lately: it may be offline)"
+                return row.status
+            if column in (Column.IMAGE, Column.NAME):
+                return row.data.description or row.image
+        elif role == Qt.ItemDataRole.AccessibleTextRole and column == Column.STATUS:
+            return f"{row.status}: {row.error}" if row.error else row.status
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[Column(section)]
+        return None
+
+    def _on_rows_changed(self, rows: list[int]) -> None:
+        """One ``dataChanged`` per contiguous run: selection and scroll position stay where they are."""
+        if not rows:
+            return
+        ordered = sorted(rows)
+        start = prev = ordered[0]
+        last_col = len(Column) - 1
+        for row in [*ordered[1:], None]:
+            if row is not None and row == prev + 1:
+                prev = row
+                continue
+            self.dataChanged.emit(self.index(start, 0), self.index(prev, last_col))
+            if row is not None:
+                start = prev = row
+        if self._sort is not None and self._sort[0] == Column.STATUS:
+            self._resort()
+
+
+_SORT_KEYS: dict[Column, Callable[[TemplateRow], Any]] = {
+    Column.NAME: lambda r: r.name.lower(),
+    Column.IMAGE: lambda r: r.image.lower(),
+    Column.REGISTRY: lambda r: r.registry_type,
+    Column.STATUS: lambda r: (STATUS_ORDER.get(r.status, 3), r.name.lower()),
+    Column.CREATED: lambda r: (r.created_at.timestamp() if r.created_at else 0.0, r.template_id),
+    Column.ID: lambda r: r.template_id,
+}
+
+
+class TemplatesFilter(QSortFilterProxyModel):
+    """Search over name, image and ID (case-insensitive), plus a status filter.
+
+    Sorting is handed to the source model: a proxy sort calls back into Python twice per
+    comparison (650 ms for 10,000 rows here), a key sort of the rows takes a few milliseconds.
+    """
+
+    def __init__(self, store: TemplateStore, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._needle = ""
+        self._status: str | None = None
+        self._accept: list[bool] | None = None
+        self.setDynamicSortFilter(True)
+        for signal in (store.about_to_reset, store.about_to_append, store.about_to_remove, store.rows_changed):
+            signal.connect(self._forget)
+
+    def _forget(self, *_args: object) -> None:
+        self._accept = None
+
+    def setSourceModel(self, model: QAbstractItemModel) -> None:
+        super().setSourceModel(model)
+        model.layoutAboutToBeChanged.connect(self._forget)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.sourceModel().sort(column, order)
+
+    def set_search(self, text: str) -> None:
+        needle = text.strip().lower()
+        if needle != self._needle:
+            self.beginFilterChange()
+            self._needle, self._accept = needle, None
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def set_status(self, status: str | None) -> None:
+        if status != self._status:
+            self.beginFilterChange()
+            self._status, self._accept = status, None
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def _matches(self, row: TemplateRow) -> bool:
+        if self._status is not None and row.status != self._status:
+            return False
+        return not self._needle or self._needle in row.search_text
+
+    def _compute(self) -> list[bool]:
+        needle, status, rows = self._needle, self._status, self._store.rows
+        if status is None:
+            return [needle in r.search_text for r in rows]
+        if not needle:
+            return [r.status == status for r in rows]
+        return [r.status == status and needle in r.search_text for r in rows]
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        # Called once per row on every keystroke: keep it to a list lookup (the whole pass is
+        # bounded by PySide's per-call cost, ~1 µs a row). The answers are computed in one Python
+        # loop, and recomputed whenever the rows move.
+        if self._needle == "" and self._status is None:
+            return True
+        accept = self._accept
+        if accept is None:
+            accept = self._accept = self._compute()
+        try:
+            return accept[source_row]
+        except IndexError:  # a row appended since the answers were computed
+            return self._matches(self._store.rows[source_row])

@@ -1,0 +1,163 @@
+"""The Templates tab: search, status filter, the table with its badges, and the details panel."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from in10nt_desktop.app.template_rows import TemplateRow, TemplateStore
+from in10nt_desktop.ui.details_panel import DetailsPanel
+from in10nt_desktop.ui.status_badge import StatusBadgeDelegate
+from in10nt_desktop.ui.templates_model import ROW_ROLE, Column, TemplatesFilter, TemplatesModel
+
+STATUS_FILTERS = [("All statuses", None), ("Building", "building"), ("Ready", "ready"), ("Failed", "failed")]
+
+
+class TemplatesPage(QWidget):
+    selection_changed = Signal(list)   # list[TemplateRow]
+    activated = Signal(object)         # TemplateRow (double-click / Enter)
+
+    def __init__(self, store: TemplateStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.model = TemplatesModel(store, self)
+        self.proxy = TemplatesFilter(store, self)
+        self.proxy.setSourceModel(self.model)
+        self.delegate = StatusBadgeDelegate(self)
+        self._build_ui()
+        # Spinner and elapsed time: repaint only the visible status cells, and only while something builds.
+        self._animation = QTimer(self)
+        self._animation.setInterval(120)
+        self._animation.timeout.connect(self._animate)
+        store.rows_changed.connect(self._on_rows_changed)
+        store.reset_done.connect(self._on_rows_changed)
+        store.appended.connect(self._on_rows_changed)
+        store.removed.connect(self._on_rows_changed)
+
+    def _build_ui(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        bar = QHBoxLayout()
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search name, image or ID  (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Search templates")
+        self.search.textChanged.connect(self.proxy.set_search)
+        bar.addWidget(self.search, 1)
+        status_label = QLabel("&Status:")
+        self.status_filter = QComboBox()
+        self.status_filter.setAccessibleName("Status filter")
+        status_label.setBuddy(self.status_filter)
+        for text, value in STATUS_FILTERS:
+            self.status_filter.addItem(text, value)
+        self.status_filter.currentIndexChanged.connect(
+            lambda i: self.proxy.set_status(self.status_filter.itemData(i)))
+        bar.addWidget(status_label)
+        bar.addWidget(self.status_filter)
+        self.count = QLabel()
+        self.count.setAccessibleName("Template count")
+        bar.addWidget(self.count)
+        layout.addLayout(bar)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.table = QTableView()
+        self.table.setObjectName("templatesTable")
+        self.table.setAccessibleName("Templates")
+        self.table.setModel(self.proxy)
+        self.table.setItemDelegateForColumn(Column.STATUS, self.delegate)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(Column.CREATED, Qt.SortOrder.DescendingOrder)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 14)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(Column.IMAGE, QHeaderView.ResizeMode.Stretch)
+        for column, width in ((Column.NAME, 150), (Column.REGISTRY, 82), (Column.STATUS, 175),
+                              (Column.CREATED, 122), (Column.ID, 150)):
+            header.resizeSection(column, width)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.table.doubleClicked.connect(self._on_double_click)
+        self.splitter.addWidget(self.table)
+        self.details = DetailsPanel()
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([820, 480])
+        layout.addWidget(self.splitter, 1)
+
+    # -- selection -------------------------------------------------------------------------------
+    def selected_rows(self) -> list[TemplateRow]:
+        rows = []
+        for index in self.table.selectionModel().selectedRows():
+            row = index.data(ROW_ROLE)
+            if isinstance(row, TemplateRow):
+                rows.append(row)
+        return rows
+
+    def current_row(self) -> TemplateRow | None:
+        index = self.table.currentIndex()
+        row = index.data(ROW_ROLE) if index.isValid() else None
+        selected = self.selected_rows()
+        if isinstance(row, TemplateRow) and any(r.template_id == row.template_id for r in selected):
+            return row
+        return selected[0] if selected else None
+
+    def select(self, template_id: str) -> None:
+        for r in range(self.proxy.rowCount()):
+            index = self.proxy.index(r, 0)
+            row = index.data(ROW_ROLE)
+            if isinstance(row, TemplateRow) and row.template_id == template_id:
+                flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+                self.table.selectionModel().setCurrentIndex(index, flags)
+                self.table.scrollTo(index)
+                return
+
+    def _on_selection(self, *_args: object) -> None:
+        rows = self.selected_rows()
+        self.details.show_row(self.current_row())
+        self.selection_changed.emit(rows)
+
+    def _on_double_click(self, index: QModelIndex) -> None:
+        row = index.data(ROW_ROLE)
+        if isinstance(row, TemplateRow):
+            self.activated.emit(row)
+
+    # -- live updates ----------------------------------------------------------------------------
+    def _on_rows_changed(self, *_args: object) -> None:
+        building = sum(1 for row in self.store.rows if row.building)
+        total = len(self.store.rows)
+        text = f"{total} template{'s' if total != 1 else ''}"
+        self.count.setText(text + (f", {building} building" if building else ""))
+        if building and not self._animation.isActive():
+            self._animation.start()
+        elif not building:
+            self._animation.stop()
+        current = self.details.row
+        if current is not None:  # keep the details in step with the badge
+            fresh = self.store.get(current.template_id)
+            if fresh is not None and fresh is not current:
+                self.details.show_row(fresh)
+            elif fresh is None:
+                self.details.show_row(None)
+
+    def _animate(self) -> None:
+        self.delegate.advance()
+        viewport = self.table.viewport()
+        x = self.table.columnViewportPosition(Column.STATUS)
+        viewport.update(x, 0, self.table.columnWidth(Column.STATUS), viewport.height())

@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Render the app as a user sees it into docs/screenshots/*.png, under Xvfb.
+
+Starts a real stack on loopback (docker-registry servers, the local engine), fills it with
+templates in all three states (ready builds, a failed one with a wrong password, one held in
+``building`` by a gate proxy), runs the real app against it on the xcb platform, and grabs the
+main window, every wizard page and the connection dialog. Run: ``.venv/bin/python scripts/screenshots.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "screenshots"
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def start_xvfb() -> subprocess.Popen[bytes] | None:
+    if os.environ.get("DISPLAY") and os.environ.get("QT_QPA_PLATFORM") == "xcb":
+        return None
+    for n in range(91, 99):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists():
+            break
+    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if Path(f"/tmp/.X11-unix/X{n}").exists():
+            break
+        time.sleep(0.05)
+    os.environ["DISPLAY"] = f":{n}"
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    return proc
+
+
+def fill_stack(work: Path) -> tuple[object, list[object]]:
+    """Registries with realistic image names, an engine, and templates in every state."""
+    from stack.engine_proc import start_engine, wait_status
+    from stack.gate_proxy import GateProxy
+    from stack.images import push_image
+    from stack.registry import start_registry
+
+    hub = start_registry(work / "hub", "open")
+    private = start_registry(work / "private", "htpasswd", users={"ci-bot": "s3cret-token"})
+    for repo, tag in (("library/python", "3.11-slim"), ("library/node", "20-alpine"),
+                      ("nvidia/cuda", "12.2-runtime"), ("library/busybox", "1.36")):
+        push_image(hub.url, repo, tag)
+    push_image(private.url, "ml-team/trainer", "2024.06", auth=("ci-bot", "s3cret-token"))
+    host, port = hub.host.split(":")
+    gate = GateProxy(host, int(port))
+    engine = start_engine(work / "engine", mirrors={"docker.io": hub.url})
+    made = []
+    with engine.http() as http:
+        for body in (
+            {"name": "python-ml", "image": "python:3.11-slim", "registryType": "dockerhub",
+             "description": "Python 3.11 with the ML stack"},
+            {"name": "node", "image": "node:20-alpine", "registryType": "dockerhub"},
+            {"name": "cuda", "image": "nvidia/cuda:12.2-runtime", "registryType": "dockerhub",
+             "description": "CUDA/GPU base"},
+            {"name": "trainer", "image": f"{private.host}/ml-team/trainer:2024.06", "registryType": "private",
+             "registryAuth": {"username": "ci-bot", "password": "s3cret-token"}},
+            {"name": "trainer-old-token", "image": f"{private.host}/ml-team/trainer:2024.06",
+             "registryType": "private", "registryAuth": {"username": "ci-bot", "password": "expired"}},
+        ):
+            tid = http.post("/container-templates", json=body).json()["templateId"]
+            wait_status(engine, tid, {"ready", "failed"})
+            time.sleep(0.05)
+        http.post("/container-templates", json={"name": "web-app", "image": f"{gate.host}/library/busybox:1.36",
+                                                "registryType": "private", "description": "held in building"})
+    return engine, [gate, engine, private, hub]
+
+
+async def shoot(engine_dir: Path) -> None:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from in10nt_desktop.app.application import icon_path
+    from in10nt_desktop.app.keychain import KeyStore
+    from in10nt_desktop.app.local_engine import LocalEngine
+    from in10nt_desktop.app.profiles import LOCAL_NAME, ProfileStore
+    from in10nt_desktop.app.session import Session
+    from in10nt_desktop.ui.connection_dialog import ConnectionDialog
+    from in10nt_desktop.ui.main_window import MainWindow
+    from PySide6.QtGui import QIcon
+
+    settings = QSettings(str(engine_dir.parent / "settings.ini"), QSettings.Format.IniFormat)
+    session = Session(settings, KeyStore(), LocalEngine(engine_dir))
+    path = icon_path()
+    window = MainWindow(session, settings, QIcon(str(path)) if path else None)
+    window.resize(1320, 760)
+    window.show()
+    session.activate(next(p for p in ProfileStore(settings).load() if p.name == LOCAL_NAME))
+    for _ in range(300):
+        if session.state == "online" and len(session.templates) >= 6:
+            break
+        await asyncio.sleep(0.05)
+    async def settle(seconds: float = 0.6) -> None:
+        end = asyncio.get_running_loop().time() + seconds
+        while asyncio.get_running_loop().time() < end:
+            await asyncio.sleep(0.03)  # qasync paints while we wait; processEvents() here would re-enter
+
+    page = window.templates_page
+    failed = next(r for r in session.templates.rows if r.status == "failed")
+    page.select(failed.template_id)
+    await settle(1.5)
+    window.grab().save(str(OUT / "main-window-failed-selected.png"))
+    ready = next(r for r in session.templates.rows if r.name == "trainer")
+    page.select(ready.template_id)
+    page.details.tabs.setCurrentIndex(1)
+    await settle(1.5)
+    window.grab().save(str(OUT / "main-window-build-log.png"))
+    page.details.tabs.setCurrentIndex(2)
+    await settle(0.3)
+    window.grab().save(str(OUT / "main-window-copy-as-code.png"))
+    page.details.tabs.setCurrentIndex(0)
+
+    await shoot_wizard(window, settle)
+
+    dialog = ConnectionDialog(session.profiles.load(), LOCAL_NAME, session.keys.problem, window)
+    dialog.show()
+    dialog.list.setCurrentRow(1)
+    await settle()
+    dialog.grab().save(str(OUT / "connection-dialog.png"))
+    dialog.close()
+    window.close()
+    await session.close()
+
+
+async def shoot_wizard(window: object, settle: object) -> None:
+    """Every wizard page, filled in as a user would (see ui/wizard_pages.py for the fields)."""
+    from in10nt_desktop.ui.wizard import CreateTemplateWizard
+
+    wizard = CreateTemplateWizard({"python-ml"}, "http://127.0.0.1:8080", None, window)  # type: ignore[arg-type]
+    wizard.show()
+    await settle()  # type: ignore[operator]
+    for n, fill in enumerate(WIZARD_STEPS, start=1):
+        fill(wizard)
+        await settle()  # type: ignore[operator]
+        wizard.grab().save(str(OUT / f"wizard-{n}-{fill.__name__}.png"))
+        wizard.next()
+        await settle(0.3)  # type: ignore[operator]
+    wizard.close()
+
+
+def name(wizard: object) -> None:
+    page = wizard.page(wizard.currentId())  # type: ignore[attr-defined]
+    page.name_edit.setText("private-env")
+    page.description_edit.setPlainText("Private registry image for the ML agents")
+
+
+def image(wizard: object) -> None:
+    page = wizard.page(wizard.currentId())  # type: ignore[attr-defined]
+    page.image_edit.setText("registry.example.com/ml-team/trainer:2024.06")
+
+
+def credentials(wizard: object) -> None:
+    page = wizard.page(wizard.currentId())  # type: ignore[attr-defined]
+    panel = page.current_panel() if hasattr(page, "current_panel") else None
+    if panel is not None and hasattr(panel, "username_edit"):
+        panel.username_edit.setText("ci-bot")
+        secret = getattr(panel, "secret_field", None)
+        if secret is not None and hasattr(secret, "use_env"):
+            secret.use_env("REGISTRY_PASS")
+
+
+def review(wizard: object) -> None:
+    return None
+
+
+WIZARD_STEPS = [name, image, credentials, review]
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    xvfb = start_xvfb()
+    work = Path(tempfile.mkdtemp(prefix="in10nt-shots-"))
+    parts: list[object] = []
+    try:
+        engine, parts = fill_stack(work)
+        import qasync
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance() or QApplication([sys.argv[0]])
+        app.setApplicationName("In10nt Desktop")
+        app.setQuitOnLastWindowClosed(False)  # closing a dialog must not stop the loop mid-script
+        loop = qasync.QEventLoop(app)
+        asyncio.set_event_loop(loop)
+        with loop:
+            loop.run_until_complete(shoot(engine.data_dir))  # type: ignore[attr-defined]
+        print("\n".join(sorted(str(p.relative_to(ROOT)) for p in OUT.glob("*.png"))))
+        return 0
+    finally:
+        for part in parts:
+            stop = getattr(part, "stop", None) or getattr(part, "close", None)
+            if stop is not None:
+                stop()
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(5)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
