@@ -161,13 +161,11 @@ def image(wizard: object) -> None:
 
 
 def credentials(wizard: object) -> None:
-    page = wizard.page(wizard.currentId())  # type: ignore[attr-defined]
-    panel = page.current_panel() if hasattr(page, "current_panel") else None
-    if panel is not None and hasattr(panel, "username_edit"):
-        panel.username_edit.setText("ci-bot")
-        secret = getattr(panel, "secret_field", None)
-        if secret is not None and hasattr(secret, "use_env"):
-            secret.use_env("REGISTRY_PASS")
+    os.environ.setdefault("REGISTRY_PASS", "shown-nowhere")
+    panel = wizard.credentials_page.panel()  # type: ignore[attr-defined]
+    panel.username_edit.setText("ci-bot")
+    panel.secret_field.set_use_env(True)
+    panel.secret_field.set_env_name("REGISTRY_PASS")
 
 
 def review(wizard: object) -> None:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon
-from PySide6.QtWidgets import QLabel, QMainWindow, QStyle, QSystemTrayIcon, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QStyle,
+    QSystemTrayIcon,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+)
 
 from in10nt_desktop.api import SavedTemplate
 from in10nt_desktop.api.models import InstanceData
@@ -14,12 +23,10 @@ from in10nt_desktop.app.profiles import Profile
 from in10nt_desktop.app.session import BulkResult, Session
 from in10nt_desktop.app.template_rows import TemplateRow
 from in10nt_desktop.ui import actions as acts
-from in10nt_desktop.ui.connection_dialog import ConnectionDialog
 from in10nt_desktop.ui.message_bar import MessageBar
 from in10nt_desktop.ui.other_pages import ListPage
 from in10nt_desktop.ui.simple_tables import instances_model, saved_templates_model
 from in10nt_desktop.ui.templates_page import TemplatesPage
-from in10nt_desktop.ui.wizard import CreateTemplateWizard
 
 
 class MainWindow(QMainWindow):
@@ -34,7 +41,7 @@ class MainWindow(QMainWindow):
         if icon is not None:
             self.setWindowIcon(icon)
         self.logs = LogFollower(self)
-        self.wizard: CreateTemplateWizard | None = None
+        self.wizard: QWizard | None = None
         self._build_ui()
         self.actions_ = acts.build_actions(self)
         acts.install_menus_and_toolbar(self, self.actions_)
@@ -157,6 +164,8 @@ class MainWindow(QMainWindow):
         acts.update_enabled(self, self.actions_)
 
     def open_wizard(self, prefill: TemplateDraft | None = None) -> None:
+        from in10nt_desktop.ui.wizard import CreateTemplateWizard  # not needed for the first paint
+
         base_url = self.session.client.base_url if self.session.client else ""
         self.wizard = CreateTemplateWizard(self.session.templates.names(), base_url, prefill, self)
         self.wizard.draft_ready.connect(self.session.create_template)
@@ -164,6 +173,8 @@ class MainWindow(QMainWindow):
         self.wizard.open()
 
     def open_connections(self) -> None:
+        from in10nt_desktop.ui.connection_dialog import ConnectionDialog  # not needed for the first paint
+
         note = self.session.keys.problem if not self.session.keys.persistent else None
         active = self.session.profile.name if self.session.profile else ""
         dialog = ConnectionDialog(self.session.profiles.load(), active, note, self)
