@@ -25,10 +25,10 @@ from in10nt_desktop import __version__
 from in10nt_desktop.api.validation import FieldError, check_template_request
 from in10nt_desktop.engine.builds import BuildManager, BuildSettings
 from in10nt_desktop.engine.container_engine import ContainerEngine
+from in10nt_desktop.engine.hosts import is_loopback_host
 from in10nt_desktop.engine.instance_routes import instance_router
 from in10nt_desktop.engine.instance_rows import InstanceError
 from in10nt_desktop.engine.instances import InstanceRuntime
-from in10nt_desktop.engine.mirrors import is_loopback_host
 from in10nt_desktop.engine.schemas import CREATE_TEMPLATE_BODY, TEMPLATE_RESPONSES
 from in10nt_desktop.engine.store import Store
 
@@ -113,7 +113,7 @@ def create_app(config: EngineConfig) -> FastAPI:
                   description="The In10nt HTTP API served on 127.0.0.1. Every request needs "
                               "`Authorization: Bearer <token>` from the engine's engine.json.")
     app.state.engine_state = state
-    expected = f"Bearer {config.token}".encode()
+    expected = config.token.encode()
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -122,8 +122,9 @@ def create_app(config: EngineConfig) -> FastAPI:
             # A web page that rebinds its DNS name to 127.0.0.1 still sends its own Host.
             return error_response(403, "forbidden_host", f"This engine only answers requests addressed to "
                                                          f"127.0.0.1 or localhost, not '{host[:100]}'.")
-        given = request.headers.get("authorization", "").encode()
-        if not secrets.compare_digest(given, expected):
+        scheme, _, given = request.headers.get("authorization", "").strip().partition(" ")
+        # The scheme is case-insensitive (RFC 7235); only the token is secret, so only it is compared in constant time.
+        if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode(), expected):
             return error_response(401, "unauthorized", "Missing or wrong API token: use the token in the "
                                                        "engine's engine.json.")
         return await call_next(request)

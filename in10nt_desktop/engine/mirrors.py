@@ -9,32 +9,17 @@ origin behind it. Plain HTTP is allowed for loopback registries only.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from in10nt_desktop.api.validation import DOCKER_HUB_HOSTS
+from in10nt_desktop.engine.hosts import is_loopback_host
 
 DOCKER_HUB_ENDPOINT = "https://registry-1.docker.io"
 
 
 class MirrorConfigError(ValueError):
     pass
-
-
-def is_loopback_host(host: str) -> bool:
-    """``host`` may carry a port; ``localhost`` and 127.0.0.0/8 and ::1 are loopback."""
-    name = host
-    if name.startswith("["):
-        name = name[1:].split("]", 1)[0]
-    elif name.count(":") == 1:
-        name = name.split(":", 1)[0]
-    if name.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -70,6 +55,10 @@ def parse_mirrors(specs: list[str]) -> dict[str, str]:
             raise MirrorConfigError(f"Mirror URL '{url}' must start with http:// or https://.")
         if "@" in parts.netloc:
             raise MirrorConfigError(f"Mirror URL '{url}' must not carry a user name or password.")
+        if parts.query or parts.fragment or "?" in url or "#" in url:
+            # Request paths are appended to the URL: a query or fragment would swallow them.
+            raise MirrorConfigError(f"Mirror URL '{url}' must not carry a ?query or #fragment: give the "
+                                    "registry's base URL, for example http://127.0.0.1:5000.")
         if parts.scheme == "http" and not is_loopback_host(parts.netloc):
             raise MirrorConfigError(f"Mirror {url} uses plain HTTP; that is allowed for loopback registries only.")
         key = "docker.io" if registry in DOCKER_HUB_HOSTS else registry

@@ -17,7 +17,8 @@ import httpx
 
 from in10nt_desktop.api.validation import Credentials
 from in10nt_desktop.engine.challenge import Challenge, parse_challenges
-from in10nt_desktop.engine.mirrors import Endpoint, is_loopback_host
+from in10nt_desktop.engine.hosts import is_loopback_host
+from in10nt_desktop.engine.mirrors import Endpoint
 
 MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",

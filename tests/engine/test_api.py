@@ -28,6 +28,27 @@ def test_non_loopback_host_header_is_refused(engine: EngineProc) -> None:
         assert http.get("/healthz", headers={"Host": "localhost"}).status_code == 200
 
 
+@pytest.mark.parametrize("host", ["localhost:evil", "127.0.0.1:80@attacker.example", "localhost:99999",
+                                  "[::1]junk", "localhost/x"])
+def test_host_header_is_parsed_strictly(engine: EngineProc, host: str) -> None:
+    with engine.http() as http:
+        r = http.get("/healthz", headers={"Host": host})
+    assert r.status_code == 403, host
+    assert r.json()["error"]["code"] == "forbidden_host"
+
+
+@pytest.mark.parametrize("header", ["bearer {token}", "BEARER {token}", "Bearer  {token}"])
+def test_bearer_scheme_is_case_insensitive(engine: EngineProc, header: str) -> None:
+    r = httpx.get(engine.url + "/healthz", headers={"Authorization": header.format(token=engine.token)})
+    assert r.status_code == 200, header
+
+
+@pytest.mark.parametrize("header", ["Basic {token}", "{token}", "Bearer{token}", "Bearer {token}x", "Bearer"])
+def test_only_a_bearer_with_the_exact_token_passes(engine: EngineProc, header: str) -> None:
+    r = httpx.get(engine.url + "/healthz", headers={"Authorization": header.format(token=engine.token)})
+    assert r.status_code == 401, header
+
+
 def test_healthz_and_openapi(engine: EngineProc) -> None:
     with engine.http() as http:
         assert http.get("/healthz").json()["status"] == "ok"

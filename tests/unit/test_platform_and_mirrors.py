@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 
 from in10nt_desktop.engine import resolver
+from in10nt_desktop.engine.hosts import is_loopback_host
 from in10nt_desktop.engine.mirrors import (
     DOCKER_HUB_ENDPOINT,
     Endpoint,
     MirrorConfigError,
     endpoint_for,
-    is_loopback_host,
     parse_mirrors,
 )
 from in10nt_desktop.engine.registry import RegistryError
@@ -161,6 +161,16 @@ def test_bad_specs_explain_the_format(spec: str, message: str) -> None:
     assert isinstance(info.value, ValueError)
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1:5000/?x=1", "http://127.0.0.1:5000#frag",
+                                 "https://mirror.example.com/v2?", "https://mirror.example.com/#"])
+def test_mirror_url_with_query_or_fragment_is_refused(url: str) -> None:
+    # Paths are appended to the mirror URL: "…/?x=1/v2/repo/manifests/1" would ask for something else.
+    with pytest.raises(MirrorConfigError) as info:
+        parse_mirrors([f"docker.io={url}"])
+    assert str(info.value) == (f"Mirror URL '{url}' must not carry a ?query or #fragment: give the registry's "
+                               "base URL, for example http://127.0.0.1:5000.")
+
+
 # -- endpoint_for -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("registry", ["docker.io", "index.docker.io", "registry-1.docker.io"])
@@ -214,6 +224,11 @@ def test_mirror_used_for_gcr_too() -> None:
     ("127.255.0.9:1", True), ("[::1]", True), ("[::1]:5000", True), ("::1", True),
     ("10.0.0.1", False), ("0.0.0.0", False), ("example.com", False), ("localhost.example.com", False),
     ("127.0.0.1.nip.io:80", False), ("[2001:db8::1]:5000", False), ("", False), ("evil.com:localhost", False),
+    # Strict parsing: a lenient split would keep "localhost" or "127.0.0.1" from each of these.
+    ("localhost:evil", False), ("localhost:", False), ("localhost:99999", False), ("localhost:+80", False),
+    ("localhost:80:80", False), ("user@localhost", False), ("evil.com@127.0.0.1", False),
+    ("localhost/path", False), ("localhost?q", False), ("127.0.0.1#f", False), ("local\nhost", False),
+    ("[::1]x", False), ("[::1]:", False), ("localhost:\uff18\uff10", False), ("localhost :80", False),
 ])
 def test_is_loopback_host(host: str, expected: bool) -> None:
     assert is_loopback_host(host) is expected
