@@ -8,6 +8,10 @@ Messages never contain request bodies or headers: that is where secrets live.
 from __future__ import annotations
 
 import json
+import ssl
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -28,7 +32,16 @@ class APIError(In10ntError):
 
 
 class AuthenticationError(APIError):
-    """401/403: the API key is missing, wrong or not allowed to do this."""
+    """401/403: the API key is missing, wrong or not allowed to do this.
+
+    ``base_url`` names the server that refused (None when the refusal is not about the key),
+    so a front end can add its own hint (the CLI names ``--api-key``).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
+                 base_url: str | None = None) -> None:
+        super().__init__(message, status=status, code=code)
+        self.base_url = base_url
 
 
 class NotFoundError(APIError):
@@ -78,14 +91,22 @@ class WaitTimeoutError(In10ntError):
     """``wait_until_ready`` gave up while the template was still building."""
 
 
-def _parse_retry_after(value: str | None) -> float | None:
-    if not value:
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait: ``Retry-After`` is either delta-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+    if not value or not value.strip():
         return None
+    value = value.strip()
     try:
         return max(0.0, float(value))
     except ValueError:
-        # HTTP-date form: rare from APIs; a fixed guess beats failing.
-        return 5.0
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None  # unreadable: the caller falls back to its own backoff
+    if when.tzinfo is None:  # "-0000" means UTC with no claim about the local zone
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def extract_error(body: bytes, content_type: str) -> tuple[str | None, str | None, str | None]:
@@ -131,8 +152,6 @@ def _str(v: Any) -> str | None:
 
 
 _DEFAULTS = {
-    401: "The API key was not accepted; check it in your connection settings.",
-    403: "The API key is not allowed to do this.",
     404: "Not found.",
     409: "The request conflicts with the current state.",
     422: "The request was rejected as invalid.",
@@ -140,14 +159,19 @@ _DEFAULTS = {
 }
 
 
-def error_from_response(response: httpx.Response) -> APIError:
-    """Map an error answer to the typed error a caller can catch."""
+def error_from_response(response: httpx.Response, base_url: str | None = None) -> APIError:
+    """Map an error answer to the typed error a caller can catch; ``base_url`` names the server."""
     status = response.status_code
     message, code, field = extract_error(response.content, response.headers.get("content-type", ""))
+    if status in (401, 403):
+        if code == "forbidden_host":  # the local engine refusing a Host header: not about the key
+            return AuthenticationError(message or "The server refused the request.", status=status, code=code)
+        server = base_url or str(response.request.url.copy_with(path="/", query=None)).rstrip("/")
+        reason = (message or "").rstrip(" .") or f"HTTP {status}"
+        return AuthenticationError(f"{server} rejected the API key ({reason}).", status=status, code=code,
+                                   base_url=server)
     if not message:
         message = _DEFAULTS.get(status) or f"The server answered {status} {response.reason_phrase}."
-    if status in (401, 403):
-        return AuthenticationError(message, status=status, code=code)
     if status == 404:
         return NotFoundError(message, status=status, code=code)
     if status == 409:
@@ -156,16 +180,59 @@ def error_from_response(response: httpx.Response) -> APIError:
         return ValidationError(message, status=status, code=code, field=field)
     if status == 429:
         return RateLimitError(message, status=status, code=code,
-                              retry_after=_parse_retry_after(response.headers.get("retry-after")))
+                              retry_after=parse_retry_after(response.headers.get("retry-after")))
     if status >= 500:
         return ServerError(message, status=status, code=code)
     return APIError(message, status=status, code=code)
 
 
+def describe_transport_error(exc: httpx.TransportError) -> tuple[str, str]:
+    """``(kind, reason)`` for a request that got no answer: kind is ``timeout``, ``tls`` or ``unreachable``.
+
+    Shared by the SDK and the engine's registry client so both name the same causes the same
+    way. httpx hides the OS error behind "All connection attempts failed", so the cause chain
+    is searched for what really happened.
+    """
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout", "it did not answer in time"
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLError):
+            return "tls", _ssl_reason(cause)
+        if isinstance(cause, ConnectionRefusedError):
+            return "unreachable", "connection refused"
+    text = " ".join(str(cause) for cause in _causes(exc)).lower()
+    if "ssl" in text or "certificate" in text:
+        return "tls", "the certificate was not accepted"
+    if "name or service not known" in text or "nodename nor servname" in text or "temporary failure in name" \
+            in text or "getaddrinfo failed" in text:
+        return "unreachable", "its name does not resolve"
+    if "connection refused" in text or "actively refused" in text:
+        return "unreachable", "connection refused"
+    if "network is unreachable" in text or "no route" in text:
+        return "unreachable", "no network route to it"
+    first = str(exc).strip().splitlines()[0][:160].rstrip(".") if str(exc).strip() else ""
+    return "unreachable", first or type(exc).__name__
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        yield cause
+        cause = cause.__cause__ or cause.__context__
+
+
+def _ssl_reason(err: ssl.SSLError) -> str:
+    reason = getattr(err, "verify_message", None) or getattr(err, "reason", None) or str(err)
+    return str(reason).replace("_", " ").lower()
+
+
 def connection_error(base_url: str, exc: httpx.TransportError) -> ConnectionFailedError:
     """A sentence for a transport failure that names the server, not the request."""
-    if isinstance(exc, httpx.TimeoutException):
+    kind, reason = describe_transport_error(exc)
+    if kind == "timeout":
         return ConnectionFailedError(f"{base_url} did not answer in time.")
-    if isinstance(exc, httpx.ConnectError) and "SSL" in str(exc):
-        return ConnectionFailedError(f"TLS error talking to {base_url}: its certificate was not accepted.")
-    return ConnectionFailedError(f"Cannot reach {base_url}: {type(exc).__name__}.")
+    if kind == "tls":
+        return ConnectionFailedError(f"TLS error talking to {base_url}: {reason}.")
+    return ConnectionFailedError(f"Cannot reach {base_url}: {reason}.")

@@ -2,6 +2,9 @@
 
 GETs (and DELETEs, which are idempotent) retry transient failures with backoff; a POST is
 retried only when it carries an ``Idempotency-Key``, so a retry can never build twice.
+A 502/503/504 is retried when it is a proxy's bare answer, not when the server says, with an
+error code, that the condition is permanent (no container engine on this machine): waiting
+seconds for the same answer would only delay the sentence.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_RETRY_AFTER = 30.0
 LARGE_ANSWER = 256 * 1024  # a server asking for minutes would freeze a CLI; cap and let the caller decide
 _TRANSIENT = (502, 503, 504)
+# Codes servers send with a 5xx for conditions a retry cannot change (engine/instances.py sends the first).
+PERMANENT_ERROR_CODES = frozenset({"no_container_engine"})
 
 
 class HttpCore:
@@ -87,9 +92,12 @@ class HttpCore:
             else:
                 if response.status_code < 400:
                     return response
-                err = error_from_response(response)
-                if not isinstance(err, RateLimitError | ServerError) or (
-                        isinstance(err, ServerError) and response.status_code not in _TRANSIENT):
+                if method == "DELETE" and response.status_code == 404 and isinstance(
+                        last, ConnectionFailedError | ServerError):
+                    # The earlier attempt may have deleted it and lost the answer: gone is what was asked for.
+                    return response
+                err = error_from_response(response, self.base_url)
+                if not self._retryable(err):
                     raise err
                 last = err
                 log.debug("%s %s: %d (attempt %d)", method, path, response.status_code, attempt + 1)
@@ -97,6 +105,12 @@ class HttpCore:
                 await asyncio.sleep(self._delay(attempt, last))
         assert last is not None
         raise last
+
+    @staticmethod
+    def _retryable(err: APIError) -> bool:
+        if isinstance(err, RateLimitError):
+            return True
+        return isinstance(err, ServerError) and err.status in _TRANSIENT and err.code not in PERMANENT_ERROR_CODES
 
     def _delay(self, attempt: int, err: Exception | None) -> float:
         if isinstance(err, RateLimitError) and err.retry_after is not None:

@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from in10nt_desktop.api.http import HttpCore
 
 
+def instance_path(instance_id: str, tail: str = "") -> str:
+    """Encoded like template IDs (api/templates.py): an ID can never reach another path."""
+    return f"/instances/{quote(instance_id, safe='')}{tail}"
+
+
 class SavedTemplatesResource:
     def __init__(self, http: HttpCore) -> None:
         self._http = http
@@ -53,16 +58,16 @@ class Instance(InstanceData):
         if timeout is not None:
             body["timeout"] = timeout
         wait = (timeout if timeout is not None else DEFAULT_TASK_TIMEOUT) + 60
-        return await self._core().item(RunResult, "POST", f"/instances/{self.instance_id}/run", json=body,
+        return await self._core().item(RunResult, "POST", instance_path(self.instance_id, "/run"), json=body,
                                        retry=False, timeout=wait)
 
     async def snapshot(self, template_name: str) -> SavedTemplate:
-        return await self._core().item(SavedTemplate, "POST", f"/instances/{self.instance_id}/snapshot",
+        return await self._core().item(SavedTemplate, "POST", instance_path(self.instance_id, "/snapshot"),
                                        "savedTemplate", json={"templateName": template_name},
                                        idempotency_key=str(uuid.uuid4()), timeout=CREATE_TIMEOUT)
 
     async def delete(self) -> None:
-        await self._core().request("DELETE", f"/instances/{self.instance_id}")
+        await self._core().request("DELETE", instance_path(self.instance_id))
 
 
 class InstancesResource:
@@ -88,5 +93,5 @@ class InstancesResource:
         return [i._bind(self._http) for i in await self._http.rows(Instance, "/instances", "instances")]
 
     async def get(self, instance_id: str) -> Instance:
-        instance = await self._http.item(Instance, "GET", f"/instances/{instance_id}", "instance")
+        instance = await self._http.item(Instance, "GET", instance_path(instance_id), "instance")
         return instance._bind(self._http)

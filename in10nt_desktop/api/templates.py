@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from pydantic import PrivateAttr
 
@@ -14,6 +15,11 @@ from in10nt_desktop.api.models import BuildLog, RegistryAuth, StatusInfo, Templa
 
 if TYPE_CHECKING:
     from in10nt_desktop.api.http import HttpCore
+
+
+def template_path(template_id: str, tail: str = "") -> str:
+    """IDs are the server's to choose: encode everything, so ``a/b`` or ``?`` cannot reach another path."""
+    return f"/container-templates/{quote(template_id, safe='')}{tail}"
 
 
 class Template(TemplateData):
@@ -31,7 +37,7 @@ class Template(TemplateData):
         return self._http
 
     async def refresh(self) -> Template:
-        fresh = await self._core().item(TemplateData, "GET", f"/container-templates/{self.template_id}",
+        fresh = await self._core().item(TemplateData, "GET", template_path(self.template_id),
                                         "template")
         for name in type(self).model_fields:
             setattr(self, name, getattr(fresh, name))
@@ -41,15 +47,15 @@ class Template(TemplateData):
         return self
 
     async def status_info(self) -> StatusInfo:
-        info = await self._core().item(StatusInfo, "GET", f"/container-templates/{self.template_id}/status")
+        info = await self._core().item(StatusInfo, "GET", template_path(self.template_id, "/status"))
         self.status, self.error, self.progress = info.status, info.error, info.progress
         return info
 
     async def delete(self) -> None:
-        await self._core().request("DELETE", f"/container-templates/{self.template_id}")
+        await self._core().request("DELETE", template_path(self.template_id))
 
     async def logs(self, after: int = 0) -> BuildLog:
-        return await self._core().item(BuildLog, "GET", f"/container-templates/{self.template_id}/logs",
+        return await self._core().item(BuildLog, "GET", template_path(self.template_id, "/logs"),
                                        params={"after": after})
 
     async def wait_until_ready(self, timeout: float = 300, poll_interval: float = 5,
@@ -98,15 +104,15 @@ class TemplatesResource:
         return [t._bind(self._http) for t in rows]
 
     async def get(self, template_id: str) -> Template:
-        template = await self._http.item(Template, "GET", f"/container-templates/{template_id}", "template")
+        template = await self._http.item(Template, "GET", template_path(template_id), "template")
         return template._bind(self._http)
 
     async def status(self, template_id: str) -> StatusInfo:
-        return await self._http.item(StatusInfo, "GET", f"/container-templates/{template_id}/status")
+        return await self._http.item(StatusInfo, "GET", template_path(template_id, "/status"))
 
     async def logs(self, template_id: str, after: int = 0) -> BuildLog:
-        return await self._http.item(BuildLog, "GET", f"/container-templates/{template_id}/logs",
+        return await self._http.item(BuildLog, "GET", template_path(template_id, "/logs"),
                                      params={"after": after})
 
     async def delete(self, template_id: str) -> None:
-        await self._http.request("DELETE", f"/container-templates/{template_id}")
+        await self._http.request("DELETE", template_path(template_id))

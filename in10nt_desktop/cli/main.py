@@ -20,7 +20,9 @@ from pydantic import SecretStr
 from in10nt_desktop import __version__
 from in10nt_desktop.api import (
     HOSTED_BASE_URL,
+    AuthenticationError,
     BuildFailedError,
+    ConnectionFailedError,
     In10ntClient,
     In10ntError,
     RegistryAuth,
@@ -29,7 +31,7 @@ from in10nt_desktop.api import (
 )
 from in10nt_desktop.api.validation import FieldError, parse_image, registry_type_for
 from in10nt_desktop.cli import commands, instance_commands
-from in10nt_desktop.engine.runtime_file import default_data_dir, read_runtime
+from in10nt_desktop.engine.runtime_file import RUNTIME_FILE, default_data_dir, read_runtime
 
 
 class UsageError(Exception):
@@ -112,8 +114,10 @@ def connect(args: argparse.Namespace) -> In10ntClient:
     base_url = getattr(args, "base_url", None) or os.environ.get("IN10NT_BASE_URL")
     api_key = getattr(args, "api_key", None) or os.environ.get("IN10NT_API_KEY")
     if not base_url:
-        info = read_runtime(getattr(args, "data_dir", None) or default_data_dir())
+        data_dir = getattr(args, "data_dir", None) or default_data_dir()
+        info = read_runtime(data_dir)
         if info is not None:
+            args.announced_by = data_dir / RUNTIME_FILE  # for the hint when that engine does not answer
             # The engine's own token: an IN10NT_API_KEY exported for the hosted service must not shadow it.
             return In10ntClient(str(info["url"]), getattr(args, "api_key", None) or str(info["token"]))
         if not api_key:
@@ -140,6 +144,21 @@ def read_auth(args: argparse.Namespace) -> RegistryAuth | None:
     if args.username and password is None:
         raise UsageError("--username needs --password-env VAR or --password-stdin.")
     return RegistryAuth(username=args.username, password=SecretStr(password)) if password is not None else None
+
+
+def explain(exc: In10ntError, args: argparse.Namespace) -> str:
+    """The SDK's sentence, with what to do about it in this command line's terms."""
+    announced: Path | None = getattr(args, "announced_by", None)
+    if isinstance(exc, ConnectionFailedError) and announced is not None:
+        # engine.json outlived its engine (a crash, and its pid now belongs to another process).
+        return (f"{str(exc).removesuffix('.')}; the local engine announced in {announced} is not running: "
+                "start it with `in10nt engine serve`.")
+    if isinstance(exc, AuthenticationError) and exc.base_url is not None:
+        if announced is not None:
+            return (f"{str(exc).removesuffix('.')}; {announced} may be stale: restart the local engine with "
+                    "`in10nt engine serve`, or set --api-key.")
+        return f"{str(exc).removesuffix('.')}; set --api-key or IN10NT_API_KEY."
+    return str(exc)
 
 
 def infer_registry_type(image: str) -> str:
@@ -180,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.field}: " if exc.field else ""
         print(f"error: {where}{exc}", file=sys.stderr)
     except (BuildFailedError, WaitTimeoutError, In10ntError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {explain(exc, args)}", file=sys.stderr)
     except KeyboardInterrupt:
         return 130
     return 1

@@ -8,13 +8,15 @@ Credentials stay in memory and are sent only to the registry and the realm it na
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import ssl
+import json
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from in10nt_desktop.api.errors import describe_transport_error
 from in10nt_desktop.api.validation import Credentials
 from in10nt_desktop.engine.challenge import Challenge, parse_challenges
 from in10nt_desktop.engine.hosts import is_loopback_host
@@ -44,7 +46,6 @@ class Fetched:
     digest: str
 
     def json(self) -> Any:
-        import json
         return json.loads(self.body)
 
 
@@ -69,17 +70,12 @@ class RegistrySession:
 
     def _transport_error(self, exc: httpx.TransportError, url: str) -> RegistryError:
         host = httpx.URL(url).netloc.decode()
-        if isinstance(exc, httpx.TimeoutException):
+        kind, reason = describe_transport_error(exc)
+        if kind == "timeout":
             return RegistryError(f"Registry {host} did not answer in time (timeout).", "timeout")
-        cause: BaseException | None = exc
-        while cause is not None:
-            if isinstance(cause, ssl.SSLError):
-                return RegistryError(f"TLS error talking to registry {host}: {_ssl_reason(cause)}.", "tls")
-            cause = cause.__cause__ or cause.__context__
-        text = str(exc)
-        if "SSL" in text or "certificate" in text.lower():
-            return RegistryError(f"TLS error talking to registry {host}: the certificate was not accepted.", "tls")
-        return RegistryError(f"Registry {host} is unreachable ({_reason(text, exc)}).", "unreachable")
+        if kind == "tls":
+            return RegistryError(f"TLS error talking to registry {host}: {reason}.", "tls")
+        return RegistryError(f"Registry {host} is unreachable ({reason}).", "unreachable")
 
     def _status_error(self, response: httpx.Response, what: str) -> RegistryError:
         code = _registry_code(response)
@@ -171,7 +167,9 @@ class RegistrySession:
             self._authorization = await self._fetch_token(bearer)
             return True
         if basic is not None and self._auth is not None:
-            self._authorization = _basic_header(*self._auth)
+            # Kept as a header value like a Bearer token, so both schemes share one Authorization path
+            # (httpx.BasicAuth is a per-request auth flow, not a value to store).
+            self._authorization = "Basic " + base64.b64encode(":".join(self._auth).encode()).decode("ascii")
             return True
         return False
 
@@ -215,12 +213,6 @@ class RegistrySession:
         return response.content
 
 
-def _basic_header(username: str, password: str) -> str:
-    import base64
-    raw = f"{username}:{password}".encode()
-    return "Basic " + base64.b64encode(raw).decode("ascii")
-
-
 def _registry_code(response: httpx.Response) -> str | None:
     try:
         errors = response.json().get("errors") or []
@@ -230,30 +222,7 @@ def _registry_code(response: httpx.Response) -> str | None:
 
 
 def _json_field(body: bytes, key: str) -> Any:
-    import json
     try:
         return json.loads(body).get(key)
     except (ValueError, AttributeError):
         return None
-
-
-def _ssl_reason(err: ssl.SSLError) -> str:
-    reason = getattr(err, "verify_message", None) or getattr(err, "reason", None) or str(err)
-    return str(reason).replace("_", " ").lower()
-
-
-def _reason(text: str, exc: Exception) -> str:
-    cause: BaseException | None = exc
-    while cause is not None:  # httpx hides the OS error behind "All connection attempts failed"
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        text = f"{text} {cause}"
-        cause = cause.__cause__ or cause.__context__
-    low = text.lower()
-    if "name or service not known" in low or "nodename nor servname" in low or "temporary failure in name" in low:
-        return "its name does not resolve"
-    if "connection refused" in low:
-        return "connection refused"
-    if "network is unreachable" in low or "no route" in low:
-        return "no network route to it"
-    return str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__

@@ -186,7 +186,7 @@ def test_unreachable_base_url_exits_1(closed_url: str, no_sleep: None, capsys: p
     code, out, err = run(["--base-url", closed_url, "--api-key", "k", "templates", "list"], capsys)
     assert code == 1
     assert out == ""
-    assert err.strip() == f"error: Cannot reach {closed_url}: ConnectError."
+    assert err.strip() == f"error: Cannot reach {closed_url}: connection refused."
 
 
 def test_global_options_work_after_the_subcommand(closed_url: str, no_sleep: None,
@@ -217,10 +217,24 @@ def test_unreachable_create_does_not_print_the_password(closed_url: str, no_slee
 
 def test_announced_engine_is_used(clean_env: Path, closed_url: str, no_sleep: None,
                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # A stale engine.json whose pid now belongs to another live process (here: this one).
     (clean_env / "engine.json").write_text(json.dumps({"url": closed_url, "token": "t", "pid": os.getpid()}))
     code, _, err = run(["templates", "list"], capsys)
     assert code == 1
-    assert f"Cannot reach {closed_url}" in err
+    assert err.strip() == (f"error: Cannot reach {closed_url}: connection refused; the local engine announced in "
+                           f"{clean_env / 'engine.json'} is not running: start it with `in10nt engine serve`.")
+
+
+def test_announced_engine_that_rejects_its_token_says_so(clean_env: Path, loopback: Loopback,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    loopback.routes[("GET", "/container-templates")] = (401, {"error": {"code": "unauthorized",
+                                                                        "message": "Missing or wrong API token."}})
+    (clean_env / "engine.json").write_text(json.dumps({"url": loopback.url, "token": "t", "pid": os.getpid()}))
+    code, _, err = run(["templates", "list"], capsys)
+    assert code == 1
+    assert err.strip() == (f"error: {loopback.url} rejected the API key (Missing or wrong API token); "
+                           f"{clean_env / 'engine.json'} may be stale: restart the local engine with "
+                           "`in10nt engine serve`, or set --api-key.")
 
 
 def test_data_dir_flag_finds_the_engine(tmp_path: Path, closed_url: str, no_sleep: None,
@@ -312,7 +326,8 @@ def test_rejected_key_exits_1(loopback: Loopback, capsys: pytest.CaptureFixture[
     loopback.routes[("GET", "/container-templates")] = (401, None)
     code, _, err = run(["--base-url", loopback.url, "--api-key", "wrong", "templates", "list"], capsys)
     assert code == 1
-    assert err.strip() == "error: The API key was not accepted; check it in your connection settings."
+    assert err.strip() == (f"error: {loopback.url} rejected the API key (HTTP 401); set --api-key or "
+                           "IN10NT_API_KEY.")
 
 
 @pytest.mark.parametrize(("answer", "code", "text"), [

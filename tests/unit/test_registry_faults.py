@@ -3,6 +3,9 @@ driven through the real resolver with ``httpx.MockTransport``."""
 
 from __future__ import annotations
 
+import socket
+import ssl
+
 import httpx
 import pytest
 
@@ -120,3 +123,34 @@ async def test_a_realm_over_plain_http_on_another_host_never_gets_the_password()
                           mirrors={})
     assert not any("evil.example" in url for url in sent_to)
     assert "over plain HTTP; refused" in str(err.value)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("cause", "kind", "sentence"), [
+    (socket.gaierror(-2, "Name or service not known"), "unreachable",
+     "Registry registry.example.com is unreachable (its name does not resolve)."),
+    (ConnectionRefusedError(111, "Connection refused"), "unreachable",
+     "Registry registry.example.com is unreachable (connection refused)."),
+    (OSError(101, "Network is unreachable"), "unreachable",
+     "Registry registry.example.com is unreachable (no network route to it)."),
+])
+async def test_transport_failures_are_named_like_the_sdk_names_them(cause: OSError, kind: str,
+                                                                    sentence: str) -> None:
+    # One describe_transport_error() serves the SDK and the registry client alike.
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("All connection attempts failed", request=request) from cause
+
+    err = await resolve_with(httpx.MockTransport(handler), "registry.example.com/team/app:1")
+    assert (err.kind, str(err)) == (kind, sentence)
+
+
+@pytest.mark.asyncio
+async def test_tls_failure_names_the_verification_reason() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        cause = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+        cause.verify_message = "certificate has expired"
+        raise httpx.ConnectError("handshake failed", request=request) from cause
+
+    err = await resolve_with(httpx.MockTransport(handler), "registry.example.com/team/app:1")
+    assert err.kind == "tls"
+    assert str(err) == "TLS error talking to registry registry.example.com: certificate has expired."

@@ -198,10 +198,12 @@ ERROR_CASES: list[tuple[int, httpx.Response, type[APIError], str, dict[str, Any]
     (409, reply(409, {"message": "A template named py exists.", "code": "name_taken"}),
      ConflictError, "A template named py exists.", {"code": "name_taken"}),
     (403, reply(403, {"detail": "This key cannot create templates."}),
-     AuthenticationError, "This key cannot create templates.", {}),
-    (401, reply(401), AuthenticationError, "The API key was not accepted; check it in your connection settings.", {}),
+     AuthenticationError, f"{BASE} rejected the API key (This key cannot create templates).", {"base_url": BASE}),
+    (401, reply(401), AuthenticationError, f"{BASE} rejected the API key (HTTP 401).", {"base_url": BASE}),
     (401, reply(401, {"error": {"code": "unauthorized", "message": "Missing or wrong API token."}}),
-     AuthenticationError, "Missing or wrong API token.", {"code": "unauthorized"}),
+     AuthenticationError, f"{BASE} rejected the API key (Missing or wrong API token).", {"code": "unauthorized"}),
+    (403, reply(403, {"error": {"code": "forbidden_host", "message": "This engine only answers 127.0.0.1."}}),
+     AuthenticationError, "This engine only answers 127.0.0.1.", {"base_url": None}),
     (422, reply(422, {"detail": [{"loc": ["body", "name"], "msg": "Field required", "type": "missing"}]}),
      ValidationError, "Field required", {"field": "name", "code": "invalid"}),
     (400, reply(400, {"error": "name is required", "field": "name"}),
@@ -306,7 +308,7 @@ async def test_transport_error_is_retried_then_names_the_base_url(sleeps: list[f
             await client.templates.list()
     assert rec.calls == 4
     assert len(sleeps) == 3
-    assert str(info.value) == f"Cannot reach {BASE}: ConnectError."
+    assert str(info.value) == f"Cannot reach {BASE}: connection refused."
 
 
 @pytest.mark.asyncio
