@@ -36,12 +36,16 @@ async def templates_create(client: In10ntClient, args: argparse.Namespace) -> in
     template = await client.templates.create(name=args.name, image=args.image, registry_type=args.registry_type,
                                              description=args.description, registry_auth=args.registry_auth,
                                              idempotency_key=args.idempotency_key)
+    # The ID first, before any wait: a build that fails or outlasts --timeout still leaves its ID to look at.
+    if not args.json:
+        print(template.template_id, flush=True)
+    elif args.wait:
+        print(f"created {template.template_id}; waiting for its build", file=sys.stderr, flush=True)
     if args.wait:
-        await template.wait_until_ready(timeout=300, poll_interval=1)
+        await template.wait_until_ready(timeout=args.timeout, poll_interval=1)
     if args.json:
         print_json(template)
     else:
-        print(template.template_id)
         print(f"{template.name}: {template.status} ({template.image})", file=sys.stderr)
     return 0
 

@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     pw.add_argument("--password-stdin", action="store_true", help="read the registry password from stdin")
     create.add_argument("--idempotency-key", help="same key, same template (safe retries)")
     create.add_argument("--wait", action="store_true", help="wait until the build ends")
+    create.add_argument("--timeout", type=float, default=300, help="seconds --wait waits (default 300)")
     for name, text in (("get", "show a template"), ("status", "show a template's build status"),
                        ("delete", "delete templates (cancels their builds)")):
         p = tpl.add_parser(name, parents=[common], help=text)

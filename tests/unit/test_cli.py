@@ -377,6 +377,36 @@ def test_wait_times_out_with_exit_1(loopback: Loopback, capsys: pytest.CaptureFi
     assert "error: Template tmpl_1 was still building after 0.05 s." in err
 
 
+def test_create_wait_prints_the_id_before_a_failed_build(loopback: Loopback,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    loopback.routes[("POST", "/container-templates")] = (201, row())
+    loopback.routes[("GET", "/container-templates/tmpl_1/status")] = (
+        200, {"templateId": "tmpl_1", "status": "failed", "error": "Image or tag not found on localhost:5000."})
+    code, out, err = run(["--base-url", loopback.url, *CREATE, "--wait"], capsys)
+    assert code == 1
+    assert out == "tmpl_1\n"  # `ID=$(in10nt templates create --wait …)` still gets the ID to inspect
+    assert "failed to build: Image or tag not found" in err
+
+
+def test_create_wait_honours_timeout(loopback: Loopback, capsys: pytest.CaptureFixture[str]) -> None:
+    loopback.routes[("POST", "/container-templates")] = (201, row())
+    loopback.routes[("GET", "/container-templates/tmpl_1/status")] = (200, {"templateId": "tmpl_1",
+                                                                             "status": "building"})
+    code, out, err = run(["--base-url", loopback.url, *CREATE, "--wait", "--timeout", "0.05"], capsys)
+    assert code == 1
+    assert out == "tmpl_1\n"
+    assert "error: Template tmpl_1 was still building after 0.05 s." in err
+
+
+def test_create_wait_json_names_the_id_on_stderr(loopback: Loopback, capsys: pytest.CaptureFixture[str]) -> None:
+    loopback.routes[("POST", "/container-templates")] = (201, row())
+    loopback.routes[("GET", "/container-templates/tmpl_1/status")] = (
+        200, {"templateId": "tmpl_1", "status": "failed", "error": "nope"})
+    code, out, err = run(["--base-url", loopback.url, "--json", *CREATE, "--wait"], capsys)
+    assert (code, out) == (1, "")  # stdout stays JSON-only
+    assert err.startswith("created tmpl_1; waiting for its build\n")
+
+
 def test_delete_reports_each_failure_and_exits_1(loopback: Loopback, capsys: pytest.CaptureFixture[str]) -> None:
     loopback.routes[("DELETE", "/container-templates/tmpl_a")] = (204, None)
     loopback.routes[("DELETE", "/container-templates/tmpl_b")] = (404, {"error": {
