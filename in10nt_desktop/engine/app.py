@@ -6,6 +6,7 @@ milliseconds on a 10,000-row list, which the benchmark would notice.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
@@ -55,6 +56,20 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
+
+
+def request_fingerprint(body: dict[str, Any]) -> str:
+    """What an Idempotency-Key is bound to: SHA-256 of the body as canonical JSON.
+
+    The registry password is left out: credentials never reach the disk, not even hashed (a
+    short password's hash is quickly reversed). A retry that changes only the password is
+    therefore taken as the same request.
+    """
+    auth = body.get("registryAuth")
+    if isinstance(auth, dict):
+        body = {**body, "registryAuth": {k: v for k, v in auth.items() if k != "password"}}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
@@ -172,15 +187,21 @@ def create_app(config: EngineConfig) -> FastAPI:
         except FieldError as exc:
             raise ApiError(422, "invalid", exc.message, exc.field) from None
         key = request.headers.get("idempotency-key")
+        fingerprint = request_fingerprint(body) if key else None
         if key:
             existing = state.store.template_for_key(key)
             if existing is not None:
-                template = state.store.get_template(existing)
+                tid, stored = existing
+                if stored is not None and stored != fingerprint:
+                    raise ApiError(422, "idempotency_key_reused",
+                                   "This Idempotency-Key was already used for a different request; send a new "
+                                   "key for a new template (the same key only repeats the same request).")
+                template = state.store.get_template(tid)
                 if template is not None:
                     return json_response(template, 201)
         template = state.store.insert_template(
             name=req.name, description=req.description, image=req.image_text, registry_type=req.registry_type,
-            needs_credentials=req.auth is not None, idempotency_key=key)
+            needs_credentials=req.auth is not None, idempotency_key=key, request_hash=fingerprint)
         state.store.append_log(template["templateId"], f"Template created for {req.image_text} "
                                                        f"({req.registry_type}" +
                                (", with credentials)" if req.auth else ")"))

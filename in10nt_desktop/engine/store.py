@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS build_logs (
 CREATE TABLE IF NOT EXISTS idempotency (
     key TEXT PRIMARY KEY,
     template_id TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    request_hash TEXT
 );
 CREATE TABLE IF NOT EXISTS saved_templates (
     name TEXT PRIMARY KEY,
@@ -103,7 +104,14 @@ class Store:
         # NORMAL is durable across app crashes in WAL mode; only a power cut may lose the last commit.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._migrate()
         self._encoded: dict[str, bytes] | None = None  # id -> JSON, in list order; built on first list
+
+    def _migrate(self) -> None:
+        """Columns added after a store may have been created (CREATE TABLE IF NOT EXISTS keeps old tables)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(idempotency)")}
+        if "request_hash" not in columns:  # keys stored before it match any request, as they did then
+            self._db.execute("ALTER TABLE idempotency ADD COLUMN request_hash TEXT")
 
     def _encoded_rows(self) -> dict[str, bytes]:
         if self._encoded is None:
@@ -125,7 +133,8 @@ class Store:
 
     # -- templates ---------------------------------------------------------------------------
     def insert_template(self, *, name: str, description: str | None, image: str, registry_type: str,
-                        needs_credentials: bool, idempotency_key: str | None) -> dict[str, Any]:
+                        needs_credentials: bool, idempotency_key: str | None,
+                        request_hash: str | None = None) -> dict[str, Any]:
         tid, ts = new_id("tmpl"), now_iso()
         with self._db:
             self._db.execute("BEGIN")
@@ -134,15 +143,16 @@ class Store:
                 "updated_at, needs_credentials) VALUES (?, ?, ?, ?, ?, 'building', ?, ?, ?)",
                 (tid, name, description, image, registry_type, ts, ts, int(needs_credentials)))
             if idempotency_key:
-                self._db.execute("INSERT INTO idempotency (key, template_id, created_at) VALUES (?, ?, ?)",
-                                 (idempotency_key, tid, ts))
+                self._db.execute("INSERT INTO idempotency (key, template_id, created_at, request_hash) "
+                                 "VALUES (?, ?, ?, ?)", (idempotency_key, tid, ts, request_hash))
         template = self._refresh(tid)
         assert template is not None
         return template
 
-    def template_for_key(self, key: str) -> str | None:
-        row = self._db.execute("SELECT template_id FROM idempotency WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+    def template_for_key(self, key: str) -> tuple[str, str | None] | None:
+        """``(template_id, request_hash)`` of the create that used ``key``."""
+        row = self._db.execute("SELECT template_id, request_hash FROM idempotency WHERE key = ?", (key,)).fetchone()
+        return None if row is None else (str(row[0]), row[1])
 
     def get_template(self, tid: str) -> dict[str, Any] | None:
         row = self._db.execute(f"SELECT {_TEMPLATE_COLUMNS} FROM templates WHERE id = ?", (tid,)).fetchone()

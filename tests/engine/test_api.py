@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from stack.engine_proc import EngineProc, wait_status
@@ -128,6 +130,25 @@ def test_idempotency_key_gives_the_same_template_and_one_build(engine: EnginePro
         assert sum(1 for line in log if line["text"] == "Build started") == 1
         third = http.post("/container-templates", json=body, headers={"Idempotency-Key": "key-456"})
         assert third.json()["templateId"] != tid
+
+
+def test_idempotency_key_reused_for_another_body_is_refused(engine: EngineProc, images: StackImages) -> None:
+    body = {"name": "idem-a", "image": images.open_busybox.ref, "registryType": "private"}
+    with engine.http() as http:
+        first = http.post("/container-templates", json=body, headers={"Idempotency-Key": "key-reuse"})
+        assert first.status_code == 201
+        before = len(http.get("/container-templates").json())
+        other = http.post("/container-templates", json={**body, "name": "idem-b"},
+                          headers={"Idempotency-Key": "key-reuse"})
+        assert other.status_code == 422, other.text
+        err = other.json()["error"]
+        assert err["code"] == "idempotency_key_reused"
+        assert err["message"].startswith("This Idempotency-Key was already used for a different request")
+        assert len(http.get("/container-templates").json()) == before
+        # Key order and spacing are not a different request.
+        same = http.post("/container-templates", content=json.dumps(dict(reversed(body.items())), indent=2),
+                         headers={"Idempotency-Key": "key-reuse", "Content-Type": "application/json"})
+        assert (same.status_code, same.json()["templateId"]) == (201, first.json()["templateId"])
 
 
 def test_template_shape_ids_and_status(engine: EngineProc, images: StackImages) -> None:
