@@ -30,6 +30,7 @@ from in10nt_desktop.engine.hosts import is_loopback_host
 from in10nt_desktop.engine.instance_routes import instance_router
 from in10nt_desktop.engine.instance_rows import InstanceError
 from in10nt_desktop.engine.instances import InstanceRuntime
+from in10nt_desktop.engine.runtime_file import ensure_private_dir
 from in10nt_desktop.engine.schemas import CREATE_TEMPLATE_BODY, TEMPLATE_RESPONSES
 from in10nt_desktop.engine.store import Store
 
@@ -99,7 +100,7 @@ def create_app(config: EngineConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(config.data_dir)
         state.store = Store(config.data_dir / "engine.sqlite3")
         state.engine = ContainerEngine(config.docker_host)
         state.http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,34 @@ def default_data_dir() -> Path:
     return Path(env) if env else Path(platformdirs.user_data_dir("in10nt-desktop", appauthor=False)) / "engine"
 
 
+def ensure_private_dir(path: Path) -> None:
+    """The data dir holds the token and the store: create it 0700, and close one that others can enter.
+
+    ``mkdir(mode=...)`` does nothing to a directory that exists (made by an older version, or
+    by hand under a 022 umask), hence the check. POSIX only: Windows keeps a user's AppData private.
+    """
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.name == "posix" and path.stat().st_mode & 0o077:
+        os.chmod(path, 0o700)
+
+
+def is_private_file(path: Path) -> bool:
+    """A regular file (not a link) that only its owner may read or write."""
+    if os.name != "posix":
+        return path.is_file()
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and not st.st_mode & 0o077
+
+
 def write_private(path: Path, text: str) -> None:
     """Create with mode 0600 from the start: never a moment where another user could read it."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # O_CREAT's mode applies only to a new file: a leftover .tmp would keep its own, so remove it first.
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
     os.replace(tmp, path)

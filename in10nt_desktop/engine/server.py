@@ -24,6 +24,8 @@ from in10nt_desktop.engine.app import EngineConfig, create_app
 from in10nt_desktop.engine.runtime_file import (
     RUNTIME_FILE,
     TOKEN_FILE,
+    ensure_private_dir,
+    is_private_file,
     read_runtime,
     write_private,
 )
@@ -32,11 +34,15 @@ log = logging.getLogger(__name__)
 
 
 def load_or_create_token(data_dir: Path) -> str:
+    """The engine's API token, made once and kept; a new one when others could have read the old one."""
     path = data_dir / TOKEN_FILE
-    if path.exists():
+    if is_private_file(path):
         token = path.read_text().strip()
         if token:
             return token
+    elif path.exists() or path.is_symlink():
+        log.warning("%s could be read by other users; it was replaced by a new token (saved connections to "
+                    "this engine need the new one)", path)
     token = secrets.token_urlsafe(32)
     write_private(path, token + "\n")
     return token
@@ -101,8 +107,8 @@ async def serve(config: EngineConfig, *, port: int = 0, log_level: str = "warnin
 
 def run(data_dir: Path, *, port: int, mirrors: dict[str, str], docker_host: str | None, pull: bool,
         max_parallel: int, platform: str | None, log_level: str, instance_network: str | None = None) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ensure_private_dir(data_dir)
     with data_dir_lock(data_dir):
         config = EngineConfig(data_dir=data_dir, token=load_or_create_token(data_dir), mirrors=mirrors,
                               docker_host=docker_host, max_parallel_builds=max_parallel, pull=pull,

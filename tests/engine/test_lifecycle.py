@@ -103,3 +103,20 @@ def test_second_engine_on_the_same_data_dir_is_refused(engine: EngineProc) -> No
     with pytest.raises(RuntimeError, match="An engine already runs for"):
         start_engine(engine.data_dir, timeout=15)
     assert httpx.get(engine.url + "/healthz", headers={"Authorization": f"Bearer {engine.token}"}).status_code == 200
+
+
+def test_serve_makes_an_open_data_dir_and_token_private(fresh_engine_dir: Path) -> None:
+    fresh_engine_dir.mkdir(mode=0o755)
+    fresh_engine_dir.chmod(0o755)  # as an older version or a 022 umask left it
+    (fresh_engine_dir / "token").write_text("token-others-could-read\n")
+    (fresh_engine_dir / "token").chmod(0o644)
+    engine = start_engine(fresh_engine_dir)
+    try:
+        assert fresh_engine_dir.stat().st_mode & 0o777 == 0o700
+        assert (fresh_engine_dir / "token").stat().st_mode & 0o777 == 0o600
+        assert engine.token != "token-others-could-read"
+        assert httpx.get(engine.url + "/healthz", headers={"Authorization": "Bearer token-others-could-read"}
+                         ).status_code == 401
+        assert "could be read by other users" in engine.log_tail()
+    finally:
+        engine.stop()
