@@ -14,6 +14,8 @@ from PySide6.QtWidgets import QApplication
 
 def _qasync_loop() -> asyncio.AbstractEventLoop:
     app = QApplication.instance() or QApplication([])
+    # As in the app: closing the last window must not stop the loop before cleanup has run.
+    app.setQuitOnLastWindowClosed(False)  # type: ignore[union-attr]
     return qasync.QEventLoop(app)
 
 
