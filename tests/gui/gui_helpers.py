@@ -1,0 +1,145 @@
+"""Small shared pieces for the GUI tests: loop polling, an in-memory keychain, request counting.
+
+Kept out of ``conftest.py`` on purpose: ``tests/`` and ``tests/gui/`` both have a ``conftest``
+module, so importing from one of them by name depends on collection order. This module has a
+name of its own (``tests/gui`` is on ``sys.path`` because it has no ``__init__.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import keyring
+import keyring.backend
+import keyring.errors
+from PySide6.QtCore import QSettings
+
+from in10nt_desktop.api import TemplateData
+from in10nt_desktop.app.keychain import KeyStore
+from in10nt_desktop.app.local_engine import LocalEngine
+from in10nt_desktop.app.session import Session
+
+
+async def wait_until(predicate: Callable[[], object], timeout: float = 15.0, message: str = "") -> None:
+    """``qtbot.waitUntil`` cannot run inside a qasync coroutine; poll with the loop instead."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(message or "condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A working keychain that lives in a dict (the bare test machine has none)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        try:
+            del self.items[(service, username)]
+        except KeyError:
+            raise keyring.errors.PasswordDeleteError("no such password") from None
+
+
+class HangingKeyring(MemoryKeyring):
+    """A locked keychain: every read waits (for a prompt nobody answers) until released."""
+
+    def __init__(self, hang: float = 2.0) -> None:
+        super().__init__()
+        self.hang = hang
+        self.release = threading.Event()
+        self.calls = 0
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self.calls += 1
+        self.release.wait(self.hang)
+        return super().get_password(service, username)
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.release.wait(self.hang)
+        super().set_password(service, username, password)
+
+
+@contextmanager
+def keyring_backend(backend: keyring.backend.KeyringBackend) -> Iterator[keyring.backend.KeyringBackend]:
+    old = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(old)
+
+
+class CountingTransport(httpx.AsyncBaseTransport):
+    """A real HTTP transport that records every request it sends: ``seen`` is ``[(method, path)]``."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self.seen: list[tuple[str, str]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append((request.method, request.url.path))
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def ini_settings(path: Path) -> QSettings:
+    return QSettings(str(path), QSettings.Format.IniFormat)
+
+
+def template(template_id: str, name: str, image: str = "docker.io/library/busybox:1", *,
+             status: str = "ready", registry_type: str = "dockerhub", created: datetime | None = None,
+             error: str | None = None, **extra: object) -> TemplateData:
+    return TemplateData.model_validate({
+        "templateId": template_id, "name": name, "image": image, "registryType": registry_type,
+        "status": status, "error": error, "createdAt": (created or datetime(2024, 1, 1, tzinfo=UTC)).isoformat(),
+        **extra})
+
+
+@asynccontextmanager
+async def open_session(settings: QSettings, engine_dir: Path, keys: KeyStore | None = None) -> AsyncIterator[Session]:
+    """A Session whose "This computer" profile finds the engine announced in ``engine_dir``; closed after."""
+    session = Session(settings, keys or KeyStore(timeout=2.0), LocalEngine(engine_dir))
+    try:
+        yield session
+    finally:
+        await session.close()
+
+
+async def go_online(session: Session, timeout: float = 20.0) -> None:
+    """Activate "This computer" and wait for the answer of *this* connect (not an earlier state)."""
+    states: list[str] = []
+    session.state_changed.connect(lambda state, _text: states.append(state))
+    profile = next(p for p in session.profiles.load() if p.kind == "local")
+    session.activate(profile)
+    await wait_until(lambda: any(s in ("online", "offline", "needs_key") for s in states), timeout,
+                     "the session never connected")
+    assert session.state == "online", (session.state, states)
+    await wait_until(lambda: session.templates.loaded, timeout)
