@@ -206,9 +206,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    code = main()
-    sys.stdout.flush()
-    # Interpreter teardown after this harness's qasync loop has crashed in CPython's GC
-    # ("bool_dealloc") on this machine; the app's own shutdown does not (self-test, screenshots).
-    # Everything is measured, printed and stopped by now, so leave without the teardown.
-    os._exit(code)
+    sys.exit(main())

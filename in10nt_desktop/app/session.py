@@ -89,8 +89,12 @@ class Session(QObject):
             await old.aclose()
         try:
             if profile.kind == "local":
-                endpoint = await self.engine.ensure()
+                endpoint = await self.engine.ensure(check=False)
                 client = In10ntClient(endpoint.url, endpoint.token)
+                if not await client.health():  # engine.json outlived its engine (a crash, a reused pid)
+                    await client.aclose()
+                    endpoint = await self.engine.ensure(check=True)
+                    client = In10ntClient(endpoint.url, endpoint.token)
             else:
                 key = await self.keys.get(profile.name)
                 client = In10ntClient(base_url_override or profile.base_url, key)
