@@ -18,7 +18,7 @@ from in10nt_desktop.api.models import InstanceData
 from in10nt_desktop.api.validation import FieldError
 from in10nt_desktop.app.build_monitor import BuildMonitor
 from in10nt_desktop.app.drafts import TemplateDraft
-from in10nt_desktop.app.errors import ErrorReporter
+from in10nt_desktop.app.errors import ErrorReporter, describe
 from in10nt_desktop.app.keychain import KeyStore
 from in10nt_desktop.app.local_engine import EngineStartError, LocalEngine
 from in10nt_desktop.app.profiles import Profile, ProfileStore
@@ -80,9 +80,9 @@ class Session(QObject):
 
     def retry(self) -> None:
         if self.profile is not None:
-            self.tasks.spawn(self._connect(self.profile, None, keep_rows=True), name="connect")
+            self.tasks.spawn(self._connect(self.profile, None), name="connect")
 
-    async def _connect(self, profile: Profile, base_url_override: str | None, keep_rows: bool = False) -> None:
+    async def _connect(self, profile: Profile, base_url_override: str | None) -> None:
         self._set_state("connecting", f"Connecting to {profile.label}…")
         old, self.client = self.client, None
         if old is not None:
@@ -104,6 +104,10 @@ class Session(QObject):
                     return
         except EngineStartError as exc:
             self._set_state("offline", str(exc))
+            return
+        except Exception as exc:  # anything else must still end "connecting": never a window stuck waiting
+            self.errors.report(exc, f"Connecting to {profile.name}")
+            self._set_state("offline", describe(exc, f"Connecting to {profile.name}")[0])
             return
         self.client = client
         await self._load_all()
