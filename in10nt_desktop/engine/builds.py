@@ -189,8 +189,13 @@ class BuildManager:
                 last_write = now
                 self._store.update_template(tid, progress_current=progress.current, progress_total=progress.total)
 
-        image_id = await asyncio.wait_for(
-            self._engine.pull(repository, resolved.digest, auth, source, on_event),
-            self.settings.pull_timeout)
+        try:
+            # The platform the resolve recorded: from an index the engine would otherwise pick its own.
+            image_id = await asyncio.wait_for(
+                self._engine.pull(repository, resolved.digest, auth, source, on_event, platform=resolved.platform),
+                self.settings.pull_timeout)
+        except TimeoutError:
+            raise PullError(f"The container engine's pull did not finish within {self.settings.pull_timeout:g} s; "
+                            "check the engine's network to the registry, or try again.") from None
         self._log(tid, f"Pulled {resolved.size_bytes} bytes; engine image {image_id[:19]}")
         return f"{repository}@{resolved.digest}"

@@ -8,21 +8,25 @@ resolve images and instances report what to install.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import docker
+import docker.constants
 import docker.errors
+import docker.utils
 
 from in10nt_desktop.api.validation import Credentials
 
-DEFAULT_SOCKETS = (
-    "/var/run/docker.sock",
-    "/run/podman/podman.sock",
-)
+# A pull that sends nothing for this long is stuck; the build's own pull timeout bounds the whole pull.
+PULL_READ_TIMEOUT = 600.0
+PROBE_TIMEOUT = 5.0
 
 
 class EngineUnavailable(Exception):
@@ -33,15 +37,46 @@ class PullError(Exception):
     """The engine could not pull; ``str()`` is a sentence for the template's ``error``."""
 
 
-def candidate_hosts(explicit: str | None) -> list[str]:
+@dataclass(frozen=True)
+class EngineHost:
+    """One place a Docker Engine API may answer, with the TLS settings ``DOCKER_TLS_VERIFY`` asks for."""
+
+    base_url: str
+    tls: Any = field(default=None, compare=False)  # docker.tls.TLSConfig
+
+    def client_kwargs(self) -> dict[str, Any]:
+        return {"base_url": self.base_url, "tls": self.tls or False}
+
+
+def candidate_hosts(explicit: str | None, environ: Mapping[str, str] | None = None, home: Path | None = None,
+                    windows: bool = docker.constants.IS_WINDOWS_PLATFORM) -> list[EngineHost]:
+    """Where to look for an engine, in order; an explicit ``--docker-host`` is the only one then.
+
+    First what ``docker.from_env()`` would use (``DOCKER_HOST``, ``DOCKER_TLS_VERIFY``,
+    ``DOCKER_CERT_PATH``, else the platform's default socket or named pipe), then the places
+    Docker Desktop, rootless Docker and Podman (also a Podman machine on macOS) put theirs.
+    Only paths are checked here; connecting is left to the caller.
+    """
     if explicit:
-        return [explicit]
-    if os.environ.get("DOCKER_HOST"):
-        return [os.environ["DOCKER_HOST"]]
-    hosts = [f"unix://{p}" for p in DEFAULT_SOCKETS]
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
+        return [EngineHost(explicit)]
+    env = os.environ if environ is None else environ
+    home = Path.home() if home is None else home
+    # kwargs_from_env reads os.environ when handed an empty mapping: only call it with something in it.
+    from_env = docker.utils.kwargs_from_env(environment=env) if env else {}
+    default = docker.constants.DEFAULT_NPIPE if windows else "unix:///var/run/docker.sock"
+    hosts = [EngineHost(from_env.get("base_url") or default, from_env.get("tls"))]
+    sockets = [home / ".docker" / "run" / "docker.sock"]  # Docker Desktop (macOS, Linux)
+    runtime = env.get("XDG_RUNTIME_DIR")
     if runtime:
-        hosts.append(f"unix://{Path(runtime) / 'podman' / 'podman.sock'}")
+        sockets += [Path(runtime) / "podman" / "podman.sock", Path(runtime) / "docker.sock"]  # rootless
+    sockets += [Path("/run/podman/podman.sock"), Path("/var/run/docker.sock")]
+    machines = home / ".local" / "share" / "containers" / "podman" / "machine"
+    if machines.is_dir():  # Podman machine (macOS): one small directory per machine
+        sockets += sorted(machines.glob("**/podman.sock"))
+    extra = ["npipe:////./pipe/podman-machine-default"] if windows else [f"unix://{p}" for p in sockets]
+    for url in extra:
+        if all(h.base_url != url for h in hosts):
+            hosts.append(EngineHost(url))
     return hosts
 
 
@@ -58,10 +93,82 @@ def _pull_sentence(message: str, registry: str) -> str:
     return f"The container engine could not pull the image: {message.strip().splitlines()[0][:200]}"
 
 
+class _PullConnection:
+    """One pull's own low-level client, so that cancelling it can end the worker's blocking read.
+
+    Closing a requests session does not touch a connection that is in use, and closing the
+    response from another thread blocks on its lock; shutting the socket down does end the
+    read (with an EOF the worker then sees). The socket is found through the session's
+    ``response`` hook, which fires as soon as the engine sends its headers.
+    """
+
+    def __init__(self, api: Any) -> None:
+        self.api = api
+        self._responses: list[Any] = []
+        self._aborted = False
+        self._lock = threading.Lock()
+        api.hooks["response"].append(self._seen)
+
+    def _seen(self, response: Any, *_args: Any, **_kwargs: Any) -> Any:
+        with self._lock:
+            self._responses.append(response)
+            aborted = self._aborted
+        if aborted:  # cancelled while the request was still on its way
+            _shut(response)
+        return response
+
+    def abort(self) -> None:
+        """Called on the event loop's thread: end the worker's read now."""
+        with self._lock:
+            self._aborted = True
+            responses = list(self._responses)
+        for response in responses:
+            _shut(response)
+
+
+def _shut(response: Any) -> None:
+    raw = getattr(response, "raw", None)
+    connection = getattr(raw, "connection", None) or getattr(raw, "_connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, AttributeError, NotImplementedError):  # a named pipe (Windows) has no shutdown
+        with contextlib.suppress(Exception):
+            sock.close()
+
+
+def _in_daemon_thread(work: Callable[[], Any]) -> asyncio.Future[Any]:
+    """Like ``asyncio.to_thread`` but in a daemon thread: the loop's shutdown never waits for a stuck pull."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def deliver(value: Any, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
+
+    def run() -> None:
+        try:
+            value, error = work(), None
+        except BaseException as exc:  # handed to the awaiting task, whatever it is
+            value, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody is waiting
+            loop.call_soon_threadsafe(deliver, value, error)
+
+    threading.Thread(target=run, name="container engine pull", daemon=True).start()
+    return future
+
+
 class ContainerEngine:
     def __init__(self, docker_host: str | None = None) -> None:
         self._explicit = docker_host
         self._client: Any = None
+        self._where: EngineHost | None = None
         self.host: str | None = None
         self._lock = asyncio.Lock()
 
@@ -73,26 +180,45 @@ class ContainerEngine:
                     await asyncio.to_thread(self._client.ping)
                     return self._client
                 except Exception:
-                    self._client = None
-            tried = candidate_hosts(self._explicit)
-            for host in tried:
+                    self.close()
+            tried: list[str] = []
+            for where in candidate_hosts(self._explicit):
                 try:
-                    client = await asyncio.to_thread(self._open, host)
-                except Exception:
+                    client = await asyncio.to_thread(self._open, where)
+                except Exception as exc:
+                    tried.append(f"{where.base_url} ({_why_not(exc)})")
                     continue
-                self._client, self.host = client, host
+                self._client, self._where, self.host = client, where, where.base_url
                 return client
             raise EngineUnavailable(
-                "No container engine answers (tried " + ", ".join(tried) + "): install Docker or Podman and "
-                "start it (for Podman: `podman system service`), or set DOCKER_HOST.")
+                "No container engine answers (tried " + "; ".join(tried) + "): install Docker or Podman and "
+                "start it (for Podman: `podman system service`), or set DOCKER_HOST or --docker-host.")
 
     @staticmethod
-    def _open(host: str) -> Any:
-        if host.startswith("unix://") and not os.path.exists(host[7:]):
-            raise FileNotFoundError(host)
-        client = docker.DockerClient(base_url=host, timeout=60)
-        client.ping()
+    def _open(where: EngineHost) -> Any:
+        if where.base_url.startswith("unix://"):
+            path = where.base_url[len("unix://"):]
+            if not os.path.exists(path):
+                raise FileNotFoundError(where.base_url)
+            # Connect once ourselves: names "refused" or "permission denied" plainly, and docker-py leaks
+            # its socket when its own connect fails.
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.settimeout(PROBE_TIMEOUT)
+                probe.connect(path)
+        # A short timeout while looking: a DOCKER_HOST that drops packets must not hold up the other candidates.
+        client = docker.DockerClient(**where.client_kwargs(), timeout=PROBE_TIMEOUT)
+        try:
+            client.ping()
+        except Exception:
+            client.close()
+            raise
+        client.api.timeout = 60
         return client
+
+    def _api_client(self, client: Any, timeout: float) -> Any:
+        """A low-level client of its own for the same engine (no I/O: the API version is known)."""
+        assert self._where is not None
+        return docker.APIClient(**self._where.client_kwargs(), version=client.api.api_version, timeout=timeout)
 
     async def task_client(self, timeout: float) -> Any:
         """A low-level client of its own for one long task, to be closed by the caller.
@@ -100,21 +226,18 @@ class ContainerEngine:
         The shared client reads with a 60 s timeout, which would cut the output stream of a task
         that prints nothing for a minute; a streamed exec also holds its connection throughout.
         """
-        client = await self.connect()
-        return docker.APIClient(base_url=self.host, version=client.api.api_version, timeout=timeout)
-
-    async def available(self) -> bool:
-        try:
-            await self.connect()
-            return True
-        except EngineUnavailable:
-            return False
+        return self._api_client(await self.connect(), timeout)
 
     async def pull(self, repository: str, digest: str, auth: Credentials | None, registry: str,
-                   on_event: Callable[[dict[str, Any]], None]) -> str:
-        """Pull ``repository@digest``; events are delivered on the loop. Returns the pulled image id."""
+                   on_event: Callable[[dict[str, Any]], None], *, platform: str | None = None) -> str:
+        """Pull ``repository@digest`` (for ``platform``, ``os/arch[/variant]``, when given).
+
+        Events are delivered on the loop. Returns the pulled image id. Cancelling ends the pull's
+        connection, so the worker thread stops with it.
+        """
         client = await self.connect()
         loop = asyncio.get_running_loop()
+        conn = _PullConnection(self._api_client(client, PULL_READ_TIMEOUT))
         cancelled = threading.Event()
         auth_config = None
         if auth:
@@ -122,25 +245,33 @@ class ContainerEngine:
 
         def work() -> str | None:
             error: str | None = None
-            stream = client.api.pull(repository, tag=digest, stream=True, decode=True, auth_config=auth_config)
             try:
-                for event in stream:
-                    if cancelled.is_set():
-                        break
-                    if "error" in event:
-                        error = str(event.get("error") or event.get("errorDetail", {}).get("message"))
-                        break
-                    loop.call_soon_threadsafe(on_event, event)
+                stream = conn.api.pull(repository, tag=digest, stream=True, decode=True, auth_config=auth_config,
+                                       platform=platform)
+                try:
+                    for event in stream:
+                        if cancelled.is_set():
+                            break
+                        if "error" in event:
+                            error = str(event.get("error") or event.get("errorDetail", {}).get("message"))
+                            break
+                        loop.call_soon_threadsafe(on_event, event)
+                finally:
+                    with contextlib.suppress(Exception):  # after an abort the stream is already broken
+                        stream.close()
+            except Exception:
+                if cancelled.is_set():
+                    return None  # the read ended because the pull was cancelled: nobody awaits this
+                raise
             finally:
-                close = getattr(stream, "close", None)
-                if close is not None:
-                    close()
+                conn.api.close()
             return error
 
         try:
-            error = await asyncio.to_thread(work)
+            error = await _in_daemon_thread(work)
         except asyncio.CancelledError:
             cancelled.set()
+            conn.abort()
             raise
         except docker.errors.APIError as exc:
             raise PullError(_pull_sentence(str(exc.explanation or exc), registry)) from None
@@ -159,3 +290,17 @@ class ContainerEngine:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def _why_not(exc: Exception) -> str:
+    """A few words on why a candidate engine did not answer, for the "no engine" sentence."""
+    if isinstance(exc, FileNotFoundError):
+        return "no socket there"
+    text = f"{exc} {exc.__cause__ or exc.__context__ or ''}".lower()
+    if isinstance(exc, PermissionError) or "permission denied" in text:
+        return "permission denied"
+    if "connection refused" in text:
+        return "connection refused"
+    if "timed out" in text or "timeout" in text:
+        return "timed out"
+    return type(exc).__name__

@@ -291,7 +291,8 @@ class InstanceRuntime:
             pass
         log.info("pulling %s for an instance", pinned)
         try:
-            await self._engine.pull(repository, digest, None, repository.split("/", 1)[0], lambda _event: None)
+            await self._engine.pull(repository, digest, None, repository.split("/", 1)[0], lambda _event: None,
+                                    platform=template.get("platform"))
         except PullError as exc:
             raise InstanceError(409, "image_unavailable", f"The template's image is not in the container engine and "
                                 f"pulling it failed: {exc} A template that needed registry credentials must be "

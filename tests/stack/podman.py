@@ -129,8 +129,12 @@ def unmount_under(root: Path) -> None:
                 subprocess.run(["umount", "-l", point], capture_output=True)
 
 
-def write_configs(workdir: Path, insecure_registries: list[str]) -> dict[str, str]:
-    """Write storage/containers/registries/auth configs; return the env that selects them."""
+def write_configs(workdir: Path, insecure_registries: list[str],
+                  mirrors: dict[str, str] | None = None) -> dict[str, str]:
+    """Write storage/containers/registries/auth configs; return the env that selects them.
+
+    ``mirrors`` maps a registry host to a (plain-HTTP) mirror host that podman tries first.
+    """
     storage_conf = workdir / "storage.conf"
     storage_conf.write_text(
         f'[storage]\ndriver = "overlay"\ngraphroot = "{workdir / "storage"}"\nrunroot = "{workdir / "run"}"\n'
@@ -140,6 +144,8 @@ def write_configs(workdir: Path, insecure_registries: list[str]) -> dict[str, st
     registries = ["unqualified-search-registries = []", 'short-name-mode = "enforcing"', ""]
     for host in insecure_registries:
         registries += ["[[registry]]", f'location = "{host}"', "insecure = true", ""]
+        if mirrors and host in mirrors:
+            registries += ["[[registry.mirror]]", f'location = "{mirrors[host]}"', "insecure = true", ""]
     registries_conf = workdir / "registries.conf"
     registries_conf.write_text("\n".join(registries))
     auth_file = workdir / "auth.json"
@@ -152,11 +158,11 @@ def write_configs(workdir: Path, insecure_registries: list[str]) -> dict[str, st
     }
 
 
-def start_podman(workdir: Path, insecure_registries: list[str]) -> Podman:
+def start_podman(workdir: Path, insecure_registries: list[str], mirrors: dict[str, str] | None = None) -> Podman:
     """Start ``podman system service --time=0`` on ``workdir/podman.sock`` and wait for _ping."""
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **write_configs(workdir, insecure_registries)}
+    env = {**os.environ, **write_configs(workdir, insecure_registries, mirrors)}
     env.pop("DOCKER_HOST", None)
     socket_path = workdir / "podman.sock"
     socket_path.unlink(missing_ok=True)
