@@ -44,9 +44,7 @@ class Fetched:
     body: bytes
     media_type: str
     digest: str
-
-    def json(self) -> Any:
-        return json.loads(self.body)
+    content_type: str = ""  # as the registry sent it, for sentences about odd answers
 
 
 def sha256_digest(data: bytes) -> str:
@@ -201,16 +199,18 @@ class RegistrySession:
         if reference.startswith("sha256:") and digest != reference:
             raise RegistryError(f"{self._where()} sent a manifest that does not match digest {reference}.",
                                 "protocol")
-        media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        content_type = response.headers.get("content-type", "").split(";")[0].strip()
+        media_type = content_type
         if not media_type or media_type == "application/json":
             media_type = str(_json_field(body, "mediaType") or "")
-        return Fetched(body, media_type, digest)
+        return Fetched(body, media_type, digest, content_type)
 
-    async def blob(self, digest: str) -> bytes:
+    async def blob(self, digest: str) -> Fetched:
         response = await self.get(f"blobs/{digest}", None, f"{self.repository}@{digest}")
         if sha256_digest(response.content) != digest:
             raise RegistryError(f"{self._where()} sent a blob that does not match {digest}.", "protocol")
-        return response.content
+        content_type = response.headers.get("content-type", "").split(";")[0].strip()
+        return Fetched(response.content, content_type, digest, content_type)
 
 
 def _registry_code(response: httpx.Response) -> str | None:

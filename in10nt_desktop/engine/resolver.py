@@ -11,7 +11,7 @@ import httpx
 
 from in10nt_desktop.api.validation import Credentials, ImageRef
 from in10nt_desktop.engine.mirrors import Endpoint, endpoint_for
-from in10nt_desktop.engine.registry import INDEX_TYPES, RegistryError, RegistrySession
+from in10nt_desktop.engine.registry import INDEX_TYPES, Fetched, RegistryError, RegistrySession
 
 _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "armv7l": "arm",
          "i686": "386", "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
@@ -27,14 +27,24 @@ def host_platform() -> str:
 @dataclass(frozen=True)
 class Resolved:
     digest: str            # what the tag points to (an index or a manifest): the pull pins this
-    manifest_digest: str   # the platform's own manifest
-    platform: str
+    platform: str          # the chosen manifest's, from its config: the pull asks for this one
     size_bytes: int
     layers: int
     endpoint: Endpoint
     repository: str
-    config: dict[str, Any]
     layer_sizes: dict[str, int]
+
+
+def _json_object(fetched: Fetched, what: str, where: str) -> dict[str, Any]:
+    """Parse a manifest or config once; a proxy's HTML page or a captive portal is a sentence, not a crash."""
+    try:
+        data = json.loads(fetched.body)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        got = fetched.content_type or "no content type"
+        raise RegistryError(f"{where} did not answer with {what} (got {got}).", "protocol")
+    return data
 
 
 def _platform_of(entry: dict[str, Any]) -> str:
@@ -76,14 +86,12 @@ async def resolve(client: httpx.AsyncClient, ref: ImageRef, auth: Credentials | 
     top = await session.manifest(ref.reference)
     if session.token_requests:
         say(f"Authenticated with a token from {endpoint.display}'s token service")
-    manifest = top
-    if top.media_type in INDEX_TYPES or "manifests" in top.json():
-        index = top.json()
-        count = len(index.get("manifests", []))
-        entry = choose_platform(index, wanted)
+    data = _json_object(top, "an image manifest", endpoint.display)
+    if top.media_type in INDEX_TYPES or "manifests" in data:
+        count = len(data.get("manifests", []))
+        entry = choose_platform(data, wanted)
         say(f"Image index lists {count} manifests; picked {_platform_of(entry)} ({entry['digest'][:19]}…)")
-        manifest = await session.manifest(entry["digest"])
-    data = manifest.json()
+        data = _json_object(await session.manifest(entry["digest"]), "an image manifest", endpoint.display)
     if data.get("schemaVersion") == 1:
         raise RegistryError("The image uses the retired Docker schema 1 manifest format; push it again "
                             "with a current Docker or Podman.", "protocol")
@@ -91,13 +99,13 @@ async def resolve(client: httpx.AsyncClient, ref: ImageRef, auth: Credentials | 
     layers = [layer for layer in data.get("layers", []) if isinstance(layer, dict)]
     if not config_desc.get("digest"):
         raise RegistryError(f"{endpoint.display} sent a manifest without a config.", "protocol")
-    config = json.loads(await session.blob(config_desc["digest"]))
+    config = _json_object(await session.blob(config_desc["digest"]), "an image config", endpoint.display)
     os_name, arch = config.get("os", "linux"), config.get("architecture", "unknown")
     found = f"{os_name}/{arch}" + (f"/{config['variant']}" if config.get("variant") else "")
     if found.split("/")[:2] != wanted.split("/")[:2]:
         say(f"Warning: the image is built for {found}, this computer runs {wanted}")
     size = sum(int(layer.get("size", 0)) for layer in layers)
     say(f"Resolved to {top.digest}: {found}, {len(layers)} layer{'' if len(layers) == 1 else 's'}, {size} bytes")
-    return Resolved(digest=top.digest, manifest_digest=manifest.digest, platform=found, size_bytes=size,
-                    layers=len(layers), endpoint=endpoint, repository=ref.repository, config=config,
+    return Resolved(digest=top.digest, platform=found, size_bytes=size, layers=len(layers), endpoint=endpoint,
+                    repository=ref.repository,
                     layer_sizes={str(layer.get('digest')): int(layer.get('size', 0)) for layer in layers})

@@ -3,6 +3,7 @@ driven through the real resolver with ``httpx.MockTransport``."""
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import ssl
 
@@ -154,3 +155,29 @@ async def test_tls_failure_names_the_verification_reason() -> None:
     err = await resolve_with(httpx.MockTransport(handler), "registry.example.com/team/app:1")
     assert err.kind == "tls"
     assert str(err) == "TLS error talking to registry registry.example.com: certificate has expired."
+
+
+@pytest.mark.asyncio
+async def test_a_proxy_page_instead_of_a_manifest_is_a_sentence() -> None:
+    page = b"<html><body>Please sign in to the corporate proxy</body></html>"
+    err = await resolve_with(httpx.MockTransport(lambda r: httpx.Response(
+        200, content=page, headers={"Content-Type": "text/html; charset=utf-8"})), "registry.example.com/a/b:1")
+    assert err.kind == "protocol"
+    assert str(err) == "registry.example.com did not answer with an image manifest (got text/html)."
+
+
+@pytest.mark.asyncio
+async def test_a_config_that_is_not_json_is_a_sentence() -> None:
+    config = b"<html>blocked</html>"
+    config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"digest": config_digest, "size": len(config)}, "layers": []}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "/blobs/" in request.url.path:
+            return httpx.Response(200, content=config, headers={"Content-Type": "text/html"})
+        return httpx.Response(200, json=manifest, headers={"Content-Type": manifest["mediaType"]})
+
+    err = await resolve_with(httpx.MockTransport(handler), "registry.example.com/a/b:1")
+    assert (err.kind, str(err)) == ("protocol", "registry.example.com did not answer with an image config "
+                                                "(got text/html).")
