@@ -108,9 +108,10 @@ def table(verdicts: Verdicts) -> None:
         # 100 badges change status in one tick: merge one list answer, then repaint.
         changed = [TemplateData.model_validate({**r, "status": "ready" if r["status"] == "building" else r["status"]})
                    for r in raw]
+        app.processEvents()
         t0 = time.perf_counter()
         store.merge(changed, complete=True)
-        page.table.viewport().repaint()
+        app.processEvents()  # Qt paints what the dataChanged signals made dirty, as in the running app
         repaints.append(time.perf_counter() - t0)
         assert not store.building_ids()
         # and one /status answer (the single-build path) for comparison
@@ -126,7 +127,7 @@ def table(verdicts: Verdicts) -> None:
     verdicts.check("search keystroke <= 16 ms", med(searches) <= FRAME, f"median {med(searches) * 1000:.1f} ms, "
                    f"max {max(searches) * 1000:.1f} ms")
     verdicts.check("100 badges repaint <= 16 ms", med(repaints) <= FRAME, f"median {med(repaints) * 1000:.1f} ms "
-                   "(includes comparing all 10,000 rows of the list answer)")
+                   "(merge of a 10,000-row list answer + the paint it causes)")
 
 
 async def monitored(verdicts: Verdicts, root: Path) -> None:

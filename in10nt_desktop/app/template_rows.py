@@ -119,25 +119,28 @@ class TemplateStore(QObject):
         changed: list[int] = []
         transitions: list[tuple[TemplateRow, TemplateRow]] = []
         new_rows: list[TemplateRow] = []
-        seen: set[str] = set()
-        for data in templates:
-            seen.add(data.template_id)
-            pos = self._pos.get(data.template_id)
+        answer = list(templates)
+        positions, rows = self._pos, self.rows  # locals: this loop runs over every row on each poll
+        for data in answer:
+            pos = positions.get(data.template_id)
             if pos is None:
                 new_rows.append(TemplateRow.from_data(data))
                 continue
-            old = self.rows[pos]
-            if old.matches(data):  # the common case on a poll: 10,000 rows, a handful changed
+            old = rows[pos]
+            # The common case on a poll: 10,000 rows, a handful building. A ready or failed
+            # template never changes again (the API has no update), so its status is all to check.
+            if (old.status != "building" and old.status == data.status and not old.stale) or old.matches(data):
                 continue
             fresh = TemplateRow.from_data(data)
             if not old.same_as(fresh):
-                self.rows[pos] = fresh
+                rows[pos] = fresh
                 changed.append(pos)
                 if old.status != fresh.status:
                     transitions.append((old, fresh))
         if changed:
             self.rows_changed.emit(changed)
-        if complete:
+        if complete and len(answer) - len(new_rows) != len(self.rows):  # some rows were deleted elsewhere
+            seen = {data.template_id for data in answer}
             for template_id in [r.template_id for r in self.rows if r.template_id not in seen]:
                 self.remove(template_id)
         if new_rows:
