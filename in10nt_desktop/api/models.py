@@ -8,13 +8,13 @@ client that drops them would lose data on a round trip.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-RegistryType = Literal["dockerhub", "private", "gcr"]
+# The one list of registry types: validation, the engine's OpenAPI schema and the CLI's choices use it.
+# Rows keep ``registryType`` and ``status`` as plain strings: a value the hosted service adds must not be fatal.
 REGISTRY_TYPES: tuple[str, ...] = ("dockerhub", "private", "gcr")
-TemplateStatus = Literal["building", "ready", "failed"]
 
 
 class _Row(BaseModel):

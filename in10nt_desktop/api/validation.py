@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from in10nt_desktop.api.models import REGISTRY_TYPES
+
 _ALNUM = r"[a-z0-9]+"
 _SEPARATOR = r"(?:[._]|__|[-]+)"
 _COMPONENT = rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*"
@@ -24,6 +26,7 @@ _TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$", re.ASCII)
 _DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 MAX_NAME = 128
+_TYPE_CHOICES = ", ".join(REGISTRY_TYPES[:-1]) + " or " + REGISTRY_TYPES[-1]  # "dockerhub, private or gcr"
 
 
 class FieldError(ValueError):
@@ -72,11 +75,6 @@ class ImageRef:
     def reference(self) -> str:
         """What to ask the registry for: the digest if pinned, else the tag (``latest`` by default)."""
         return self.digest or self.tag or "latest"
-
-    def pinned(self, digest: str) -> str:
-        """``host/path@digest``, the form a pull by digest uses."""
-        prefix = f"{self.host}/" if self.host else ""
-        return f"{prefix}{self.path}@{digest}"
 
 
 def parse_image(image: str) -> ImageRef:
@@ -153,8 +151,8 @@ def check_name(name: Any) -> str:
 
 
 def check_registry_fit(ref: ImageRef, registry_type: Any) -> None:
-    if registry_type not in ("dockerhub", "private", "gcr"):
-        raise FieldError("registryType", "Registry type must be one of dockerhub, private or gcr.")
+    if registry_type not in REGISTRY_TYPES:
+        raise FieldError("registryType", f"Registry type must be one of {_TYPE_CHOICES}.")
     if registry_type == "dockerhub" and ref.host is not None and ref.host not in DOCKER_HUB_HOSTS:
         raise FieldError("image", f"The image names the registry {ref.host}, which is not Docker Hub: "
                                   "choose the private or gcr registry type.")
@@ -223,7 +221,7 @@ def check_template_request(body: Any) -> TemplateRequest:
         raise FieldError("image", "Enter a base image, for example python:3.11-slim.")
     registry_type = body.get("registryType")
     if registry_type is None:
-        raise FieldError("registryType", "Choose a registry type: dockerhub, private or gcr.")
+        raise FieldError("registryType", f"Choose a registry type: {_TYPE_CHOICES}.")
     ref = parse_image(image_text)
     check_registry_fit(ref, registry_type)
     description = body.get("description")

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from in10nt_desktop import __version__
 from in10nt_desktop.api import (
     HOSTED_BASE_URL,
+    REGISTRY_TYPES,
     AuthenticationError,
     BuildFailedError,
     ConnectionFailedError,
@@ -65,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                             help="create a template and start its build")
     create.add_argument("--name", required=True)
     create.add_argument("--image", required=True, help="base image, e.g. python:3.11-slim")
-    create.add_argument("--registry-type", choices=["dockerhub", "private", "gcr"],
+    create.add_argument("--registry-type", choices=REGISTRY_TYPES,
                         help="default: follows the image's host")
     create.add_argument("--description")
     create.add_argument("--username", help="registry username (_json_key or oauth2accesstoken for gcr)")

@@ -23,6 +23,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from in10nt_desktop import __version__
+from in10nt_desktop.api.models import REGISTRY_TYPES
 from in10nt_desktop.api.validation import FieldError, check_template_request
 from in10nt_desktop.engine.builds import BuildManager, BuildSettings
 from in10nt_desktop.engine.container_engine import ContainerEngine
@@ -31,10 +32,42 @@ from in10nt_desktop.engine.instance_routes import instance_router
 from in10nt_desktop.engine.instance_rows import InstanceError
 from in10nt_desktop.engine.instances import InstanceRuntime
 from in10nt_desktop.engine.runtime_file import ensure_private_dir
-from in10nt_desktop.engine.schemas import CREATE_TEMPLATE_BODY, TEMPLATE_RESPONSES
 from in10nt_desktop.engine.store import Store
 
 log = logging.getLogger(__name__)
+
+
+# OpenAPI for the create route, which validates its own body (field-level 422s in our error shape).
+CREATE_TEMPLATE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {
+            "type": "object",
+            "required": ["name", "image", "registryType"],
+            "properties": {
+                "name": {"type": "string", "minLength": 1, "maxLength": 128},
+                "image": {"type": "string", "example": "python:3.11-slim"},
+                "registryType": {"type": "string", "enum": list(REGISTRY_TYPES)},
+                "description": {"type": "string"},
+                "registryAuth": {"type": "object", "required": ["username", "password"], "properties": {
+                    "username": {"type": "string"}, "password": {"type": "string", "format": "password"}}},
+            },
+        }}},
+    },
+    "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                    "schema": {"type": "string"},
+                    "description": "Same key, same template: a retried POST never builds twice. The same key "
+                                   "with another body is refused (422, idempotency_key_reused)."}],
+}
+
+_ERROR = {"content": {"application/json": {"schema": {"type": "object", "properties": {"error": {
+    "type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                                     "field": {"type": "string"}}}}}}}}
+
+TEMPLATE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or wrong token", **_ERROR},
+    422: {"description": "A field broke a rule; `error.field` names it", **_ERROR},
+}
 
 
 @dataclass
@@ -122,6 +155,8 @@ def create_app(config: EngineConfig) -> FastAPI:
             await state.http.aclose()
             state.engine.close()
             state.store.close()
+            # Here and only here: after SIGTERM or Ctrl-C, uvicorn re-raises the signal as soon as serve() returns,
+            # so code after it in server.serve() may never run; the lifespan's shutdown always does.
             if config.runtime_file is not None:
                 config.runtime_file.unlink(missing_ok=True)
 

@@ -101,8 +101,7 @@ async def serve(config: EngineConfig, *, port: int = 0, log_level: str = "warnin
         if not serving.done():
             server.should_exit = True
             await serving
-        config.runtime_file.unlink(missing_ok=True)
-        sock.close()
+        sock.close()  # engine.json is removed by the app's lifespan (engine/app.py): see there why
 
 
 def run(data_dir: Path, *, port: int, mirrors: dict[str, str], docker_host: str | None, pull: bool,

@@ -62,6 +62,7 @@ def test_delete_during_a_held_pull_ends_it_and_the_engine_still_stops_at_once(
         code = engine.stop(signal.SIGINT, timeout=10)
         assert code == 0, f"engine ended with {code}\n{engine.log_tail()}"
         assert time.monotonic() - started < 8
+        assert not (tmp_path / "engine" / "engine.json").exists()
     finally:
         engine.stop(signal.SIGKILL)
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from in10nt_desktop.engine.challenge import Challenge, parse_challenges
+from in10nt_desktop.engine.registry import Challenge, parse_challenges
 
 
 def test_docker_hub_bearer_with_commas_and_colons_in_scope() -> None:

@@ -172,11 +172,6 @@ def test_reference_prefers_digest_then_tag_then_latest() -> None:
     assert parse_image(f"python:3.11@{DIGEST}").reference == DIGEST
 
 
-def test_pinned_keeps_the_host_and_drops_the_tag() -> None:
-    assert parse_image("python:3.11").pinned(DIGEST) == f"python@{DIGEST}"
-    assert parse_image("localhost:5000/team/app:1").pinned(DIGEST) == f"localhost:5000/team/app@{DIGEST}"
-
-
 # -- registry types -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("image", "expected"), [
