@@ -40,8 +40,25 @@ def icon_path() -> Path | None:
     return None
 
 
+# ``in10nt`` command groups a frozen bundle runs as the CLI: it has no ``in10nt`` script, so the app
+# starts its engine as ``in10nt-desktop engine serve`` (see local_engine.engine_command).
+CLI_GROUPS = frozenset({"engine", "templates", "saved-templates", "instances"})
+
+
+def _frozen_cli(argv: list[str]) -> bool:
+    """In a bundle: a CLI command group, or the executable invoked as ``in10nt`` (the .deb's launcher)."""
+    if not getattr(sys, "frozen", False):
+        return False
+    return (bool(argv) and argv[0] in CLI_GROUPS) or Path(sys.argv[0]).stem == "in10nt"
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if _frozen_cli(argv):
+        from in10nt_desktop.cli.main import main as cli_main  # before, and without, any Qt import
+
+        return cli_main(argv)
+    args = parse_args(argv)
     if args.self_test:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     logging.basicConfig(level=os.environ.get("IN10NT_LOG", "WARNING").upper(),
