@@ -35,7 +35,8 @@ from in10nt_desktop.api.validation import check_registry_fit, parse_image
 from in10nt_desktop.app import code_snippets
 from in10nt_desktop.app.drafts import SecretSource, TemplateDraft
 from in10nt_desktop.ui.secret_field import MessageKind, SecretField
-from in10nt_desktop.ui.wizard import CreateTemplateWizard, GcrMode, GcrPanel, PairPanel
+from in10nt_desktop.ui.wizard import CreateTemplateWizard
+from in10nt_desktop.ui.wizard_credentials import GcrMode, GcrPanel, PairPanel
 from in10nt_desktop.ui.wizard_pages import PageId
 
 BASE_URL = "http://127.0.0.1:8765"
