@@ -35,7 +35,7 @@ INSTALL_DIR = f"/opt/{NAME}"
 # The libraries the bundle leaves to the system (the spec's SYSTEM_LIBS) and what the Qt xcb and
 # offscreen plugins load; names valid on Debian 12 and Ubuntu 22.04/24.04 (t64 names as alternatives).
 DEPENDS = [
-    "libc6 (>= 2.34)",  # the PySide6 wheels are manylinux_2_34
+    "libc6",  # (>= the newest GLIBC_ symbol version the bundle uses; filled in by deb())
     "libstdc++6", "libgcc-s1",
     "libegl1", "libgl1",
     "libfontconfig1", "libfreetype6", "fonts-dejavu-core | fonts-liberation2 | fonts-noto-core",
@@ -115,6 +115,8 @@ def check_python(py: Path) -> None:
 
 # ---------------------------------------------------------------- bundle
 def bundle(args: argparse.Namespace) -> Path:
+    if sys.platform.startswith("linux") and shutil.which("objdump") is None:
+        raise SystemExit("objdump is needed to trim the bundle and check its libraries: apt-get install binutils")
     py = build_python(args)
     check_python(py)
     log("PyInstaller (packaging/in10nt-desktop.spec)")
@@ -158,6 +160,21 @@ def check_bundle_libs(root: Path) -> dict[str, list[str]]:
             if lib not in bundled:
                 external.setdefault(lib, []).append(str(f.relative_to(root)))
     return external
+
+
+def glibc_needed(root: Path) -> str:
+    """The newest GLIBC_x.y symbol version any bundled ELF file needs (dpkg-shlibdeps would say the same)."""
+    newest = (2, 17)
+    for f in elf_files(root):
+        text = subprocess.run(["objdump", "-T", str(f)], capture_output=True, text=True).stdout
+        for major, minor in re.findall(r"GLIBC_(\d+)\.(\d+)", text):
+            newest = max(newest, (int(major), int(minor)))
+    return f"{newest[0]}.{newest[1]}"
+
+
+def depends_list() -> list[str]:
+    """DEPENDS with one package per line, alternatives as "a | b" (for check_deb.sh to install them)."""
+    return [d for d in DEPENDS if not d.startswith("libc6")]
 
 
 def deb_check_depends(external: dict[str, list[str]]) -> None:
@@ -248,6 +265,8 @@ def deb(args: argparse.Namespace) -> Path:
     bundle_dir = bundle(args)
     external = check_bundle_libs(bundle_dir)
     deb_check_depends(external)
+    glibc = glibc_needed(bundle_dir)
+    print(f"depends: libc6 (>= {glibc}), the newest GLIBC_ symbol version the bundle uses", flush=True)
     arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, check=True).stdout.strip()
     ver = version()
     log(f".deb {NAME} {ver} {arch}")
@@ -290,7 +309,7 @@ def deb(args: argparse.Namespace) -> Path:
         f"Architecture: {arch}",
         f"Installed-Size: {installed_kb}",
         f"Maintainer: {os.environ.get('DEB_MAINTAINER', 'In10nt Desktop maintainers <maintainers@in10nt.invalid>')}",
-        f"Depends: {', '.join(DEPENDS)}",
+        f"Depends: {', '.join(f'libc6 (>= {glibc})' if d == 'libc6' else d for d in DEPENDS)}",
         f"Recommends: {', '.join(RECOMMENDS)}",
         "Description: build custom agent environments from any Docker image",
         " In10nt Desktop is a desktop app, a command line (in10nt) and a local engine that",
@@ -315,7 +334,8 @@ def deb(args: argparse.Namespace) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("target", choices=["bundle", "deb"])
+    parser.add_argument("target", choices=["bundle", "deb", "depends"],
+                        help="depends: print the .deb's Depends, one a line (for installing them)")
     parser.add_argument("--python", help="interpreter with the app's dependencies and PyInstaller (default: make "
                         "packaging/build/venv)")
     parser.add_argument("--compress", choices=["xz", "zstd", "gzip", "none"], default="xz",
@@ -326,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pyinstaller-log", default="WARN", help="PyInstaller --log-level (default WARN)")
     args = parser.parse_args(argv)
     args.timings = {}
+    if args.target == "depends":
+        print("\n".join(depends_list()))
+        return 0
     t0 = time.monotonic()
     if args.target == "bundle":
         out = bundle(args)

@@ -49,22 +49,36 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step "tools"
+step "tools and the package's Depends (the build maps each library the bundle links to its package)"
 need=()
 command -v desktop-file-validate >/dev/null || need+=(desktop-file-utils)
 command -v objdump >/dev/null || need+=(binutils)
 command -v Xvfb >/dev/null || need+=(xvfb)
 command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
 command -v dbus-run-session >/dev/null || need+=(dbus)
+updated=0
+apt_update() { [ "$updated" = 1 ] || { $SUDO apt-get update -qq; updated=1; }; }
+while IFS= read -r dep; do   # "a | b": the first alternative this distribution has
+  pick=""
+  IFS='|' read -ra alts <<<"$dep"
+  for alt in "${alts[@]}"; do
+    alt=$(echo "$alt" | awk '{print $1}')
+    if dpkg -s "$alt" >/dev/null 2>&1; then pick=""; break; fi
+    if [ -z "$pick" ]; then
+      apt-cache show "$alt" >/dev/null 2>&1 || { apt_update; apt-cache show "$alt" >/dev/null 2>&1; } && pick=$alt
+    fi
+  done
+  [ -n "$pick" ] && need+=("$pick")
+done < <("${PYTHON:-python3}" packaging/build.py depends)
 if ((${#need[@]})); then
   echo "installing: ${need[*]}"
-  $SUDO apt-get update -qq
+  apt_update
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 if dpkg -s "$PKG" >/dev/null 2>&1; then
   fail "$PKG is already installed on this machine; this check installs and purges it, so remove it first (dpkg -P $PKG)"
 fi
-ok "desktop-file-validate, objdump, Xvfb, gnome-keyring, dbus-run-session"
+ok "desktop-file-validate, objdump, Xvfb, gnome-keyring, dbus-run-session and the Depends are installed"
 
 if [ -z "${DEB:-}" ]; then
   step "build: python packaging/build.py deb"

@@ -4,7 +4,8 @@
 
 The outputs are committed (the builds do not need Qt's SVG module at build time); run this again
 after changing the SVG. PNGs: freedesktop hicolor sizes, also the macOS iconset's source
-(packaging/macos/build_app.sh). The .ico holds PNG-compressed images (Windows Vista and later).
+(packaging/macos/build_app.sh, which also uses the 1024 px one). The .ico holds PNG-compressed
+images (Windows Vista and later).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SVG = ROOT / "resources" / "icons" / "in10nt-desktop.svg"
 HICOLOR = ROOT / "resources" / "icons" / "hicolor"
 ICO = ROOT / "resources" / "icons" / "in10nt-desktop.ico"
-PNG_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+PNG_SIZES = (16, 24, 32, 48, 64, 128, 256, 512, 1024)
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 
 
 def png_path(size: int) -> Path:
+    if size > 512:  # not a hicolor size (its index.theme stops at 512): the macOS iconset's 512@2x only
+        return ROOT / "resources" / "icons" / f"in10nt-desktop-{size}.png"
     return HICOLOR / f"{size}x{size}" / "apps" / "in10nt-desktop.png"
 
 
