@@ -66,7 +66,7 @@ class Session(QObject):
         self.state_changed.emit(state, text)
 
     def _on_offline(self, text: str) -> None:
-        self.templates.set_stale(True)
+        self.templates.set_stale(True, [row.template_id for row in self.templates.rows])
         self._set_state("offline", text)
 
     def activate(self, profile: Profile, base_url_override: str | None = None) -> None:

@@ -128,8 +128,10 @@ class TemplateStore(QObject):
                 continue
             old = rows[pos]
             # The common case on a poll: 10,000 rows, a handful building. A ready or failed
-            # template never changes again (the API has no update), so its status is all to check.
-            if (old.status != "building" and old.status == data.status and not old.stale) or old.matches(data):
+            # template never changes again (the API has no update) but for the details a /status
+            # answer lacks (digest, size), fetched once after it finished: compare those two.
+            if (old.status != "building" and old.status == data.status and not old.stale
+                    and old.data.digest == data.digest) or old.matches(data):
                 continue
             fresh = TemplateRow.from_data(data)
             if not old.same_as(fresh):

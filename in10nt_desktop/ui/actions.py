@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QStyle, QToolBar
+from PySide6.QtWidgets import QStyle, QToolBar, QToolButton
 
 from in10nt_desktop.api import In10ntClient
 from in10nt_desktop.app.drafts import TemplateDraft
@@ -108,6 +108,11 @@ def install_menus_and_toolbar(w: MainWindow, a: dict[str, QAction]) -> None:
     for key in ("new", "refresh", "delete", "retry", "use", "clone", "run", "snapshot", "connections"):
         toolbar.addAction(a[key])
     w.addToolBar(toolbar)
+    # When the window is narrow Qt shows an icon-only "»" button for the actions that do not fit.
+    extension = toolbar.findChild(QToolButton, "qt_toolbar_ext_button")
+    if extension is not None:
+        extension.setAccessibleName("More toolbar actions")
+        extension.setToolTip("More toolbar actions")
 
     w.templates_page.table.addActions([a["use"], a["retry"], a["copy_id"], a["delete"]])
     w.saved_page.table.addActions([a["clone"], a["delete"]])

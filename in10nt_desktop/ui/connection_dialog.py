@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -139,7 +140,7 @@ class ConnectionDialog(QDialog):
                 problem = "Give the connection a name."
             elif names.count(profile.name) > 1:
                 problem = f"Another connection is already called {profile.name}."
-            elif not profile.base_url.startswith(("http://", "https://")):
+            elif not profile.base_url.startswith(("http://", "https://")) or not urlsplit(profile.base_url).hostname:
                 problem = "The URL must start with https:// (or http:// for a server on this computer)."
         self.problem.setText(problem)
         self.problem.setVisible(bool(problem))

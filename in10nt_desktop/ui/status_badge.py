@@ -100,9 +100,20 @@ class BadgeGeometry:
         width = min(width, cell.width() - 2 * margin)
         top = cell.top() + (cell.height() - height) // 2
         pill = QRect(cell.left() + margin, top, max(0, width), height)
-        spinner = QRect(pill.left() + 8, pill.top() + 3, spinner_size, spinner_size) if look.spinner else None
-        text_left = pill.left() + 8 + spinner_size + gap
-        return cls(pill, spinner, QRect(text_left, pill.top(), max(0, pill.right() - 8 - text_left + 1), height))
+        # In a narrow column the spinner stays (it is what says "building" when the text is cut):
+        # the insets shrink first, then the spinner, and it goes only below 6 px.
+        inset = 8
+        if look.spinner and pill.width() - 2 * inset < spinner_size:
+            inset = max(2, (pill.width() - spinner_size) // 2)
+            spinner_size = min(spinner_size, pill.width() - 2 * inset)
+        spinner = None
+        if look.spinner and spinner_size >= 6:
+            spinner = QRect(pill.left() + inset, pill.top() + (height - spinner_size) // 2, spinner_size, spinner_size)
+        else:
+            spinner_size, gap = 0, 0
+        text_left = pill.left() + inset + spinner_size + gap
+        text_width = max(0, pill.right() - inset - text_left + 1)
+        return cls(pill, spinner, QRect(min(text_left, pill.right()), pill.top(), text_width, height))
 
     def size_hint(self, margin: int = 4) -> QSize:
         return QSize(self.pill.width() + 2 * margin, self.pill.height() + 6)

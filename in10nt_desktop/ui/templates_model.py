@@ -183,7 +183,8 @@ class TemplatesFilter(QSortFilterProxyModel):
     def _on_rows_changed(self, _rows: list[int]) -> None:
         self._accept = None
         if self._status is not None:
-            self.invalidateRowsFilter()
+            self.beginFilterChange()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def setSourceModel(self, model: QAbstractItemModel) -> None:
         super().setSourceModel(model)

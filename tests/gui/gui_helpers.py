@@ -8,6 +8,7 @@ name of its own (``tests/gui`` is on ``sys.path`` because it has no ``__init__.p
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -19,12 +20,30 @@ import httpx
 import keyring
 import keyring.backend
 import keyring.errors
+import pytest
 from PySide6.QtCore import QSettings
 
 from in10nt_desktop.api import TemplateData
 from in10nt_desktop.app.keychain import KeyStore
 from in10nt_desktop.app.local_engine import LocalEngine
 from in10nt_desktop.app.session import Session
+
+
+@pytest.fixture(autouse=True)
+def collect_qt_garbage() -> Iterator[None]:
+    """Free each test's garbage here, on the GUI thread.
+
+    Every async test gets its own qasync loop, whose timer object keeps Qt timers for callbacks
+    still scheduled when the loop closed (a cancelled ``wait_for``, an httpx timeout). Loops,
+    sessions and models die in reference cycles, and Python runs the cycle collector in whatever
+    thread allocates next: the stack's server threads or an ``asyncio.to_thread`` worker. A QObject
+    destroyed there cannot stop its timers ("Timers cannot be stopped from another thread"), and
+    the GUI thread later fires one into freed memory (a segfault in ``QTimerInfoList``). Modules
+    import this fixture so the collection happens here, before and after each test.
+    """
+    gc.collect()
+    yield
+    gc.collect()
 
 
 async def wait_until(predicate: Callable[[], object], timeout: float = 15.0, message: str = "") -> None:

@@ -1,0 +1,347 @@
+"""The templates table's model and its filter/sort proxy, as the view and the user see them.
+
+``qtmodeltester`` (Qt's own ``QAbstractItemModelTester``) stays attached while the store goes
+through every kind of change the app makes: reset, append, remove, status ticks, merges, sorts
+and filters. The live-update tests check what a user would notice: a status tick repaints the
+changed row only and leaves the selection and the scroll position alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from gui_helpers import (
+    collect_qt_garbage,  # noqa: F401 - autouse fixture
+    template,
+)
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QAbstractItemView, QTableView
+from pytestqt.qtbot import QtBot
+
+from in10nt_desktop.api import Progress, StatusInfo
+from in10nt_desktop.app.template_rows import TemplateStore
+from in10nt_desktop.ui.templates_model import ROW_ROLE, Column, TemplatesFilter, TemplatesModel
+from in10nt_desktop.ui.templates_page import TemplatesPage
+
+T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def sample() -> list:
+    """Five templates whose columns all sort differently, so a wrong sort key shows."""
+    return [
+        template("tpl_c3", "Charlie", "docker.io/library/python:3.11-slim", status="ready",
+                 created=T0 + timedelta(hours=2)),
+        template("tpl_a1", "alpha", "ghcr.io/team/zeta:1", status="building", registry_type="private",
+                 created=T0 + timedelta(hours=4)),
+        template("tpl_e5", "echo", "gcr.io/proj/busybox:v1", status="failed", registry_type="gcr",
+                 created=T0, error="Credentials rejected by gcr.io"),
+        template("tpl_b2", "Bravo", "registry.local:5000/x/Busybox:1", status="building", registry_type="private",
+                 created=T0 + timedelta(hours=1)),
+        template("tpl_d4", "delta", "node:20-alpine", status="ready", created=T0 + timedelta(hours=3)),
+    ]
+
+
+@pytest.fixture
+def store() -> TemplateStore:
+    s = TemplateStore()
+    s.replace_all(sample())
+    return s
+
+
+@pytest.fixture
+def view(qtbot: QtBot, store: TemplateStore) -> Iterator[tuple[QTableView, TemplatesModel, TemplatesFilter]]:
+    model = TemplatesModel(store)
+    proxy = TemplatesFilter(store)
+    proxy.setSourceModel(model)
+    table = QTableView()
+    qtbot.addWidget(table)
+    table.setModel(proxy)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    table.setSortingEnabled(True)
+    table.resize(900, 400)
+    table.show()
+    yield table, model, proxy
+
+
+def ids(proxy: TemplatesFilter) -> list[str]:
+    return [proxy.index(r, Column.ID).data() for r in range(proxy.rowCount())]
+
+
+def column_texts(proxy: TemplatesFilter, column: Column) -> list[str]:
+    return [proxy.index(r, column).data() for r in range(proxy.rowCount())]
+
+
+def select_id(table: QTableView, template_id: str) -> None:
+    proxy = table.model()
+    for r in range(proxy.rowCount()):
+        if proxy.index(r, Column.ID).data() == template_id:
+            flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+            table.selectionModel().setCurrentIndex(proxy.index(r, 0), flags)
+            return
+    raise AssertionError(f"{template_id} is not shown")
+
+
+def selected_ids(table: QTableView) -> list[str]:
+    return sorted(i.data(ROW_ROLE).template_id for i in table.selectionModel().selectedRows())
+
+
+def status(template_id: str, value: str, **kw: object) -> StatusInfo:
+    return StatusInfo.model_validate({"templateId": template_id, "status": value, **kw})
+
+
+# -- qtmodeltester through every kind of change --------------------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["model", "proxy"])
+def test_model_and_proxy_stay_consistent_through_every_change(qtmodeltester, store: TemplateStore,
+                                                              which: str) -> None:
+    model = TemplatesModel(store)
+    proxy = TemplatesFilter(store)
+    proxy.setSourceModel(model)
+    qtmodeltester.check(model if which == "model" else proxy)
+    assert model.rowCount() == 5 and model.columnCount() == len(Column)
+
+    proxy.set_search("b")                        # a filter active during the changes below
+    store.add(template("tpl_f6", "foxtrot-b", "busybox:1", status="building"))
+    store.apply_status(status("tpl_a1", "ready"))
+    store.apply_status(status("tpl_b2", "building", progress={"current": 10, "total": 40}))
+    model.sort(Column.NAME, Qt.SortOrder.AscendingOrder)
+    store.merge([*sample()[:3], template("tpl_g7", "golf", "busybox:2")], complete=True)  # 2 gone, 1 new
+    proxy.set_status("ready")
+    store.apply_status(status("tpl_c3", "failed", error="gone"))
+    model.sort(Column.STATUS, Qt.SortOrder.DescendingOrder)
+    store.apply_status(status("tpl_a1", "building"))
+    store.set_stale(True, [r.template_id for r in store.rows])
+    store.remove("tpl_e5")
+    proxy.set_search("")
+    proxy.set_status(None)
+    store.replace_all(sample())
+    store.clear()
+    store.replace_all(sample())
+
+    assert model.rowCount() == 5
+    assert sorted(ids(proxy)) == sorted(t.template_id for t in sample())
+
+
+def test_data_roles_give_text_row_tooltip_and_accessible_text(store: TemplateStore) -> None:
+    model = TemplatesModel(store)
+    pos = store.position("tpl_e5")
+    assert pos is not None
+    assert [model.index(pos, c).data() for c in (Column.NAME, Column.IMAGE, Column.REGISTRY, Column.STATUS,
+                                                 Column.ID)] == ["echo", "gcr.io/proj/busybox:v1", "gcr",
+                                                                 "failed", "tpl_e5"]
+    created = model.index(pos, Column.CREATED).data()
+    assert created == T0.astimezone().strftime("%Y-%m-%d %H:%M")
+    assert model.index(pos, Column.NAME).data(ROW_ROLE).template_id == "tpl_e5"
+    tip = model.index(pos, Column.STATUS).data(Qt.ItemDataRole.ToolTipRole)
+    assert "Credentials rejected by gcr.io" in tip
+    assert "Credentials rejected" in model.index(pos, Column.STATUS).data(Qt.ItemDataRole.AccessibleTextRole)
+    headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in Column]
+    assert headers == ["Name", "Image", "Registry", "Status", "Created", "Template ID"]
+
+
+# -- live updates: only the changed rows, selection and scroll position kept ---------------------------
+
+
+def test_status_change_emits_data_changed_for_that_row_only_and_keeps_selection(view, store: TemplateStore) -> None:
+    table, model, proxy = view
+    select_id(table, "tpl_c3")
+    current_before = table.currentIndex().data(ROW_ROLE).template_id
+    changed: list[tuple[int, int, int, int]] = []
+    model.dataChanged.connect(lambda a, b, *_: changed.append((a.row(), b.row(), a.column(), b.column())))
+    resets: list[str] = []
+    model.modelReset.connect(lambda: resets.append("reset"))
+    model.layoutChanged.connect(lambda *_: resets.append("layout"))
+
+    store.apply_status(status("tpl_b2", "ready"))
+
+    pos = store.position("tpl_b2")
+    assert changed == [(pos, pos, 0, len(Column) - 1)]
+    assert resets == []
+    assert selected_ids(table) == ["tpl_c3"]
+    assert table.currentIndex().data(ROW_ROLE).template_id == current_before
+    assert proxy.index(ids(proxy).index("tpl_b2"), Column.STATUS).data() == "ready"
+
+    changed.clear()
+    store.apply_status(status("tpl_b2", "ready"))  # the same answer again: nothing to repaint
+    assert changed == []
+
+
+def test_one_tick_changing_two_rows_emits_one_range_per_changed_row(store: TemplateStore) -> None:
+    model = TemplatesModel(store)  # unsorted: the source order is the sample's
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda a, b, *_: changed.append((a.row(), b.row())))
+    fresh = sample()
+    fresh[1] = template("tpl_a1", "alpha", "ghcr.io/team/zeta:1", status="ready", registry_type="private",
+                        created=T0 + timedelta(hours=4))
+    fresh[3] = template("tpl_b2", "Bravo", "registry.local:5000/x/Busybox:1", status="failed",
+                        registry_type="private", created=T0 + timedelta(hours=1), error="no")
+    transitions = store.merge(fresh, complete=True)
+    assert sorted(new.template_id for _old, new in transitions) == ["tpl_a1", "tpl_b2"]
+    rows = sorted([store.position("tpl_a1"), store.position("tpl_b2")])
+    assert rows[0] + 1 < rows[1]  # not neighbours in the source: two ranges of one row each
+    assert sorted(changed) == [(rows[0], rows[0]), (rows[1], rows[1])]
+
+
+def test_scroll_position_survives_a_status_tick(qtbot: QtBot) -> None:
+    store = TemplateStore()
+    store.replace_all([template(f"tpl_{i:03d}", f"t{i:03d}", status="building",
+                                created=T0 + timedelta(minutes=i)) for i in range(120)])
+    page = TemplatesPage(store)
+    qtbot.addWidget(page)
+    page.resize(1000, 300)
+    page.show()
+    bar = page.table.verticalScrollBar()
+    assert bar.maximum() > 0
+    bar.setValue(bar.maximum() // 2)
+    page.select("tpl_050")
+    scrolled = bar.value()
+    for i in range(0, 120, 7):  # a tick that finishes many builds, some of them on screen
+        store.apply_status(status(f"tpl_{i:03d}", "ready"))
+    assert bar.value() == scrolled
+    assert [r.template_id for r in page.selected_rows()] == ["tpl_050"]
+    assert page.details.row is not None and page.details.row.template_id == "tpl_050"
+
+
+# -- search and status filter --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("needle", "expected"), [
+    ("BRAVO", ["tpl_b2"]),                       # name, any case
+    ("busybox", ["tpl_b2", "tpl_e5"]),           # image (one spelled Busybox)
+    ("TPL_D", ["tpl_d4"]),                       # template ID
+    ("  python:3.11 ", ["tpl_c3"]),              # surrounding spaces ignored
+    ("nothing-like-this", []),
+])
+def test_search_matches_name_image_and_id_case_insensitively(view, needle: str, expected: list[str]) -> None:
+    _table, _model, proxy = view
+    proxy.set_search(needle)
+    assert sorted(ids(proxy)) == expected
+    proxy.set_search("")
+    assert proxy.rowCount() == 5
+
+
+def test_status_filter_and_search_combine(view) -> None:
+    _table, _model, proxy = view
+    proxy.set_status("building")
+    assert sorted(ids(proxy)) == ["tpl_a1", "tpl_b2"]
+    proxy.set_search("zeta")
+    assert ids(proxy) == ["tpl_a1"]
+    proxy.set_status("failed")
+    assert ids(proxy) == []
+    proxy.set_search("")
+    assert ids(proxy) == ["tpl_e5"]
+    proxy.set_status(None)
+    assert proxy.rowCount() == 5
+
+
+def test_status_filter_follows_live_status_changes(view, store: TemplateStore) -> None:
+    """Showing "Building": a build that finishes leaves the list; one that starts joins it."""
+    _table, _model, proxy = view
+    proxy.set_status("building")
+    assert sorted(ids(proxy)) == ["tpl_a1", "tpl_b2"]
+    store.apply_status(status("tpl_a1", "ready"))
+    assert ids(proxy) == ["tpl_b2"], "a template that turned ready still shows under the Building filter"
+    store.apply_status(status("tpl_d4", "building"))
+    assert sorted(ids(proxy)) == ["tpl_b2", "tpl_d4"]
+
+
+def test_search_finds_a_row_added_while_searching(view, store: TemplateStore) -> None:
+    _table, _model, proxy = view
+    proxy.set_search("zulu")
+    assert ids(proxy) == []
+    store.add(template("tpl_z9", "zulu", "busybox:9", status="building"))
+    assert ids(proxy) == ["tpl_z9"]
+    store.remove("tpl_z9")
+    assert ids(proxy) == []
+
+
+# -- sorting ------------------------------------------------------------------------------------------------
+
+EXPECTED_ASCENDING = {
+    Column.NAME: ["tpl_a1", "tpl_b2", "tpl_c3", "tpl_d4", "tpl_e5"],
+    Column.IMAGE: ["tpl_c3", "tpl_e5", "tpl_a1", "tpl_d4", "tpl_b2"],
+    Column.REGISTRY: ["tpl_c3", "tpl_d4", "tpl_e5", "tpl_a1", "tpl_b2"],  # dockerhub, gcr, private (stable)
+    Column.STATUS: ["tpl_a1", "tpl_b2", "tpl_e5", "tpl_c3", "tpl_d4"],    # building, failed, ready; then name
+    Column.CREATED: ["tpl_e5", "tpl_b2", "tpl_c3", "tpl_d4", "tpl_a1"],
+    Column.ID: ["tpl_a1", "tpl_b2", "tpl_c3", "tpl_d4", "tpl_e5"],
+}
+
+
+@pytest.mark.parametrize("column", list(Column), ids=lambda c: c.name)
+def test_sorting_by_every_column_both_ways(view, column: Column) -> None:
+    table, _model, proxy = view
+    table.sortByColumn(column, Qt.SortOrder.AscendingOrder)
+    got = ids(proxy)
+    if column == Column.REGISTRY:  # equal keys: only the groups are defined
+        assert [proxy.index(r, column).data() for r in range(5)] == ["dockerhub"] * 2 + ["gcr"] + ["private"] * 2
+    else:
+        assert got == EXPECTED_ASCENDING[column]
+    table.sortByColumn(column, Qt.SortOrder.DescendingOrder)
+    if column == Column.REGISTRY:
+        assert [proxy.index(r, column).data() for r in range(5)] == ["private"] * 2 + ["gcr"] + ["dockerhub"] * 2
+    else:
+        assert ids(proxy) == list(reversed(EXPECTED_ASCENDING[column]))
+
+
+def test_clicking_a_header_sorts_and_a_second_click_reverses(view, qtbot: QtBot) -> None:
+    table, _model, proxy = view
+    header = table.horizontalHeader()
+    x = header.sectionViewportPosition(Column.NAME) + header.sectionSize(Column.NAME) // 2
+    QTest.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     QPoint(x, header.height() // 2))
+    first = column_texts(proxy, Column.NAME)
+    QTest.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     QPoint(x, header.height() // 2))
+    second = column_texts(proxy, Column.NAME)
+    assert {tuple(first), tuple(second)} == {("alpha", "Bravo", "Charlie", "delta", "echo"),
+                                             ("echo", "delta", "Charlie", "Bravo", "alpha")}
+    assert header.sortIndicatorSection() == Column.NAME
+
+
+def test_templates_page_shows_newest_first(qtbot: QtBot, store: TemplateStore) -> None:
+    page = TemplatesPage(store)
+    qtbot.addWidget(page)
+    assert ids(page.proxy) == list(reversed(EXPECTED_ASCENDING[Column.CREATED]))
+    header = page.table.horizontalHeader()
+    assert (header.sortIndicatorSection(), header.sortIndicatorOrder()) == (Column.CREATED,
+                                                                           Qt.SortOrder.DescendingOrder)
+    store.add(template("tpl_n0", "newest", "busybox:1", status="building", created=T0 + timedelta(days=1)))
+    assert ids(page.proxy)[0] == "tpl_n0"
+
+
+def test_sorting_keeps_the_selected_template_selected(view, store: TemplateStore) -> None:
+    table, _model, proxy = view
+    select_id(table, "tpl_d4")
+    for column in Column:
+        for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+            table.sortByColumn(column, order)
+            assert selected_ids(table) == ["tpl_d4"], (column, order)
+            assert table.currentIndex().data(ROW_ROLE).template_id == "tpl_d4"
+    # and while sorted by status, a status tick that moves rows keeps it too
+    table.sortByColumn(Column.STATUS, Qt.SortOrder.AscendingOrder)
+    store.apply_status(status("tpl_d4", "building", progress={"current": 1, "total": 2}))
+    assert ids(proxy)[:3] == ["tpl_a1", "tpl_b2", "tpl_d4"]
+    assert selected_ids(table) == ["tpl_d4"]
+
+
+def test_multi_selection_survives_sort_and_filter_narrowing(view) -> None:
+    table, _model, proxy = view
+    table.selectAll()
+    table.sortByColumn(Column.ID, Qt.SortOrder.DescendingOrder)
+    assert selected_ids(table) == sorted(t.template_id for t in sample())
+    proxy.set_search("tpl_a")
+    assert selected_ids(table) == ["tpl_a1"]
+    assert table.model().rowCount(QModelIndex()) == 1
+
+
+def test_progress_tick_updates_the_row_object(store: TemplateStore) -> None:
+    model = TemplatesModel(store)
+    store.apply_status(status("tpl_a1", "building", progress=Progress(current=45, total=100).model_dump()))
+    pos = store.position("tpl_a1")
+    row = model.index(pos, Column.STATUS).data(ROW_ROLE)
+    assert row.progress == (45, 100) and row.fraction == pytest.approx(0.45)
