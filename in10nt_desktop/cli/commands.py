@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 
-from in10nt_desktop.api import In10ntClient, StatusInfo
+from in10nt_desktop.api import In10ntClient, In10ntError, StatusInfo
 from in10nt_desktop.cli.output import human_size, print_fields, print_json, print_table
 
 Handler = Callable[[In10ntClient, argparse.Namespace], Awaitable[int]]
@@ -98,16 +98,24 @@ async def templates_logs(client: In10ntClient, args: argparse.Namespace) -> int:
         await asyncio.sleep(0.5 if log.lines else 1.0)
 
 
-async def templates_delete(client: In10ntClient, args: argparse.Namespace) -> int:
+async def delete_each(items: list[str], delete: Callable[[str], Awaitable[str | None]]) -> int:
+    """Delete every item, reporting each failure and going on; exit 1 if any failed."""
     failed = 0
-    for tid in args.template_id:
+    for item in items:
         try:
-            await client.templates.delete(tid)
-            print(f"deleted {tid}", file=sys.stderr)
-        except Exception as exc:  # keep going: report each failure, exit 1 at the end
+            label = await delete(item)
+            print(f"deleted {label or item}", file=sys.stderr)
+        except In10ntError as exc:
             failed += 1
-            print(f"error: {tid}: {exc}", file=sys.stderr)
+            print(f"error: {item}: {exc}", file=sys.stderr)
     return 1 if failed else 0
+
+
+async def templates_delete(client: In10ntClient, args: argparse.Namespace) -> int:
+    async def delete(template_id: str) -> None:
+        await client.templates.delete(template_id)
+
+    return await delete_each(args.template_id, delete)
 
 
 async def saved_list(client: In10ntClient, args: argparse.Namespace) -> int:
@@ -122,15 +130,10 @@ async def saved_list(client: In10ntClient, args: argparse.Namespace) -> int:
 
 
 async def saved_delete(client: In10ntClient, args: argparse.Namespace) -> int:
-    failed = 0
-    for name in args.name:
-        try:
-            await client.saved_templates.delete(name)
-            print(f"deleted {name}", file=sys.stderr)
-        except Exception as exc:
-            failed += 1
-            print(f"error: {name}: {exc}", file=sys.stderr)
-    return 1 if failed else 0
+    async def delete(name: str) -> None:
+        await client.saved_templates.delete(name)
+
+    return await delete_each(args.name, delete)
 
 
 HANDLERS: dict[tuple[str, str], Handler] = {

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from in10nt_desktop.api import In10ntClient, In10ntError, Instance, NotFoundError
-from in10nt_desktop.cli.commands import Handler
+from in10nt_desktop.cli.commands import Handler, delete_each
 from in10nt_desktop.cli.output import human_size, print_fields, print_json, print_table
 
 HELP = "instances: containers of a template that run tasks (on the local engine: shell commands)"
@@ -129,16 +129,12 @@ async def instances_snapshot(client: In10ntClient, args: argparse.Namespace) -> 
 
 
 async def instances_delete(client: In10ntClient, args: argparse.Namespace) -> int:
-    failed = 0
-    for ref in args.instance:
-        try:
-            instance = await find_instance(client, ref)
-            await instance.delete()
-            print(f"deleted {instance.instance_id} ({instance.name})", file=sys.stderr)
-        except In10ntError as exc:  # keep going: report each failure, exit 1 at the end
-            failed += 1
-            print(f"error: {ref}: {exc}", file=sys.stderr)
-    return 1 if failed else 0
+    async def delete(ref: str) -> str:
+        instance = await find_instance(client, ref)
+        await instance.delete()
+        return f"{instance.instance_id} ({instance.name})"
+
+    return await delete_each(args.instance, delete)
 
 
 async def saved_clone(client: In10ntClient, args: argparse.Namespace) -> int:

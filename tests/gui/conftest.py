@@ -21,13 +21,3 @@ def _qasync_loop() -> asyncio.AbstractEventLoop:
 
 def pytest_asyncio_loop_factories(config: object, item: object) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
     return {"qasync": _qasync_loop}
-
-
-async def wait_until(predicate: Callable[[], object], timeout: float = 10.0, message: str = "") -> None:
-    """``qtbot.waitUntil`` cannot run inside a qasync coroutine; poll with the loop instead."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(message or "condition not met in time")
-        await asyncio.sleep(0.02)
