@@ -105,6 +105,7 @@ async def _run(args: argparse.Namespace, icon: Any) -> int:
     window = MainWindow(session, settings, icon)
     closed = asyncio.Event()
     window.closed.connect(closed.set)
+    _quit_on_signals(closed, window)
     profiles = session.profiles.load()
     wanted = args.profile or session.profiles.active_name()
     profile = next((p for p in profiles if p.name == wanted), None)
@@ -144,6 +145,21 @@ async def _self_test(session: Any, window: Any) -> int:
         await asyncio.sleep(0.05)
     print(f"self-test failed: not connected after {SELF_TEST_TIMEOUT:.0f} s", file=sys.stderr)
     return 1
+
+
+def _quit_on_signals(closed: asyncio.Event, owner: Any) -> None:
+    """SIGTERM/SIGINT (a logout, ``kill``, Ctrl+C) end the app like closing its window, so the
+    engine it started is stopped too. Python runs signal handlers only between bytecodes, so a
+    short Qt timer gives it the chance while Qt's own loop is waiting."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: closed.set())
+    timer = QTimer(owner)  # owned by the window: lives exactly as long as the app runs
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
 
 
 def _install_error_hooks(session: Any) -> None:
