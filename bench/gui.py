@@ -90,7 +90,7 @@ def table(verdicts: Verdicts) -> None:
             "registryType": "dockerhub", "status": "building" if i % 100 == 0 else "ready", "error": None,
             "createdAt": f"2026-11-28T10:{i // 600 % 60:02d}:{i % 60:02d}.000Z", "updatedAt": "2026-11-28T10:00:00Z"}
            for i in range(10_000)]
-    loads, searches, repaints = [], [], []
+    loads, searches, repaints, merges = [], [], [], []
     for _ in range(RUNS):
         store = TemplateStore()
         page = TemplatesPage(store)
@@ -111,8 +111,10 @@ def table(verdicts: Verdicts) -> None:
         app.processEvents()
         t0 = time.perf_counter()
         store.merge(changed, complete=True)
+        t1 = time.perf_counter()
         app.processEvents()  # Qt paints what the dataChanged signals made dirty, as in the running app
         repaints.append(time.perf_counter() - t0)
+        merges.append(t1 - t0)
         assert not store.building_ids()
         # and one /status answer (the single-build path) for comparison
         store.apply_status(StatusInfo(templateId=raw[1]["templateId"], status="failed", error="x"))
@@ -122,7 +124,8 @@ def table(verdicts: Verdicts) -> None:
     med = statistics.median
     for label, values in (("load 10,000 rows (validate + model reset + paint)", loads),
                           ("search keystroke re-filter", searches),
-                          ("100 status changes: merge + dataChanged + repaint", repaints)):
+                          ("100 status changes: merge + dataChanged + repaint", repaints),
+                          ("  of which the merge of the 10,000-row answer", merges)):
         print(f"  {label:<50}  median {med(values) * 1000:6.1f} ms  max {max(values) * 1000:6.1f}")
     verdicts.check("load 10,000 templates <= 300 ms", med(loads) <= 0.300, f"median {med(loads) * 1000:.0f} ms")
     verdicts.check("search keystroke <= 16 ms", med(searches) <= FRAME, f"median {med(searches) * 1000:.1f} ms, "

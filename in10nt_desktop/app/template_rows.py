@@ -82,8 +82,17 @@ class TemplateStore(QObject):
         super().__init__(parent)
         self.rows: list[TemplateRow] = []
         self._pos: dict[str, int] = {}
+        # Kept up to date at every write: the monitor and the window ask on each tick and each
+        # change, and counting 10,000 rows each time cost a few ms per poll.
+        self._building: set[str] = set()
         self.stale = False
         self.loaded = False
+
+    def _track(self, row: TemplateRow) -> None:
+        if row.building:
+            self._building.add(row.template_id)
+        else:
+            self._building.discard(row.template_id)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -96,19 +105,24 @@ class TemplateStore(QObject):
         return {row.name for row in self.rows}
 
     def building_ids(self) -> list[str]:
-        return [row.template_id for row in self.rows if row.building]
+        return sorted(self._building)
+
+    @property
+    def building_count(self) -> int:
+        return len(self._building)
 
     def replace_all(self, templates: Iterable[TemplateData]) -> None:
         self.about_to_reset.emit()
         self.rows = [TemplateRow.from_data(t) for t in templates]
         self._pos = {row.template_id: i for i, row in enumerate(self.rows)}
+        self._building = {row.template_id for row in self.rows if row.building}
         self.loaded = True
         self.reset_done.emit()
         self.set_stale(False)
 
     def clear(self) -> None:
         self.about_to_reset.emit()
-        self.rows, self._pos, self.loaded = [], {}, False
+        self.rows, self._pos, self._building, self.loaded = [], {}, set(), False
         self.reset_done.emit()
 
     def merge(self, templates: Iterable[TemplateData], *, complete: bool) -> list[tuple[TemplateRow, TemplateRow]]:
@@ -136,6 +150,7 @@ class TemplateStore(QObject):
             fresh = TemplateRow.from_data(data)
             if not old.same_as(fresh):
                 rows[pos] = fresh
+                self._track(fresh)
                 changed.append(pos)
                 if old.status != fresh.status:
                     transitions.append((old, fresh))
@@ -158,6 +173,7 @@ class TemplateStore(QObject):
         fresh = old.with_status(info)
         if not old.same_as(fresh):
             self.rows[pos] = fresh
+            self._track(fresh)
             self.rows_changed.emit([pos])
         self.set_stale(False)
         return (old, fresh) if old.status != fresh.status else None
@@ -168,6 +184,7 @@ class TemplateStore(QObject):
         for row in rows:
             self._pos[row.template_id] = len(self.rows)
             self.rows.append(row)
+            self._track(row)
         self.appended.emit()
 
     def add(self, data: TemplateData) -> TemplateRow:
@@ -175,6 +192,7 @@ class TemplateStore(QObject):
         row = TemplateRow.from_data(data)
         if existing is not None:  # an idempotent retry answered with a row we already show
             self.rows[existing] = row
+            self._track(row)
             self.rows_changed.emit([existing])
         else:
             self.append([row])
@@ -186,6 +204,7 @@ class TemplateStore(QObject):
             return False
         self.about_to_remove.emit(pos)
         del self.rows[pos]
+        self._building.discard(template_id)
         self._pos = {row.template_id: i for i, row in enumerate(self.rows)}
         self.removed.emit()
         return True

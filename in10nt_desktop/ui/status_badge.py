@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from in10nt_desktop.app.template_rows import TemplateRow
@@ -45,12 +45,8 @@ class BadgeLook:
     spinner: bool
 
 
-def badge_look(row: TemplateRow, palette: QPalette, now: datetime | None = None) -> BadgeLook:
-    """What the badge says and its colours, for ``row`` under ``palette``."""
-    dark = is_dark(palette)
-    text_color = palette.color(QPalette.ColorRole.Text)
+def badge_text(row: TemplateRow, now: datetime | None = None) -> str:
     if row.status == "building":
-        base = palette.color(QPalette.ColorRole.Highlight)
         parts = ["building"]
         if row.fraction is not None:
             parts.append(f"{row.fraction:.0%}")
@@ -58,23 +54,36 @@ def badge_look(row: TemplateRow, palette: QPalette, now: datetime | None = None)
             moment = now or datetime.now(UTC)
             parts.append(elapsed_text((moment - row.created_at).total_seconds()))
         text = " · ".join(parts)
-        fill = _mix(palette.color(QPalette.ColorRole.Base), base, 0.35 if dark else 0.18)
-        border = base
     else:
-        hue = _HUES.get(row.status)
         text = row.status
-        if hue is None:
-            fill = palette.color(QPalette.ColorRole.AlternateBase)
-            border = palette.color(QPalette.ColorRole.Mid)
-        else:
-            tint = QColor.fromHslF(hue, 0.65, 0.45 if dark else 0.42)
-            fill = _mix(palette.color(QPalette.ColorRole.Base), tint, 0.45 if dark else 0.22)
-            border = tint
-    if row.stale:
-        text += " (stale)"
-        fill = _mix(fill, palette.color(QPalette.ColorRole.Base), 0.5)
+    return text + " (stale)" if row.stale else text
+
+
+def badge_colors(status: str, stale: bool, palette: QPalette) -> tuple[QColor, QColor, QColor]:
+    """``(fill, border, text)`` for a status under ``palette``."""
+    dark = is_dark(palette)
+    base = palette.color(QPalette.ColorRole.Base)
+    text_color = palette.color(QPalette.ColorRole.Text)
+    hue = _HUES.get(status)
+    if status == "building":
+        border = palette.color(QPalette.ColorRole.Highlight)
+        fill = _mix(base, border, 0.35 if dark else 0.18)
+    elif hue is None:
+        fill = palette.color(QPalette.ColorRole.AlternateBase)
+        border = palette.color(QPalette.ColorRole.Mid)
+    else:
+        border = QColor.fromHslF(hue, 0.65, 0.45 if dark else 0.42)
+        fill = _mix(base, border, 0.45 if dark else 0.22)
+    if stale:
+        fill = _mix(fill, base, 0.5)
         text_color = palette.color(QPalette.ColorRole.PlaceholderText)
-    return BadgeLook(text, fill, border, text_color, spinner=row.status == "building")
+    return fill, border, text_color
+
+
+def badge_look(row: TemplateRow, palette: QPalette, now: datetime | None = None) -> BadgeLook:
+    """What the badge says and its colours, for ``row`` under ``palette``."""
+    fill, border, text_color = badge_colors(row.status, row.stale, palette)
+    return BadgeLook(badge_text(row, now), fill, border, text_color, spinner=row.status == "building")
 
 
 def _mix(a: QColor, b: QColor, amount: float) -> QColor:
@@ -125,6 +134,26 @@ class StatusBadgeDelegate(QStyledItemDelegate):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.spin_phase = 0.0
+        # Painting runs for every visible badge on every repaint: keep what only changes with
+        # the palette or the font.
+        self._colors: dict[tuple[str, bool, int], tuple[QColor, QColor, QColor]] = {}
+        self._metrics: dict[str, QFontMetrics] = {}
+
+    def _look(self, row: TemplateRow, palette: QPalette) -> BadgeLook:
+        key = (row.status, row.stale, palette.cacheKey())
+        colors = self._colors.get(key)
+        if colors is None:
+            if len(self._colors) > 64:
+                self._colors.clear()
+            colors = self._colors[key] = badge_colors(row.status, row.stale, palette)
+        return BadgeLook(badge_text(row), *colors, spinner=row.status == "building")
+
+    def _font_metrics(self, font: QFont) -> QFontMetrics:
+        key = font.key()
+        metrics = self._metrics.get(key)
+        if metrics is None:
+            metrics = self._metrics[key] = QFontMetrics(font)
+        return metrics
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         row = index.data(ROW_ROLE)
@@ -137,9 +166,8 @@ class StatusBadgeDelegate(QStyledItemDelegate):
             self.initStyleOption(opt, index)
             opt.text = ""
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, option.widget)
-        palette = option.palette
-        look = badge_look(row, palette)
-        metrics = QFontMetrics(option.font)  # the font the text is drawn with, not the view's default
+        look = self._look(row, option.palette)
+        metrics = self._font_metrics(option.font)  # the font the text is drawn with, not the view's
         geometry = BadgeGeometry.layout(option.rect, metrics, look)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -164,8 +192,8 @@ class StatusBadgeDelegate(QStyledItemDelegate):
         row = index.data(ROW_ROLE)
         if not isinstance(row, TemplateRow):
             return super().sizeHint(option, index)
-        look = badge_look(row, option.palette)
-        return BadgeGeometry.layout(QRect(0, 0, 10_000, 28), QFontMetrics(option.font), look).size_hint()
+        look = self._look(row, option.palette)
+        return BadgeGeometry.layout(QRect(0, 0, 10_000, 28), self._font_metrics(option.font), look).size_hint()
 
     def advance(self) -> None:
         """Move the spinner on; the view repaints only the visible status cells."""

@@ -33,6 +33,11 @@ class Column(IntEnum):
 HEADERS = {Column.NAME: "Name", Column.IMAGE: "Image", Column.REGISTRY: "Registry", Column.STATUS: "Status",
            Column.CREATED: "Created", Column.ID: "Template ID"}
 ROW_ROLE = Qt.ItemDataRole.UserRole          # the TemplateRow itself
+_DISPLAY, _TOOLTIP, _ACCESSIBLE, _ROW = (int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.ToolTipRole),
+                                         int(Qt.ItemDataRole.AccessibleTextRole), int(ROW_ROLE))
+_ANSWERED = frozenset((_DISPLAY, _TOOLTIP, _ACCESSIBLE, _ROW))
+_NAME, _IMAGE, _REGISTRY, _STATUS, _CREATED = (int(Column.NAME), int(Column.IMAGE), int(Column.REGISTRY),
+                                               int(Column.STATUS), int(Column.CREATED))
 STATUS_ORDER = {"building": 0, "failed": 1, "ready": 2}
 
 
@@ -84,35 +89,37 @@ class TemplatesModel(QAbstractTableModel):
         return self._store.rows[row]
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        # Called ~10 times per visible cell per paint: plain int roles and columns, and an early
+        # exit for the roles this model never answers (enum comparisons cost ~1 µs each here).
+        if role not in _ANSWERED or not index.isValid():
             return None
         row = self._store.rows[index.row()]
         column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            if column == Column.NAME:
+        if role == _DISPLAY:
+            if column == _NAME:
                 return row.name
-            if column == Column.IMAGE:
+            if column == _IMAGE:
                 return row.image
-            if column == Column.REGISTRY:
+            if column == _REGISTRY:
                 return row.registry_type
-            if column == Column.STATUS:
+            if column == _STATUS:
                 return row.status
-            if column == Column.CREATED:
+            if column == _CREATED:
                 return row.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if row.created_at else ""
-            if column == Column.ID:
-                return row.template_id
-        elif role == ROW_ROLE:
+            return row.template_id
+        if role == _ROW:
             return row
-        elif role == Qt.ItemDataRole.ToolTipRole:
-            if column == Column.STATUS:
+        if role == _TOOLTIP:
+            if column == _STATUS:
                 if row.status == "failed":
                     return f"Failed: {row.error or 'no reason given'}"
                 if row.stale:
                     return f"{row.status} (not confirmed by the server lately: it may be offline)"
                 return row.status
-            if column in (Column.IMAGE, Column.NAME):
+            if column in (_IMAGE, _NAME):
                 return row.data.description or row.image
-        elif role == Qt.ItemDataRole.AccessibleTextRole and column == Column.STATUS:
+            return None
+        if column == _STATUS:  # accessible text
             return f"{row.status}: {row.error}" if row.error else row.status
         return None
 
@@ -125,14 +132,13 @@ class TemplatesModel(QAbstractTableModel):
     def _on_rows_changed(self, rows: list[int]) -> None:
         """``dataChanged`` once per polling tick: selection and scroll position stay where they are.
 
-        One signal per contiguous run of changed rows, each only as wide as that run: the filter
+        One signal per contiguous run of changed rows, each only as tall as that run: the filter
         proxy does not re-filter on data changes (see ``TemplatesFilter``), so a signal costs it
         a mapping, not a pass over 10,000 rows.
         """
         if not rows:
             return
         ordered = sorted(rows)
-        last_col = len(Column) - 1
         runs: list[tuple[int, int]] = []
         start = prev = ordered[0]
         for row in ordered[1:]:
@@ -141,8 +147,10 @@ class TemplatesModel(QAbstractTableModel):
                 start = row
             prev = row
         runs.append((start, prev))
+        # Only the Status cell can change: a template's name, image, registry, creation time and
+        # ID are fixed once created. Naming that one column keeps the repaint to the badges.
         for first, last in runs:
-            self.dataChanged.emit(self.index(first, 0), self.index(last, last_col))
+            self.dataChanged.emit(self.index(first, _STATUS), self.index(last, _STATUS))
         if self._sort is not None and self._sort[0] == Column.STATUS:
             self._resort()
 

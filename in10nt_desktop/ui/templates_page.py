@@ -140,7 +140,7 @@ class TemplatesPage(QWidget):
 
     # -- live updates ----------------------------------------------------------------------------
     def _on_rows_changed(self, *_args: object) -> None:
-        building = sum(1 for row in self.store.rows if row.building)
+        building = self.store.building_count
         total = len(self.store.rows)
         text = f"{total} template{'s' if total != 1 else ''}"
         self.count.setText(text + (f", {building} building" if building else ""))

@@ -160,7 +160,7 @@ def test_status_change_emits_data_changed_for_that_row_only_and_keeps_selection(
     store.apply_status(status("tpl_b2", "ready"))
 
     pos = store.position("tpl_b2")
-    assert changed == [(pos, pos, 0, len(Column) - 1)]
+    assert changed == [(pos, pos, Column.STATUS, Column.STATUS)]  # the one cell that can change
     assert resets == []
     assert selected_ids(table) == ["tpl_c3"]
     assert table.currentIndex().data(ROW_ROLE).template_id == current_before
