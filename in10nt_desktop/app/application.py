@@ -113,10 +113,11 @@ async def _run(args: argparse.Namespace, icon: Any) -> int:
         print(f"in10nt-desktop: no profile named {args.profile!r} (have: {', '.join(p.name for p in profiles)})",
               file=sys.stderr)
         return 2
-    if args.base_url:
-        profile = Profile("Command line", "custom", args.base_url)
     window.show()
-    session.activate(profile or profiles[0])
+    if args.base_url:  # a one-off URL: not remembered as the last connection
+        session.activate(Profile("Command line", "custom", args.base_url), args.base_url, remember=False)
+    else:
+        session.activate(profile or profiles[0])
     try:
         if args.self_test:
             return await _self_test(session, window)

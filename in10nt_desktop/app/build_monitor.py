@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 class BuildMonitor(QObject):
     finished = Signal(object)      # TemplateRow that reached ready or failed
     tick_done = Signal(int)        # requests made in the tick (0 or 1): for tests and the benchmark
+    recovered = Signal()           # a poll succeeded after one or more failed
 
     def __init__(self, store: TemplateStore, errors: ErrorReporter, *, interval: float = 5.0,
                  fast_interval: float = 1.0, fast_window: float = 15.0, max_backoff: float = 60.0,
@@ -123,7 +124,9 @@ class BuildMonitor(QObject):
                 self._errors.report(exc)
             log.info("status poll failed (%d in a row): %s", self._failures, exc)
         else:
-            self._failures = 0
+            if self._failures:
+                self._failures = 0
+                self.recovered.emit()
             for old, new in transitions:
                 if old.building and not new.building:
                     self._announce(new)

@@ -21,14 +21,14 @@ class LogFollower(QObject):
         self._tasks = TaskOwner()
         self.template_id: str | None = None
 
-    def follow(self, client: In10ntClient | None, template_id: str | None) -> None:
-        if template_id == self.template_id and self._tasks.running("follow"):
+    def follow(self, client: In10ntClient | None, template_id: str | None, force: bool = False) -> None:
+        if template_id == self.template_id and self._tasks.running("follow") and not force:
             return
         self._tasks.cancel_all()
         self.template_id = template_id
+        self.reset.emit(template_id or "")  # never leave the previous template's log on screen
         if client is None or template_id is None:
             return
-        self.reset.emit(template_id)
         self._tasks.spawn(self._follow(client, template_id), name="follow")
 
     def stop(self) -> None:
@@ -39,7 +39,7 @@ class LogFollower(QObject):
         await self._tasks.shutdown()
 
     async def _follow(self, client: In10ntClient, template_id: str) -> None:
-        after = 0
+        after, quiet = 0, 0
         while True:
             try:
                 log = await client.templates.logs(template_id, after)
@@ -54,6 +54,9 @@ class LogFollower(QObject):
                 self.lines_added.emit(template_id, [
                     f"{line.at.astimezone():%H:%M:%S}  {line.text}" if line.at else line.text for line in log.lines])
             after = log.next
+            quiet = 0 if log.lines else quiet + 1
             if log.status not in (None, "building") and not log.lines:
                 return  # the build is over and everything has been read
+            if log.status is None and quiet >= 5:
+                return  # a server that gives no status: stop once the log has gone quiet
             await asyncio.sleep(self.interval if not log.lines else 0.2)

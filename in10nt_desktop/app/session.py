@@ -56,8 +56,11 @@ class Session(QObject):
         self.tasks = TaskOwner(self.errors.report_task_failure)
         self.client: In10ntClient | None = None
         self.profile: Profile | None = None
+        self._base_url_override: str | None = None
         self.state = "connecting"
         self.errors.offline.connect(self._on_offline)
+        # Polling works again after an outage: reload everything, which also ends "offline".
+        self.monitor.recovered.connect(lambda: self.tasks.spawn(self._load_all(), name="refresh"))
         self.errors.auth_required.connect(lambda text: self._set_state("needs_key", text))
 
     # -- connection ---------------------------------------------------------------------------
@@ -69,18 +72,27 @@ class Session(QObject):
         self.templates.set_stale(True, [row.template_id for row in self.templates.rows])
         self._set_state("offline", text)
 
-    def activate(self, profile: Profile, base_url_override: str | None = None) -> None:
-        """Switch to ``profile``: cancels everything of the previous one first."""
-        self.monitor.detach()
-        self.tasks.cancel_all()
-        self.profile = profile
-        self.profiles.set_active(profile.name)
+    def activate(self, profile: Profile, base_url_override: str | None = None, remember: bool = True) -> None:
+        """Switch to ``profile``: cancels everything of the previous one first and clears its data."""
+        self.profile, self._base_url_override = profile, base_url_override
+        if remember and base_url_override is None:  # a one-off URL must not replace the saved choice
+            self.profiles.set_active(profile.name)
         self.templates.clear()
-        self.tasks.spawn(self._connect(profile, base_url_override), name="connect")
+        self.saved_templates_loaded.emit([])
+        self.instances_loaded.emit([])
+        self.reconnect()
+
+    def reconnect(self) -> None:
+        """(Re)connect the active profile. Everything using the old client stops first: closing a
+        client under a running poll or bulk delete would kill them with an unhelpful error."""
+        if self.profile is None:
+            return
+        self.monitor.detach()
+        self.tasks.cancel_all(keep_current=True)
+        self.tasks.spawn(self._connect(self.profile, self._base_url_override), name="connect")
 
     def retry(self) -> None:
-        if self.profile is not None:
-            self.tasks.spawn(self._connect(self.profile, None), name="connect")
+        self.reconnect()
 
     async def _connect(self, profile: Profile, base_url_override: str | None) -> None:
         self._set_state("connecting", f"Connecting to {profile.label}…")
@@ -122,7 +134,12 @@ class Session(QObject):
             if self.state == "connecting":
                 self._set_state("offline", str(exc))
             return
+        was_building = {row.template_id for row in self.templates.rows if row.building}
         self.templates.replace_all(templates)
+        for template_id in was_building:  # builds that ended while we were offline or reloading
+            row = self.templates.get(template_id)
+            if row is not None and not row.building:
+                self.monitor.finished.emit(row)
         where = self.profile.label if self.profile else client.base_url
         self._set_state("online", f"Connected to {where}")
         self.monitor.attach(client)
@@ -134,7 +151,7 @@ class Session(QObject):
         """Keep the key for the active profile (keychain if any) and reconnect; True if persisted."""
         assert self.profile is not None
         persisted = await self.keys.set(self.profile.name, key)
-        self.tasks.spawn(self._connect(self.profile, None), name="connect")
+        self.reconnect()
         return persisted
 
     def refresh(self) -> None:

@@ -60,12 +60,15 @@ class TaskOwner:
     def count(self) -> int:
         return sum(1 for t in [*self._tasks.values(), *self._anonymous] if not t.done())
 
-    def cancel_all(self) -> list[asyncio.Task[Any]]:
-        tasks = [*self._tasks.values(), *self._anonymous]
+    def cancel_all(self, keep_current: bool = False) -> list[asyncio.Task[Any]]:
+        """Cancel every owned task; ``keep_current`` spares the task that is asking (a reconnect
+        started from inside a task must not cancel itself)."""
+        current = asyncio.current_task() if keep_current else None
+        tasks = [t for t in [*self._tasks.values(), *self._anonymous] if t is not current]
         for task in tasks:
             task.cancel()
-        self._tasks.clear()
-        self._anonymous.clear()
+        self._tasks = {name: t for name, t in self._tasks.items() if t is current}
+        self._anonymous = {t for t in self._anonymous if t is current}
         return tasks
 
     async def shutdown(self) -> None:

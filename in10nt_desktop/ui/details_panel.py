@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from in10nt_desktop.api import HOSTED_BASE_URL
 from in10nt_desktop.app import code_snippets
 from in10nt_desktop.app.drafts import TemplateDraft
 from in10nt_desktop.app.template_rows import TemplateRow
@@ -60,6 +61,7 @@ class DetailsPanel(QWidget):
         super().__init__(parent)
         self.row: TemplateRow | None = None
         self.base_url = ""
+        self._values: dict[str, QLineEdit | QLabel] = {}
         self._build_ui()
         self.show_row(None)
 
@@ -113,6 +115,19 @@ class DetailsPanel(QWidget):
     def show_row(self, row: TemplateRow | None) -> None:
         same = row is not None and self.row is not None and row.template_id == self.row.template_id
         self.row = row
+        if row is not None:
+            data = row.data.model_dump(mode="json", by_alias=True)
+            keys = [k for k, _ in _KNOWN if data.get(k) not in (None, "")] + \
+                sorted(k for k in data if k not in dict(_KNOWN) and data[k] not in (None, ""))
+            if same and keys == list(self._values):
+                # A poll changed this template: update the texts in place, so focus and any
+                # selection in the panel survive the 1-5 s ticks of a build.
+                for key in keys:
+                    text = field_text(key, data[key])
+                    if self._values[key].text() != text:
+                        self._values[key].setText(text)
+                return
+        self._values = {}
         while self.form.rowCount():
             self.form.removeRow(0)
         if row is None:
@@ -123,16 +138,13 @@ class DetailsPanel(QWidget):
                 self.log.clear()
             return
         self.title.setText(row.name)
-        data = row.data.model_dump(mode="json", by_alias=True)
-        keys = [k for k, _ in _KNOWN if data.get(k) not in (None, "")] + \
-               sorted(k for k in data if k not in dict(_KNOWN) and data[k] not in (None, ""))
         labels = dict(_KNOWN)
         for key in keys:
             self._add_field(labels.get(key, key), key, field_text(key, data[key]))
         draft = TemplateDraft.from_template(row.data)
         self.snippets["python"].setPlainText(code_snippets.python_sdk(draft))
         self.snippets["cli"].setPlainText(code_snippets.cli(draft))
-        self.snippets["curl"].setPlainText(code_snippets.curl(draft, self.base_url or "https://in10t-api-v2.fly.dev"))
+        self.snippets["curl"].setPlainText(code_snippets.curl(draft, self.base_url or HOSTED_BASE_URL))
 
     def _add_field(self, label: str, key: str, text: str) -> None:
         if key in ("error", "description"):  # sentences: wrap them instead of cutting them off
@@ -143,9 +155,11 @@ class DetailsPanel(QWidget):
             sentence.setAccessibleName(label)
             if key == "error":
                 sentence.setObjectName("errorText")
+            self._values[key] = sentence
             self.form.addRow(label, sentence)
             return
         value = QLineEdit(text)
+        self._values[key] = value
         value.setReadOnly(True)
         value.setAccessibleName(label)
         value.setCursorPosition(0)
@@ -158,12 +172,13 @@ class DetailsPanel(QWidget):
         row.addWidget(value, 1)
         button = QPushButton("Copy")
         button.setAccessibleName(f"Copy {label.lower()}")
-        button.clicked.connect(lambda _checked=False, t=text: _copy(t))
+        button.clicked.connect(lambda _checked=False: _copy(value.text()))
         row.addWidget(button)
         self.form.addRow(label, holder)
 
     def clear_log(self) -> None:
         self.log.clear()
+        self.log.setPlaceholderText("The build log appears here.")
 
     def append_log(self, lines: list[str]) -> None:
         bar = self.log.verticalScrollBar()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -42,6 +42,11 @@ class MainWindow(QMainWindow):
             self.setWindowIcon(icon)
         self.logs = LogFollower(self)
         self.wizard: QWizard | None = None
+        self._finished_rows: list[TemplateRow] = []
+        self._notify_timer = QTimer(self)
+        self._notify_timer.setSingleShot(True)
+        self._notify_timer.setInterval(300)
+        self._notify_timer.timeout.connect(self._flush_notifications)
         self._build_ui()
         self.actions_ = acts.build_actions(self)
         acts.install_menus_and_toolbar(self, self.actions_)
@@ -57,6 +62,8 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(8, 6, 8, 4)
         self.message_bar = MessageBar()
         layout.addWidget(self.message_bar)
+        dismiss = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        dismiss.activated.connect(self.message_bar.dismiss)
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Sections")
         self.templates_page = TemplatesPage(self.session.templates)
@@ -122,6 +129,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(text, 5000)
             if self.session.client is not None:
                 self.templates_page.details.base_url = self.session.client.base_url
+            current = self.templates_page.current_row()  # follow the log through the new client
+            self.logs.follow(self.session.client, current.template_id if current else None, force=True)
+        elif state == "connecting":
+            self.logs.stop()  # its client is about to close
         self._update_actions()
 
     def _on_created(self, row: TemplateRow) -> None:
@@ -130,10 +141,22 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Building {row.name}…", 5000)
 
     def _on_build_finished(self, row: TemplateRow) -> None:
-        if row.status == "ready":
-            self.notify("Template ready", f"{row.name} is ready ({row.image}).")
-        else:
-            self.notify("Template failed", f"{row.name} failed: {row.error or 'no reason given'}")
+        # Gathered for a moment: builds that end together (or while offline) make one message.
+        self._finished_rows.append(row)
+        self._notify_timer.start()
+
+    def _flush_notifications(self) -> None:
+        rows, self._finished_rows = self._finished_rows, []
+        if len(rows) > 3:
+            ready = sum(1 for r in rows if r.status == "ready")
+            self.notify("Builds finished", f"{ready} ready, {len(rows) - ready} failed: "
+                                           + ", ".join(r.name for r in rows[:5]) + ("…" if len(rows) > 5 else ""))
+            return
+        for row in rows:
+            if row.status == "ready":
+                self.notify("Template ready", f"{row.name} is ready ({row.image}).")
+            else:
+                self.notify("Template failed", f"{row.name} failed: {row.error or 'no reason given'}")
 
     def notify(self, title: str, text: str) -> None:
         self.notified.emit(title, text)
@@ -184,9 +207,18 @@ class MainWindow(QMainWindow):
 
     def _switch_profile(self, profile: Profile, key: str) -> None:
         self.logs.stop()
+        if not key:
+            self.session.activate(profile)
+            return
+        self.session.tasks.spawn(self._switch_with_key(profile, key))
+
+    async def _switch_with_key(self, profile: Profile, key: str) -> None:
+        # Keep the key first, then connect once: connecting first would ask for the key it lacks.
+        persisted = await self.session.keys.set(profile.name, key)
         self.session.activate(profile)
-        if key:
-            self.session.tasks.spawn(self._store_key(key))
+        if not persisted:
+            self.statusBar().showMessage(self.session.keys.problem or "The key is kept for this session only.",
+                                         10000)
 
     async def _store_key(self, key: str) -> None:
         persisted = await self.session.set_api_key(key)

@@ -41,6 +41,11 @@ class TemplatesPage(QWidget):
         self._animation.setInterval(120)
         self._animation.timeout.connect(self._animate)
         store.rows_changed.connect(self._on_rows_changed)
+        # A reload resets the model, which drops the selection silently: put it back by ID.
+        self._kept_selection: list[str] = []
+        store.about_to_reset.connect(lambda: setattr(self, "_kept_selection",
+                                                     [r.template_id for r in self.selected_rows()]))
+        store.reset_done.connect(self._restore_selection)
         store.reset_done.connect(self._on_rows_changed)
         store.appended.connect(self._on_rows_changed)
         store.removed.connect(self._on_rows_changed)
@@ -118,6 +123,13 @@ class TemplatesPage(QWidget):
             return row
         return selected[0] if selected else None
 
+    def _restore_selection(self) -> None:
+        kept, self._kept_selection = self._kept_selection, []
+        if kept:
+            self.select(kept[0])
+        else:
+            self._on_selection()
+
     def select(self, template_id: str) -> None:
         for r in range(self.proxy.rowCount()):
             index = self.proxy.index(r, 0)
@@ -149,12 +161,15 @@ class TemplatesPage(QWidget):
         elif not building:
             self._animation.stop()
         current = self.details.row
-        if current is not None:  # keep the details in step with the badge
+        if current is not None:  # keep the details (and the actions) in step with the badge
             fresh = self.store.get(current.template_id)
             if fresh is not None and fresh is not current:
                 self.details.show_row(fresh)
+                if fresh.status != current.status:  # e.g. "Use template" once it is ready
+                    self.selection_changed.emit(self.selected_rows())
             elif fresh is None:
                 self.details.show_row(None)
+                self.selection_changed.emit(self.selected_rows())
 
     def _animate(self) -> None:
         self.delegate.advance()

@@ -503,6 +503,14 @@ async def test_selection_and_details_follow_a_live_status_change(engine: EngineP
         assert index.data(ROW_ROLE).template_id == tid and index.data(ROW_ROLE).status == "ready"
         fields = {e.accessibleName(): e.text() for e in window.templates_page.details.findChildren(QLineEdit)}
         assert fields.get("Digest") == images.open_busybox.digest
+        # the actions follow the status without a click: a ready template can be used at once
+        assert window.actions_["use"].isEnabled()
+        # a reload (F5) keeps the selection and the details
+        window.session.refresh()
+        await asyncio.sleep(1.0)
+        assert [r.template_id for r in window.templates_page.selected_rows()] == [tid]
+        assert window.templates_page.details.row is not None
+        assert window.templates_page.details.row.template_id == tid
         assert window.session.client is not None
         await window.session.client.templates.delete(tid)
 

@@ -241,3 +241,29 @@ async def test_session_on_this_computer_starts_the_engine_and_stops_it_on_close(
         await session.close()
     assert not engine.started_by_us
     assert url and not (data_dir / "engine.json").exists()
+
+
+async def test_back_online_by_itself_after_the_server_returns(gate: GateProxy, fresh_engine_dir: Path,
+                                                              images: StackImages, tmp_path: Path) -> None:
+    """An outage must not leave the window offline and stale until someone clicks Retry."""
+    port = closed_port()
+    proc = await asyncio.to_thread(start_engine, fresh_engine_dir, extra=["--port", str(port)])
+    try:
+        async with proc.client() as setup:
+            await setup.templates.create(name="held", image=f"{gate.host}/{images.open_busybox.repo}:1",
+                                         registry_type="private")
+        async with open_session(ini_settings(tmp_path / "s.ini"), fresh_engine_dir) as session:
+            session.monitor.interval = 0.1
+            await go_online(session)
+            states = record_states(session)
+            await asyncio.to_thread(proc.crash)
+            await until_state(states, "offline", 20)
+            assert all(r.stale for r in session.templates.rows)
+
+            proc = await asyncio.to_thread(start_engine, fresh_engine_dir, extra=["--port", str(port)])
+            await until_state(states, "online", 30)
+            await wait_until(lambda: not any(r.stale for r in session.templates.rows), 10,
+                             "rows stayed stale after the server came back")
+            assert [r.name for r in session.templates.rows] == ["held"]
+    finally:
+        await asyncio.to_thread(proc.stop)
