@@ -29,7 +29,9 @@ def confirm_delete(parent: QWidget, what: str, names: list[str]) -> bool:
     delete = box.addButton("&Delete", QMessageBox.ButtonRole.DestructiveRole)
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     box.exec()
-    return box.clickedButton() is delete
+    confirmed = box.clickedButton() is delete
+    box.deleteLater()  # one per question: do not keep them parented to the window forever
+    return confirmed
 
 
 class TextQuestion(QDialog):
@@ -97,6 +99,10 @@ class TextQuestion(QDialog):
 
 def ask_text(parent: QWidget, title: str, label: str, **kw: object) -> str | None:
     dialog = TextQuestion(parent, title, label, **kw)  # type: ignore[arg-type]
-    if dialog.exec() == QDialog.DialogCode.Accepted:
-        return dialog.text()
-    return None
+    try:
+        return dialog.text() if dialog.exec() == QDialog.DialogCode.Accepted else None
+    finally:
+        # The answer may be an API key: clear it and drop the dialog instead of keeping both.
+        if isinstance(dialog.editor, QLineEdit):
+            dialog.editor.clear()
+        dialog.deleteLater()

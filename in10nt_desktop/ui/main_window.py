@@ -203,6 +203,7 @@ class MainWindow(QMainWindow):
         dialog = ConnectionDialog(self.session.profiles.load(), active, note, self)
         dialog.profiles_changed.connect(self.session.profiles.save)
         dialog.connect_requested.connect(self._switch_profile)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # its key field must not outlive it
         dialog.open()
 
     def _switch_profile(self, profile: Profile, key: str) -> None:
