@@ -45,10 +45,11 @@ class In10ntClient:
     def set_api_key(self, api_key: str | None) -> None:
         self._http.set_api_key(api_key)
 
-    async def health(self) -> bool:
-        """True when the server answers; the hosted service may have no ``/healthz``, so a 404 counts."""
+    async def health(self, timeout: float = 5.0) -> bool:
+        """True when the server answers within ``timeout``; the hosted service may have no
+        ``/healthz``, so a 404 counts."""
         try:
-            await self._http.request("GET", "/healthz", retry=False)
+            await self._http.request("GET", "/healthz", retry=False, timeout=timeout)
         except NotFoundError:
             return True
         except In10ntError:

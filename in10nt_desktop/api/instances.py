@@ -10,9 +10,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from pydantic import PrivateAttr
-
-from in10nt_desktop.api.models import InstanceData, RunResult, SavedTemplate
+from in10nt_desktop.api.models import BoundRow, InstanceData, RunResult, SavedTemplate
 
 # A create may pull the image first and a task may run for minutes: these calls wait longer than others.
 CREATE_TIMEOUT = 900.0
@@ -38,19 +36,8 @@ class SavedTemplatesResource:
         await self._http.request("DELETE", f"/saved-templates/{quote(name, safe='')}")
 
 
-class Instance(InstanceData):
+class Instance(InstanceData, BoundRow):
     """An instance bound to its client: ``await i.run(task)``, ``await i.snapshot(name)``."""
-
-    _http: HttpCore | None = PrivateAttr(default=None)
-
-    def _bind(self, http: HttpCore) -> Instance:
-        self._http = http
-        return self
-
-    def _core(self) -> HttpCore:
-        if self._http is None:
-            raise RuntimeError("this Instance is not bound to a client")
-        return self._http
 
     async def run(self, task: str, timeout: float | None = None) -> RunResult:
         """Run ``task`` and wait for it; ``timeout`` (seconds) kills it on the server when it runs out."""

@@ -8,9 +8,12 @@ client that drops them would lose data on a round trip.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+
+if TYPE_CHECKING:
+    from in10nt_desktop.api.http import HttpCore
 
 # The one list of registry types: validation, the engine's OpenAPI schema and the CLI's choices use it.
 # Rows keep ``registryType`` and ``status`` as plain strings: a value the hosted service adds must not be fatal.
@@ -19,6 +22,22 @@ REGISTRY_TYPES: tuple[str, ...] = ("dockerhub", "private", "gcr")
 
 class _Row(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class BoundRow(BaseModel):
+    """A row that remembers the client that fetched it, so it can act itself (``t.delete()``,
+    ``i.run(task)``) as in the seed's SDK."""
+
+    _http: HttpCore | None = PrivateAttr(default=None)
+
+    def _bind(self, http: HttpCore) -> Self:
+        self._http = http
+        return self
+
+    def _core(self) -> HttpCore:
+        if self._http is None:
+            raise RuntimeError(f"this {type(self).__name__} is not bound to a client")
+        return self._http
 
 
 class RegistryAuth(BaseModel):

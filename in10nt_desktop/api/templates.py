@@ -8,10 +8,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from pydantic import PrivateAttr
-
 from in10nt_desktop.api.errors import BuildFailedError, WaitTimeoutError
-from in10nt_desktop.api.models import BuildLog, RegistryAuth, StatusInfo, TemplateData
+from in10nt_desktop.api.models import BoundRow, BuildLog, RegistryAuth, StatusInfo, TemplateData
 
 if TYPE_CHECKING:
     from in10nt_desktop.api.http import HttpCore
@@ -22,19 +20,8 @@ def template_path(template_id: str, tail: str = "") -> str:
     return f"/container-templates/{quote(template_id, safe='')}{tail}"
 
 
-class Template(TemplateData):
+class Template(TemplateData, BoundRow):
     """A template row bound to the client that fetched it (``await t.refresh()``, ``t.delete()``)."""
-
-    _http: HttpCore | None = PrivateAttr(default=None)
-
-    def _bind(self, http: HttpCore) -> Template:
-        self._http = http
-        return self
-
-    def _core(self) -> HttpCore:
-        if self._http is None:
-            raise RuntimeError("this Template is not bound to a client")
-        return self._http
 
     async def refresh(self) -> Template:
         fresh = await self._core().item(TemplateData, "GET", template_path(self.template_id),

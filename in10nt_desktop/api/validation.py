@@ -83,43 +83,39 @@ def parse_image(image: str) -> ImageRef:
         return FieldError("image", why)
 
     if not image or not image.strip():
-        return _raise(bad("Enter a base image, for example python:3.11-slim."))
+        raise bad("Enter a base image, for example python:3.11-slim.")
     if image != image.strip() or any(c.isspace() for c in image):
-        return _raise(bad("An image reference cannot contain spaces."))
+        raise bad("An image reference cannot contain spaces.")
     if len(image) > 512:
-        return _raise(bad("That image reference is too long."))
+        raise bad("That image reference is too long.")
     rest, digest = image, None
     if "@" in rest:
         rest, digest = rest.split("@", 1)
         if not _DIGEST_RE.match(digest):
-            return _raise(bad("The digest after '@' must be sha256: followed by 64 lowercase hex digits."))
+            raise bad("The digest after '@' must be sha256: followed by 64 lowercase hex digits.")
     tag = None
     last_slash = rest.rfind("/")
     colon = rest.rfind(":")
     if colon > last_slash:
         rest, tag = rest[:colon], rest[colon + 1:]
         if not _TAG_RE.match(tag):
-            return _raise(bad(f"'{tag}' is not a valid tag: use letters, digits, '_', '.' or '-' (at most 128)."))
+            raise bad(f"'{tag}' is not a valid tag: use letters, digits, '_', '.' or '-' (at most 128).")
     host = None
     first, sep, remainder = rest.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost"):
         host, rest = first, remainder
         if not _HOST_RE.match(host):
-            return _raise(bad(f"'{host}' is not a valid registry host."))
+            raise bad(f"'{host}' is not a valid registry host.")
     if not rest:
-        return _raise(bad("The image needs a repository name after the registry host."))
+        raise bad("The image needs a repository name after the registry host.")
     if not _PATH_RE.match(rest):
         if rest.lower() != rest:
-            return _raise(bad("Repository names must be lowercase."))
-        return _raise(bad(f"'{rest}' is not a valid repository name: use lowercase letters, digits and "
-                          "separators ('.', '_', '-') between path parts."))
+            raise bad("Repository names must be lowercase.")
+        raise bad(f"'{rest}' is not a valid repository name: use lowercase letters, digits and "
+                  "separators ('.', '_', '-') between path parts.")
     if len(rest) + (len(host) + 1 if host else 0) > 255:
-        return _raise(bad("The repository name is longer than 255 characters."))
+        raise bad("The repository name is longer than 255 characters.")
     return ImageRef(host=host, path=rest, tag=tag, digest=digest)
-
-
-def _raise(err: FieldError) -> ImageRef:
-    raise err
 
 
 def _host_name(host: str) -> str:

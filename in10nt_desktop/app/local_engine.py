@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import httpx
-
+from in10nt_desktop.api import In10ntClient
 from in10nt_desktop.engine.runtime_file import default_data_dir, read_runtime
 
 log = logging.getLogger(__name__)
@@ -45,13 +44,8 @@ def engine_command() -> list[str]:
 
 
 async def _answers(url: str, token: str) -> bool:
-    # verify=False: a loopback http:// engine needs no TLS, and loading the CA bundle costs ~20 ms.
-    try:
-        async with httpx.AsyncClient(timeout=2.0, verify=False) as client:
-            r = await client.get(f"{url}/healthz", headers={"Authorization": f"Bearer {token}"})
-        return r.status_code == 200
-    except httpx.HTTPError:
-        return False
+    async with In10ntClient(url, token) as client:
+        return await client.health(timeout=2.0)
 
 
 class LocalEngine:

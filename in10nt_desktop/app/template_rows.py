@@ -147,13 +147,12 @@ class TemplateStore(QObject):
             if (old.status != "building" and old.status == data.status and not old.stale
                     and old.data.digest == data.digest) or old.matches(data):
                 continue
-            fresh = TemplateRow.from_data(data)
-            if not old.same_as(fresh):
-                rows[pos] = fresh
-                self._track(fresh)
-                changed.append(pos)
-                if old.status != fresh.status:
-                    transitions.append((old, fresh))
+            fresh = TemplateRow.from_data(data)  # matches() said it differs: no second comparison
+            rows[pos] = fresh
+            self._track(fresh)
+            changed.append(pos)
+            if old.status != fresh.status:
+                transitions.append((old, fresh))
         if changed:
             self.rows_changed.emit(changed)
         if complete and len(answer) - len(new_rows) != len(self.rows):  # some rows were deleted elsewhere

@@ -8,9 +8,7 @@ and blocks bad input in ``validatePage`` (the Picard way); the draft is built on
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Collection
-from typing import TYPE_CHECKING
+from collections.abc import Collection
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -20,18 +18,13 @@ from PySide6.QtWidgets import (
 )
 
 from in10nt_desktop.app.drafts import TemplateDraft
+from in10nt_desktop.ui.wizard_credentials import CredentialsPage
 from in10nt_desktop.ui.wizard_pages import (
     ImagePage,
     NamePage,
     PageId,
     ReviewPage,
 )
-
-if TYPE_CHECKING:  # qasync ships no type information
-    def asyncSlot(*types: type) -> Callable[[Callable[..., Awaitable[None]]], Callable[..., asyncio.Task[None]]]: ...
-else:
-    pass
-from in10nt_desktop.ui.wizard_credentials import CredentialsPage
 
 
 class CreateTemplateWizard(QWizard):

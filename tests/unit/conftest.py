@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+
+from in10nt_desktop.api import http as http_mod
 
 Answer = tuple[int, Any] | Callable[["Seen"], tuple[int, Any]]
 
@@ -72,3 +76,15 @@ def loopback() -> Iterator[Loopback]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record the delays the HTTP core waits between attempts (without waiting)."""
+    delays: list[float] = []
+
+    async def fake_sleep(delay: float) -> None:
+        delays.append(delay)
+
+    monkeypatch.setattr(http_mod, "asyncio", SimpleNamespace(sleep=fake_sleep, to_thread=asyncio.to_thread))
+    return delays

@@ -7,28 +7,14 @@ import socket
 import ssl
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from types import SimpleNamespace
 
 import httpx
 import pytest
 
-import in10nt_desktop.api.http as http_mod
 from in10nt_desktop.api import ConnectionFailedError, NotFoundError, ServerError
 from in10nt_desktop.api.errors import describe_transport_error, parse_retry_after
 
 from .test_sdk_shapes import BASE, Recorder, client_for, reply, row
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    delays: list[float] = []
-
-    async def fake_sleep(delay: float) -> None:
-        delays.append(delay)
-
-    monkeypatch.setattr(http_mod, "asyncio", SimpleNamespace(sleep=fake_sleep))
-    return delays
-
 
 # -- Retry-After ---------------------------------------------------------------------------------------
 

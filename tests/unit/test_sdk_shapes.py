@@ -6,14 +6,12 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
-import in10nt_desktop.api.http as http_mod
 from in10nt_desktop import __version__
 from in10nt_desktop.api import (
     HOSTED_BASE_URL,
@@ -83,18 +81,6 @@ def reply(status: int = 200, payload: Any = None, *, text: str | None = None, co
     if payload is None:
         return httpx.Response(status, headers=h)
     return httpx.Response(status, json=payload, headers=h)
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record the delays the HTTP core waits between attempts (without waiting)."""
-    delays: list[float] = []
-
-    async def fake_sleep(delay: float) -> None:
-        delays.append(delay)
-
-    monkeypatch.setattr(http_mod, "asyncio", SimpleNamespace(sleep=fake_sleep))
-    return delays
 
 
 # -- list and item shapes -------------------------------------------------------------------------
