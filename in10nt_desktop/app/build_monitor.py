@@ -79,7 +79,7 @@ class BuildMonitor(QObject):
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while self._client is not None:
-            if not self._store.building_ids() and not self._refresh:
+            if not self._store.building_count and not self._refresh:
                 self._wake.clear()
                 await self._wake.wait()  # nothing builds: no requests at all until kicked
                 continue
