@@ -81,7 +81,7 @@ class MainWindow(QMainWindow):
         self.connection_label = QLabel()
         self.connection_label.setAccessibleName("Connection")
         self.statusBar().addPermanentWidget(self.connection_label)
-        self.resize(1180, 720)
+        self.resize(1320, 760)  # first start: room for every column next to the details
 
     def _make_tray(self, icon: QIcon | None) -> QSystemTrayIcon | None:
         if not QSystemTrayIcon.isSystemTrayAvailable():

@@ -98,12 +98,21 @@ class TemplatesPage(QWidget):
             header.resizeSection(column, width)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.table.doubleClicked.connect(self._on_double_click)
-        self.splitter.addWidget(self.table)
+        table_box = QWidget()
+        table_column = QVBoxLayout(table_box)
+        table_column.setContentsMargins(0, 0, 0, 0)
+        table_column.addWidget(self.table, 1)
+        self.empty = QLabel("No templates yet. Choose New template (Ctrl+N) to build one from any Docker image.")
+        self.empty.setWordWrap(True)
+        self.empty.setAccessibleName("Templates hint")
+        self.empty.hide()
+        table_column.addWidget(self.empty)
+        self.splitter.addWidget(table_box)
         self.details = DetailsPanel()
         self.splitter.addWidget(self.details)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([820, 480])
+        self.splitter.setSizes([880, 440])
         layout.addWidget(self.splitter, 1)
 
     # -- selection -------------------------------------------------------------------------------
@@ -154,6 +163,7 @@ class TemplatesPage(QWidget):
     def _on_rows_changed(self, *_args: object) -> None:
         building = self.store.building_count
         total = len(self.store.rows)
+        self.empty.setVisible(total == 0 and self.store.loaded)
         text = f"{total} template{'s' if total != 1 else ''}"
         self.count.setText(text + (f", {building} building" if building else ""))
         if building and not self._animation.isActive():
