@@ -165,5 +165,6 @@ def engine_serve(args: argparse.Namespace) -> int:
     data_dir = getattr(args, "data_dir", None) or default_data_dir()
     run(data_dir, port=args.port, mirrors=mirrors, docker_host=args.docker_host, pull=not args.no_pull,
         max_parallel=max(1, args.max_builds), platform=args.platform, log_level=args.log_level,
-        instance_network=args.instance_network)
+        instance_network=args.instance_network, events=not args.no_events,
+        events_heartbeat=args.events_heartbeat, events_buffer=args.events_buffer)
     return 0

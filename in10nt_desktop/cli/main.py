@@ -50,6 +50,18 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
                         help="machine-readable output")
 
 
+def _bounded(kind: Callable[[str], float], low: float, high: float) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a {kind.__name__} number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text[:40]} is outside {low:g}-{high:g}")
+        return value
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     _global_options(common, suppress=True)
@@ -108,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--platform", help="os/arch to pick from image indexes (default: this computer's)")
     serve.add_argument("--instance-network", metavar="MODE", help="network mode of instance containers, e.g. none "
                        "or bridge (default: the container engine's default)")
+    serve.add_argument("--no-events", action="store_true", help="serve no GET /events (clients then poll)")
+    serve.add_argument("--events-heartbeat", type=_bounded(float, 0.1, 300), default=15.0, metavar="SECONDS",
+                       help="seconds between heartbeats on the event stream (0.1-300, default 15)")
+    serve.add_argument("--events-buffer", type=_bounded(int, 100, 1_000_000), default=10_000, metavar="N",
+                       help="events kept for Last-Event-ID resumes (100-1000000, default 10000)")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     return parser
 

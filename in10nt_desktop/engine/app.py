@@ -6,6 +6,7 @@ milliseconds on a 10,000-row list, which the benchmark would notice.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -27,6 +28,8 @@ from in10nt_desktop.api.models import REGISTRY_TYPES
 from in10nt_desktop.api.validation import FieldError, check_template_request
 from in10nt_desktop.engine.builds import BuildManager, BuildSettings
 from in10nt_desktop.engine.container_engine import ContainerEngine
+from in10nt_desktop.engine.event_routes import events_router
+from in10nt_desktop.engine.events import DEFAULT_CAPACITY, EventBus
 from in10nt_desktop.engine.hosts import is_loopback_host
 from in10nt_desktop.engine.instance_routes import instance_router
 from in10nt_desktop.engine.instance_rows import InstanceError
@@ -81,6 +84,9 @@ class EngineConfig:
     platform: str | None = None
     instance_network: str | None = None  # network mode of instance containers; None: the container engine's default
     runtime_file: Path | None = None  # engine.json: removed at shutdown, before uvicorn re-raises SIGTERM
+    events: bool = True  # False: no GET /events (404), as on a server without a change feed
+    events_heartbeat: float = 15.0  # seconds between ": ping" comments on the event stream
+    events_buffer: int = DEFAULT_CAPACITY  # events kept for Last-Event-ID resumes
 
     def __repr__(self) -> str:  # the token is a secret
         return f"EngineConfig(data_dir={str(self.data_dir)!r}, mirrors={self.mirrors!r}, token=<hidden>)"
@@ -126,15 +132,20 @@ class _State:
     engine: ContainerEngine
     http: httpx.AsyncClient
     instances: InstanceRuntime
+    events: EventBus
 
 
 def create_app(config: EngineConfig) -> FastAPI:
     state = _State()
+    state.events = EventBus(config.events_buffer)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ensure_private_dir(config.data_dir)
+        state.events.bind(asyncio.get_running_loop())
         state.store = Store(config.data_dir / "engine.sqlite3")
+        if config.events:
+            state.store.on_change = state.events.publish
         state.engine = ContainerEngine(config.docker_host)
         state.http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0),
                                        headers={"User-Agent": f"in10nt-engine/{__version__}"})
@@ -142,7 +153,8 @@ def create_app(config: EngineConfig) -> FastAPI:
             mirrors=config.mirrors, max_parallel=config.max_parallel_builds, pull=config.pull,
             platform=config.platform))
         state.instances = InstanceRuntime(state.store, state.engine, data_dir=config.data_dir,
-                                          network=config.instance_network, mirrors=config.mirrors)
+                                          network=config.instance_network, mirrors=config.mirrors,
+                                          publish=state.events.publish if config.events else None)
         state.instances.start()
         resumed, failed = state.builds.recover()
         if resumed or failed:
@@ -150,6 +162,7 @@ def create_app(config: EngineConfig) -> FastAPI:
         try:
             yield
         finally:
+            state.events.close()
             await state.builds.shutdown()
             await state.instances.shutdown()
             await state.http.aclose()
@@ -209,7 +222,7 @@ def create_app(config: EngineConfig) -> FastAPI:
     @app.get("/healthz", summary="Engine health")
     async def healthz() -> Response:
         return json_response({"status": "ok", "version": __version__, "activeBuilds": state.builds.active,
-                              "containerEngine": state.engine.host})
+                              "containerEngine": state.engine.host, "eventClients": state.events.clients})
 
     @app.post("/container-templates", status_code=201, summary="Create a template and start its build",
               openapi_extra=CREATE_TEMPLATE_BODY, responses=TEMPLATE_RESPONSES)
@@ -235,14 +248,15 @@ def create_app(config: EngineConfig) -> FastAPI:
                 template = state.store.get_template(tid)
                 if template is not None:
                     return json_response(template, 201)
-        template = state.store.insert_template(
-            name=req.name, description=req.description, image=req.image_text, registry_type=req.registry_type,
-            needs_credentials=req.auth is not None, idempotency_key=key, request_hash=fingerprint)
-        state.store.append_log(template["templateId"], f"Template created for {req.image_text} "
-                                                       f"({req.registry_type}" +
-                               (", with credentials)" if req.auth else ")"))
-        state.builds.start(template["templateId"], req.image, req.auth)
-        return json_response(template, 201)
+        with state.store.coalesced():  # template.created carries the build's first phase
+            template = state.store.insert_template(
+                name=req.name, description=req.description, image=req.image_text, registry_type=req.registry_type,
+                needs_credentials=req.auth is not None, idempotency_key=key, request_hash=fingerprint)
+            tid = template["templateId"]
+            state.store.append_log(tid, f"Template created for {req.image_text} ({req.registry_type}" +
+                                   (", with credentials)" if req.auth else ")"))
+            state.builds.start(tid, req.image, req.auth)
+        return json_response(template_or_404(tid), 201)
 
     @app.get("/container-templates", summary="List templates")
     async def list_templates() -> Response:
@@ -257,8 +271,9 @@ def create_app(config: EngineConfig) -> FastAPI:
         t = template_or_404(template_id)
         out = {"templateId": t["templateId"], "status": t["status"], "error": t["error"],
                "updatedAt": t["updatedAt"]}
-        if "progress" in t:
-            out["progress"] = t["progress"]
+        for key in ("progress", "phase", "queuePosition"):
+            if key in t:
+                out[key] = t[key]
         return json_response(out)
 
     @app.get("/container-templates/{template_id}/logs", summary="Build log lines after line N")
@@ -281,4 +296,6 @@ def create_app(config: EngineConfig) -> FastAPI:
 
     # Instances and DELETE /saved-templates/{name} (which removes an image) need the container engine.
     app.include_router(instance_router(lambda: state.instances))
+    if config.events:
+        app.include_router(events_router(lambda: state.events, config.events_heartbeat))
     return app

@@ -1,7 +1,9 @@
 """The build pipeline: a bounded pool of asyncio tasks that turn a template into ``ready`` or ``failed``.
 
 Step 1 resolves the image on its registry (always); step 2 pulls it by digest through the
-container engine when one answers. Every task is owned here, cancelled by ``DELETE`` and on
+container engine when one answers. While it builds, a template's ``phase`` says where it is:
+``queued`` (with its ``queuePosition``), ``resolving``, ``pulling``, then ``finishing`` once every
+layer is downloaded and the engine unpacks them. Every task is owned here, cancelled by ``DELETE`` and on
 shutdown; a restart resumes builds that needed no credentials and fails the rest, because
 credentials were never written down.
 """
@@ -18,6 +20,7 @@ from typing import Any
 import httpx
 
 from in10nt_desktop.api.validation import Credentials, ImageRef, parse_image
+from in10nt_desktop.engine.build_queue import BuildQueue
 from in10nt_desktop.engine.container_engine import ContainerEngine, EngineUnavailable, PullError
 from in10nt_desktop.engine.registry import RegistryError
 from in10nt_desktop.engine.resolver import Resolved, resolve
@@ -73,18 +76,25 @@ class BuildManager:
         self._engine = engine
         self._http = http
         self.settings = settings
-        self._slots = asyncio.Semaphore(settings.max_parallel)
+        self._queue = BuildQueue(settings.max_parallel, self._moved_up)
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def _log(self, tid: str, text: str) -> None:
         self._store.append_log(tid, text)
 
+    def _moved_up(self, tid: str, position: int) -> None:
+        self._store.set_live(tid, "queued", position)
+
     def start(self, tid: str, ref: ImageRef, auth: Credentials | None) -> None:
+        """Queues the build; its first phase is in the store before this returns (the create answer shows it)."""
+        position = self._queue.enter(tid)
+        self._store.set_live(tid, "queued" if position else "resolving", position)
         task = asyncio.get_running_loop().create_task(self._run(tid, ref, auth), name=f"build {tid}")
         self._tasks[tid] = task
         task.add_done_callback(functools.partial(self._finished, tid))
 
     def _finished(self, tid: str, task: asyncio.Task[None]) -> None:
+        self._queue.leave(tid)  # also when the task was cancelled before it ever ran
         if self._tasks.get(tid) is task:
             del self._tasks[tid]
         if not task.cancelled() and task.exception() is not None:
@@ -103,6 +113,7 @@ class BuildManager:
         return True
 
     async def shutdown(self) -> None:
+        self._queue.close()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -130,33 +141,35 @@ class BuildManager:
                                     progress_current=None, progress_total=None)
 
     async def _run(self, tid: str, ref: ImageRef, auth: Credentials | None) -> None:
-        if self._slots.locked():
-            self._log(tid, "Waiting for a free build slot")
-        async with self._slots:
-            started = time.monotonic()
-            self._log(tid, "Build started")
-            try:
-                resolved = await asyncio.wait_for(
-                    resolve(self._http, ref, auth, mirrors=self.settings.mirrors,
-                            platform=self.settings.platform, log=lambda line: self._log(tid, line)),
-                    self.settings.resolve_timeout)
-                self._store.update_template(tid, digest=resolved.digest, size_bytes=resolved.size_bytes,
-                                            platform=resolved.platform, layers=resolved.layers)
-                engine_image = await self._pull(tid, resolved, auth)
-                self._store.update_template(tid, status="ready", error=None, engine_image=engine_image,
-                                            progress_current=None, progress_total=None)
-                self._log(tid, f"Ready in {time.monotonic() - started:.1f} s, pinned to {resolved.digest}")
-            except RegistryError as exc:
-                self._fail(tid, str(exc))
-            except PullError as exc:
-                self._fail(tid, str(exc))
-            except TimeoutError:
-                self._fail(tid, "The build timed out talking to the registry; check the network and try again.")
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.exception("build %s", tid)
-                self._fail(tid, f"Internal engine error ({type(exc).__name__}); see the engine log.")
+        position = self._queue.position(tid)
+        if position is not None:
+            self._log(tid, f"Waiting for a free build slot (#{position} in the queue)")
+        await self._queue.wait(tid)  # the slot is given back by _finished, however the task ends
+        self._store.set_live(tid, "resolving")
+        started = time.monotonic()
+        self._log(tid, "Build started")
+        try:
+            resolved = await asyncio.wait_for(
+                resolve(self._http, ref, auth, mirrors=self.settings.mirrors,
+                        platform=self.settings.platform, log=lambda line: self._log(tid, line)),
+                self.settings.resolve_timeout)
+            self._store.update_template(tid, digest=resolved.digest, size_bytes=resolved.size_bytes,
+                                        platform=resolved.platform, layers=resolved.layers)
+            engine_image = await self._pull(tid, resolved, auth)
+            self._store.update_template(tid, status="ready", error=None, engine_image=engine_image,
+                                        progress_current=None, progress_total=None)
+            self._log(tid, f"Ready in {time.monotonic() - started:.1f} s, pinned to {resolved.digest}")
+        except RegistryError as exc:
+            self._fail(tid, str(exc))
+        except PullError as exc:
+            self._fail(tid, str(exc))
+        except TimeoutError:
+            self._fail(tid, "The build timed out talking to the registry; check the network and try again.")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("build %s", tid)
+            self._fail(tid, f"Internal engine error ({type(exc).__name__}); see the engine log.")
 
     async def _pull(self, tid: str, resolved: Resolved, auth: Credentials | None) -> str | None:
         if not self.settings.pull:
@@ -177,15 +190,26 @@ class BuildManager:
                        f"{self._engine.host}")
         progress = _PullProgress(resolved)
         last_write = 0.0
-        self._store.update_template(tid, progress_current=0, progress_total=resolved.size_bytes)
+        with self._store.coalesced():  # one event for the phase and its first progress
+            self._store.set_live(tid, "pulling")
+            self._store.update_template(tid, progress_current=0, progress_total=resolved.size_bytes)
+        phase = "pulling"
 
         def on_event(event: dict[str, Any]) -> None:
-            nonlocal last_write
+            nonlocal last_write, phase
             line = progress.feed(event)
             if line:
                 self._log(tid, line)
             now = time.monotonic()
-            if now - last_write > 0.25:  # progress is polled, not streamed: a few writes a second suffice
+            downloaded = bool(progress.total) and progress.current >= progress.total
+            if downloaded and phase == "pulling":  # every byte is here; the engine still unpacks the layers
+                phase = "finishing"
+                last_write = now
+                with self._store.coalesced():
+                    self._store.set_live(tid, phase)
+                    self._store.update_template(tid, progress_current=progress.current,
+                                                progress_total=progress.total)
+            elif now - last_write > 0.25:  # each write is an event: a few a second suffice for a progress bar
                 last_write = now
                 self._store.update_template(tid, progress_current=progress.current, progress_total=progress.total)
 

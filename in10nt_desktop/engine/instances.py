@@ -6,11 +6,13 @@ different data dirs never see each other's containers. Nothing about instances i
 a restart re-reads them from the labels, and a container removed behind the engine's back is
 gone, not "running". Saved templates are images the engine owns (``localhost/in10nt-saved/…``),
 recorded in the store. The docker SDK is synchronous, so every call runs in a worker thread.
+The engine's own changes are published (``publish``); one made behind its back is not announced.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -24,6 +26,7 @@ import docker.errors
 
 from in10nt_desktop.api.validation import parse_image
 from in10nt_desktop.engine.container_engine import ContainerEngine, EngineUnavailable, PullError
+from in10nt_desktop.engine.events import INSTANCE_CHANGED, INSTANCE_CREATED, INSTANCE_DELETED
 from in10nt_desktop.engine.instance_rows import (
     ID_RE,
     KEEP_ALIVE,
@@ -66,8 +69,9 @@ class _Pending:
 
 class InstanceRuntime:
     def __init__(self, store: Store, engine: ContainerEngine, *, data_dir: Path, network: str | None,
-                 mirrors: dict[str, str]) -> None:
+                 mirrors: dict[str, str], publish: Callable[[str, dict[str, Any]], None] | None = None) -> None:
         self._store, self._engine = store, engine
+        self._publish = publish or (lambda _event, _data: None)
         self._scope = str(data_dir.resolve())
         self._network, self._mirrors = network, mirrors
         self._lock = asyncio.Lock()  # name checks and reservations, so concurrent creates cannot both win
@@ -222,6 +226,7 @@ class InstanceRuntime:
                                                               name=f"create {iid}")
                 pending.task = task
                 self._own(task)
+                self._publish(INSTANCE_CREATED, dict(first))
         if replay is not None:
             return await self._replay(client, replay)
         # Shielded: a client that hangs up mid-create must not leave a half-made container behind.
@@ -265,10 +270,12 @@ class InstanceRuntime:
                 await asyncio.to_thread(container.remove, force=True)
                 raise
             self._known[iid] = first["name"]
+            self._publish(INSTANCE_CHANGED, result)
             return result
         except BaseException:
             if pending.key:
                 self._keys.pop(pending.key, None)  # a failed create may be retried with the same key
+            self._publish(INSTANCE_DELETED, {"instanceId": iid})  # its "creating" row is gone
             raise
         finally:
             self._pending.pop(iid, None)
@@ -310,6 +317,7 @@ class InstanceRuntime:
         except docker.errors.NotFound:
             pass  # removed meanwhile: the outcome the user asked for
         self._known.pop(iid, None)
+        self._publish(INSTANCE_DELETED, {"instanceId": iid})
 
     async def run(self, iid: str, body: dict[str, Any]) -> dict[str, Any]:
         task = body_text(body, "task", "the task: a shell command to run in the instance (sh -c)")
@@ -325,10 +333,20 @@ class InstanceRuntime:
             raise InstanceError(409, "instance_failed", f"Instance {iid} cannot run tasks: {current['error']}")
         if current["status"] == "stopped":  # e.g. after a reboot: its files are intact, start it again
             await asyncio.to_thread(client.api.start, attrs["Id"])
+            current = await self._announce_if_changed(client, attrs["Id"], current)
         work = asyncio.get_running_loop().create_task(run_task(self._engine, attrs["Id"], task, float(timeout)),
                                                       name=f"run {iid}")
         self._own(work)
-        return await asyncio.shield(work)  # a hung-up client does not kill the task; the timeout does
+        result = await asyncio.shield(work)  # a hung-up client does not kill the task; the timeout does
+        with contextlib.suppress(docker.errors.NotFound):  # removed meanwhile: a delete announces itself
+            await self._announce_if_changed(client, attrs["Id"], current)  # a task may stop its own container
+        return result
+
+    async def _announce_if_changed(self, client: Any, container_id: str, before: dict[str, Any]) -> dict[str, Any]:
+        now = from_inspect(await asyncio.to_thread(client.api.inspect_container, container_id))
+        if (now["status"], now["error"]) != (before["status"], before["error"]):
+            self._publish(INSTANCE_CHANGED, now)
+        return now
 
     async def snapshot(self, iid: str, body: dict[str, Any], key: str | None) -> dict[str, Any]:
         name = checked_name(body.get("templateName"), "templateName")

@@ -1,6 +1,8 @@
 """The engine's SQLite store (WAL): templates, build logs, idempotency keys, saved templates.
 
 Instances are not stored here: the container engine's labels are their record (engine/instances.py).
+A running build's ``phase`` and ``queuePosition`` are not stored either: they live in memory
+(``set_live``), because a restart resumes every build from the queue anyway.
 
 Calls are short and run on the event loop's thread: a local engine serves one user. Turning
 10,000 rows into JSON costs ~70 ms, so the store keeps each template's encoded JSON and
@@ -12,12 +14,22 @@ it cannot resume that build.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import sqlite3
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from in10nt_desktop.engine.events import (
+    SAVED_CREATED,
+    SAVED_DELETED,
+    TEMPLATE_CHANGED,
+    TEMPLATE_CREATED,
+    TEMPLATE_DELETED,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS templates (
@@ -106,6 +118,10 @@ class Store:
         self._db.executescript(SCHEMA)
         self._migrate()
         self._encoded: dict[str, bytes] | None = None  # id -> JSON, in list order; built on first list
+        self._live: dict[str, dict[str, Any]] = {}  # id -> {"phase", "queuePosition"} of a running build
+        # Told of every change after it is written: (event name, the object as GET answers it).
+        self.on_change: Callable[[str, dict[str, Any]], None] | None = None
+        self._held: dict[str, str] | None = None  # inside coalesced(): template id -> event name
 
     def _migrate(self) -> None:
         """Columns added after a store may have been created (CREATE TABLE IF NOT EXISTS keeps old tables)."""
@@ -113,11 +129,47 @@ class Store:
         if "request_hash" not in columns:  # keys stored before it match any request, as they did then
             self._db.execute("ALTER TABLE idempotency ADD COLUMN request_hash TEXT")
 
+    def _row_json(self, row: tuple[Any, ...]) -> dict[str, Any]:
+        template = _template_json(row)
+        live = self._live.get(row[0])
+        if live:
+            template.update(live)
+        return template
+
     def _encoded_rows(self) -> dict[str, bytes]:
         if self._encoded is None:
             rows = self._db.execute(f"SELECT {_TEMPLATE_COLUMNS} FROM templates ORDER BY created_at, id")
-            self._encoded = {row[0]: _encode(_template_json(row)) for row in rows}
+            self._encoded = {row[0]: _encode(self._row_json(row)) for row in rows}
         return self._encoded
+
+    # -- change notices -----------------------------------------------------------------------------
+    def _emit(self, event: str, data: dict[str, Any]) -> None:
+        if self.on_change is not None:
+            self.on_change(event, data)
+
+    def _template_changed(self, event: str, template: dict[str, Any]) -> None:
+        tid = template["templateId"]
+        if self._held is not None:
+            self._held[tid] = TEMPLATE_CREATED if self._held.get(tid) == TEMPLATE_CREATED else event
+            return
+        self._emit(event, template)
+
+    @contextlib.contextmanager
+    def coalesced(self) -> Iterator[None]:
+        """Template writes inside are announced once each, at the end, with the final row.
+
+        A create announces ``template.created`` with its build's first phase already in it, and a
+        step that writes two things (a phase and its progress) is one event. Not re-entrant.
+        """
+        self._held = {}
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            for tid, event in held.items():
+                template = self.get_template(tid)
+                if template is not None:
+                    self._emit(event, template)
 
     def _refresh(self, tid: str) -> dict[str, Any] | None:
         template = self.get_template(tid)
@@ -147,6 +199,7 @@ class Store:
                                  "VALUES (?, ?, ?, ?)", (idempotency_key, tid, ts, request_hash))
         template = self._refresh(tid)
         assert template is not None
+        self._template_changed(TEMPLATE_CREATED, template)
         return template
 
     def template_for_key(self, key: str) -> tuple[str, str | None] | None:
@@ -156,7 +209,7 @@ class Store:
 
     def get_template(self, tid: str) -> dict[str, Any] | None:
         row = self._db.execute(f"SELECT {_TEMPLATE_COLUMNS} FROM templates WHERE id = ?", (tid,)).fetchone()
-        return None if row is None else _template_json(row)
+        return None if row is None else self._row_json(row)
 
     def list_templates_json(self) -> bytes:
         """The whole list as a JSON array, from the per-row cache."""
@@ -172,10 +225,30 @@ class Store:
         allowed = {"status", "error", "digest", "size_bytes", "platform", "layers", "progress_current",
                    "progress_total", "engine_image"}
         assert set(fields) <= allowed, set(fields) - allowed
+        if fields.get("status", "building") != "building":
+            self._live.pop(tid, None)  # a finished build has no phase
         fields["updated_at"] = now_iso()
         assignments = ", ".join(f"{k} = ?" for k in fields)
         self._db.execute(f"UPDATE templates SET {assignments} WHERE id = ?", (*fields.values(), tid))
-        self._refresh(tid)
+        template = self._refresh(tid)
+        if template is not None:
+            self._template_changed(TEMPLATE_CHANGED, template)
+
+    def set_live(self, tid: str, phase: str | None, queue_position: int | None = None) -> None:
+        """A building template's ``phase`` (and ``queuePosition`` while queued), in memory; None clears them."""
+        live = {} if phase is None else {"phase": phase, **({"queuePosition": queue_position}
+                                                           if queue_position is not None else {})}
+        if self._live.get(tid, {}) == live:
+            return
+        if live:
+            self._live[tid] = live
+        else:
+            self._live.pop(tid, None)
+        template = self._refresh(tid)
+        if template is None:
+            self._live.pop(tid, None)
+        else:
+            self._template_changed(TEMPLATE_CHANGED, template)
 
     def engine_image(self, tid: str) -> str | None:
         row = self._db.execute("SELECT engine_image FROM templates WHERE id = ?", (tid,)).fetchone()
@@ -189,6 +262,9 @@ class Store:
             self._db.execute("DELETE FROM idempotency WHERE template_id = ?", (tid,))
         if self._encoded is not None:
             self._encoded.pop(tid, None)
+        self._live.pop(tid, None)
+        if cur.rowcount > 0:
+            self._emit(TEMPLATE_DELETED, {"templateId": tid})
         return cur.rowcount > 0
 
     # -- build logs ---------------------------------------------------------------------------
@@ -231,7 +307,11 @@ class Store:
             (name, image_ref, size_bytes, now_iso(), source_instance_id, container_template_id))
         saved = self.get_saved(name)
         assert saved is not None
+        self._emit(SAVED_CREATED, saved)
         return saved
 
     def delete_saved(self, name: str) -> bool:
-        return self._db.execute("DELETE FROM saved_templates WHERE name = ?", (name,)).rowcount > 0
+        deleted = self._db.execute("DELETE FROM saved_templates WHERE name = ?", (name,)).rowcount > 0
+        if deleted:
+            self._emit(SAVED_DELETED, {"name": name})
+        return deleted
