@@ -14,6 +14,7 @@ from in10nt_desktop.api.errors import (
     ValidationError,
     WaitTimeoutError,
 )
+from in10nt_desktop.api.events import Event, EventsUnsupportedError
 from in10nt_desktop.api.instances import Instance
 from in10nt_desktop.api.models import (
     REGISTRY_TYPES,
@@ -30,7 +31,8 @@ from in10nt_desktop.api.templates import Template
 
 __all__ = [
     "HOSTED_BASE_URL", "REGISTRY_TYPES", "APIError", "AuthenticationError", "BuildFailedError", "BuildLog",
-    "ConflictError", "ConnectionFailedError", "In10ntClient", "In10ntError", "Instance", "LogLine",
+    "ConflictError", "ConnectionFailedError", "Event", "EventsUnsupportedError", "In10ntClient", "In10ntError",
+    "Instance", "LogLine",
     "NotFoundError", "Progress", "RateLimitError", "RegistryAuth", "RunResult", "SavedTemplate",
     "ServerError", "StatusInfo", "Template", "TemplateData", "ValidationError", "WaitTimeoutError",
 ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 
 import httpx
 
 from in10nt_desktop.api.errors import In10ntError, NotFoundError
+from in10nt_desktop.api.events import Event, event_stream, server_has_events
 from in10nt_desktop.api.http import HttpCore
 from in10nt_desktop.api.instances import InstancesResource, SavedTemplatesResource
 from in10nt_desktop.api.templates import TemplatesResource
@@ -55,6 +57,29 @@ class In10ntClient:
         except In10ntError:
             return False
         return True
+
+    def events(self, last_event_id: int | None = None, *, reconnect: bool = True,
+               on_disconnect: Callable[[In10ntError], None] | None = None,
+               heartbeat_timeout: float = 45.0) -> AsyncIterator[Event]:
+        """Every change on the server, as it happens (``GET /events``); see ``api/events.py``.
+
+        Yields ``Event(None, "open", {})`` each time the stream (re)opens, then the server's events
+        in order. After ``last_event_id`` (or the last id seen, on a reconnect) the server replays
+        what was missed, or sends ``reset``: list again. A lost stream (connection error, closed by
+        the server, nothing at all for ``heartbeat_timeout`` seconds) is reported to
+        ``on_disconnect`` with a sentence, then retried with backoff (0.5 s doubling to 10 s,
+        jittered) until the caller stops iterating; with ``reconnect=False`` it is raised instead.
+        Raises ``EventsUnsupportedError`` when the server has no event stream (404 on the first
+        try) and ``AuthenticationError`` on 401/403; neither is retried. Use
+        ``contextlib.aclosing`` to close the stream as soon as the loop is left.
+        """
+        return event_stream(self._http, last_event_id, reconnect=reconnect, on_disconnect=on_disconnect,
+                            heartbeat_timeout=heartbeat_timeout)
+
+    async def has_events(self, timeout: float = 5.0) -> bool:
+        """True if the server has an event stream (``GET /events`` answers one; it is closed at once),
+        False on 404 (poll instead). Other failures raise ``In10ntError``."""
+        return await server_has_events(self._http, timeout)
 
     def __repr__(self) -> str:
         key = "set" if self._http.has_api_key else "none"

@@ -67,12 +67,18 @@ class HttpCore:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The one ``httpx.AsyncClient`` (for the event stream, which is not a request/answer call)."""
+        return self._client
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+
     async def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
                       idempotency_key: str | None = None, retry: bool | None = None,
                       timeout: float | None = None) -> httpx.Response:
-        headers: dict[str, str] = {}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
+        headers = self.auth_headers()
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         if retry is None:

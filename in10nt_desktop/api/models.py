@@ -94,6 +94,10 @@ class TemplateData(_Row):
     platform: str | None = None
     layers: int | None = None
     progress: Progress | None = None
+    # While building, on servers that say it (the local engine): queued | resolving | pulling | finishing.
+    phase: str | None = None
+    queue_position: int | None = Field(default=None, validation_alias=AliasChoices("queuePosition", "queue_position"),
+                                       serialization_alias="queuePosition")  # 1-based, only while queued
 
 
 class StatusInfo(_Row):
@@ -102,6 +106,9 @@ class StatusInfo(_Row):
     status: str
     error: str | None = None
     progress: Progress | None = None
+    phase: str | None = None
+    queue_position: int | None = Field(default=None, validation_alias=AliasChoices("queuePosition", "queue_position"),
+                                       serialization_alias="queuePosition")
     updated_at: datetime | None = Field(default=None,
                                         validation_alias=AliasChoices("updatedAt", "updated_at"),
                                         serialization_alias="updatedAt")

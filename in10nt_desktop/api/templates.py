@@ -36,6 +36,7 @@ class Template(TemplateData, BoundRow):
     async def status_info(self) -> StatusInfo:
         info = await self._core().item(StatusInfo, "GET", template_path(self.template_id, "/status"))
         self.status, self.error, self.progress = info.status, info.error, info.progress
+        self.phase, self.queue_position = info.phase, info.queue_position
         return info
 
     async def delete(self) -> None:

@@ -10,7 +10,8 @@ nothing but its cursor. A client that falls so far behind that its next event ha
 Ids are per process and start at a base taken from the clock (milliseconds times 1000), so an id
 handed out by an earlier engine process is below this one's range and gets a ``reset``. Two
 processes' ranges could only overlap if the earlier one had published a million events per
-second of its uptime.
+second of its uptime. Each stream opens with an ``id:`` line alone, naming the position it starts
+from, so that every client has an id to resume from.
 """
 
 from __future__ import annotations
@@ -141,6 +142,10 @@ class EventBus:
         self.clients += 1
         try:
             cursor = start
+            if cursor is not None:
+                # An ``id:`` line alone sets the client's last event id without an event (SSE spec): a
+                # client that saw no event yet still has an id to resume from after a drop.
+                yield b"id: %d\n\n" % (cursor - 1)
             while not self._closed:
                 signal = self._signal
                 if cursor is None:
