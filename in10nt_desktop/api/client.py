@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from types import TracebackType
 
 import httpx
@@ -60,7 +60,7 @@ class In10ntClient:
 
     def events(self, last_event_id: int | None = None, *, reconnect: bool = True,
                on_disconnect: Callable[[In10ntError], None] | None = None,
-               heartbeat_timeout: float = 45.0) -> AsyncIterator[Event]:
+               heartbeat_timeout: float = 45.0) -> AsyncGenerator[Event, None]:
         """Every change on the server, as it happens (``GET /events``); see ``api/events.py``.
 
         Yields ``Event(None, "open", {})`` each time the stream (re)opens, then the server's events
@@ -68,7 +68,8 @@ class In10ntClient:
         what was missed, or sends ``reset``: list again. A lost stream (connection error, closed by
         the server, nothing at all for ``heartbeat_timeout`` seconds) is reported to
         ``on_disconnect`` with a sentence, then retried with backoff (0.5 s doubling to 10 s,
-        jittered) until the caller stops iterating; with ``reconnect=False`` it is raised instead.
+        jittered) until the caller stops iterating; with ``reconnect=False`` it is raised instead
+        (and an exception that ``on_disconnect`` raises ends the iteration with it: a way to give up).
         Raises ``EventsUnsupportedError`` when the server has no event stream (404 on the first
         try) and ``AuthenticationError`` on 401/403; neither is retried. Use
         ``contextlib.aclosing`` to close the stream as soon as the loop is left.

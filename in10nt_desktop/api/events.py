@@ -20,7 +20,7 @@ import builtins
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -130,7 +130,7 @@ async def _refusal(response: httpx.Response, base_url: str, first: bool) -> In10
 
 async def event_stream(http: HttpCore, last_event_id: int | None = None, *, reconnect: bool = True,
                        on_disconnect: Callable[[In10ntError], None] | None = None,
-                       heartbeat_timeout: float = 45.0) -> AsyncIterator[Event]:
+                       heartbeat_timeout: float = 45.0) -> AsyncGenerator[Event, None]:
     """The generator behind ``In10ntClient.events`` (see there)."""
     if heartbeat_timeout <= 0:
         raise ValueError("heartbeat_timeout must be a number of seconds above 0")

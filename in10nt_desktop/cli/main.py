@@ -1,6 +1,7 @@
 """``in10nt``: templates, saved templates, instances and the local engine from a terminal.
 
-Exit codes: 0 ok, 1 the API or a build failed, 2 usage error. Passwords are read from an
+Exit codes: 0 ok (also Ctrl+C ending `events` or `--watch`), 1 the API or a build failed, 2 usage
+error, 3 the server has no event stream (`events`). Passwords are read from an
 environment variable or stdin, never from a flag value (flags end up in shell history).
 """
 
@@ -31,7 +32,7 @@ from in10nt_desktop.api import (
     WaitTimeoutError,
 )
 from in10nt_desktop.api.validation import FieldError, parse_image, registry_type_for
-from in10nt_desktop.cli import commands, instance_commands
+from in10nt_desktop.cli import commands, instance_commands, watch_commands
 from in10nt_desktop.engine.runtime_file import RUNTIME_FILE, default_data_dir, read_runtime
 
 
@@ -69,10 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="In10nt agent environments from any Docker image.")
     parser.add_argument("--version", action="version", version=f"in10nt {__version__}")
     _global_options(parser, suppress=False)
-    top = parser.add_subparsers(dest="group", required=True, metavar="{templates,saved-templates,instances,engine}")
+    top = parser.add_subparsers(dest="group", required=True,
+                                metavar="{templates,saved-templates,instances,events,engine}")
 
     tpl = top.add_parser("templates", help="container templates").add_subparsers(dest="cmd", required=True)
-    tpl.add_parser("list", parents=[common], help="list templates")
+    tlist = tpl.add_parser("list", parents=[common], help="list templates")
+    tlist.add_argument("--watch", action="store_true", help="then print every change until Ctrl+C")
     # No abbreviations: `--password-e` must not quietly mean --password-env.
     create = tpl.add_parser("create", parents=[common], allow_abbrev=False,
                             help="create a template and start its build")
@@ -107,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     sdel.add_argument("name", nargs="+")
     instance_commands.add_clone_parser(saved, common)
     instance_commands.add_parsers(top, common)
+
+    events = top.add_parser("events", parents=[common], help="print every change on the server as it happens")
+    events.add_argument("--since", type=_bounded(int, 0, 2**63 - 1), metavar="ID",
+                        help="first replay the events after this id (a reset if the server no longer has them)")
+    events.set_defaults(cmd="stream")
 
     engine = top.add_parser("engine", help="the local engine").add_subparsers(dest="cmd", required=True)
     serve = engine.add_parser("serve", parents=[common], help="serve the In10nt API on 127.0.0.1")
@@ -190,7 +198,9 @@ def infer_registry_type(image: str) -> str:
 async def _run(args: argparse.Namespace) -> int:
     if args.group == "engine":
         raise AssertionError("engine commands run outside asyncio")
-    handlers = {**commands.HANDLERS, **instance_commands.HANDLERS}
+    handlers = {**commands.HANDLERS, **instance_commands.HANDLERS, ("events", "stream"): watch_commands.events_cmd}
+    if args.group == "templates" and args.cmd == "list" and args.watch:
+        handlers[("templates", "list")] = watch_commands.templates_watch
     handler: Callable[[In10ntClient, argparse.Namespace], Awaitable[int]] = handlers[(args.group, args.cmd)]
     if args.group == "templates" and args.cmd == "create":
         args.registry_auth = read_auth(args)
@@ -214,13 +224,16 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_run(args))
     except UsageError as exc:
         parser.error(str(exc))
+    except watch_commands.NoEventStream as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return watch_commands.EXIT_NO_EVENTS
     except ValidationError as exc:
         where = f"{exc.field}: " if exc.field else ""
         print(f"error: {where}{exc}", file=sys.stderr)
     except (BuildFailedError, WaitTimeoutError, In10ntError) as exc:
         print(f"error: {explain(exc, args)}", file=sys.stderr)
     except KeyboardInterrupt:
-        return 130
+        return 0 if getattr(args, "watching", False) else 130
     return 1
 
 
