@@ -174,7 +174,7 @@ def test_a_burst_of_1000_creates_loses_no_event(events_engine: EngineProc) -> No
 
 
 def test_no_events_flag_gives_404_and_has_events_false(tmp_path: Path) -> None:
-    engine = start_engine(tmp_path / "engine", extra=["--no-events"])
+    engine = start_engine(tmp_path / "engine", events=False)
     try:
         with engine.http() as http:
             r = http.get("/events")

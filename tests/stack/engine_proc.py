@@ -66,13 +66,16 @@ class EngineProc:
 
 
 def start_engine(data_dir: Path, *, mirrors: dict[str, str] | None = None, docker_host: str | None = None,
-                 extra: list[str] | None = None, timeout: float = 30) -> EngineProc:
+                 extra: list[str] | None = None, timeout: float = 30, events: bool = True) -> EngineProc:
+    """``events=False`` plays a server without an event stream (``--no-events``: GET /events is a 404)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     args = ["engine", "serve", "--port", "0", "--data-dir", str(data_dir), "--log-level", "info"]
     for registry, url in (mirrors or {}).items():
         args += ["--registry-mirror", f"{registry}={url}"]
     # No engine unless asked: the default sockets of the machine must not leak into a test.
     args += ["--docker-host", docker_host or f"unix://{data_dir}/no-container-engine.sock"]
+    if not events:
+        args.append("--no-events")
     args += extra or []
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IN10NT_", "DOCKER_"))}
     log_path = data_dir / f"engine-{time.monotonic_ns()}.log"
