@@ -69,6 +69,15 @@ class GateProxy:
         with contextlib.suppress(OSError):
             dst.shutdown(socket.SHUT_WR)
 
+    def cut(self) -> None:
+        """Breaks every open connection, as a network drop would; new ones are still accepted."""
+        socks, self._socks = self._socks, []
+        for sock in socks:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                sock.close()
+
     def close(self) -> None:
         self._stop.set()
         self._listener.close()
