@@ -98,8 +98,9 @@ async def events_cmd(client: In10ntClient, args: argparse.Namespace) -> int:
             if event.type == "open":
                 continue
             print(_json_line(event) if args.json else event_line(event), flush=True)
-    except EventsUnsupportedError as exc:
-        raise NoEventStream(f"{exc} `in10nt templates list --watch` polls it.") from None
+    except EventsUnsupportedError:
+        raise NoEventStream(f"{client.base_url} has no event stream (GET /events answered 404); "
+                            "`in10nt templates list --watch` polls it instead.") from None
     return 0
 
 
