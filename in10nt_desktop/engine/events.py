@@ -17,6 +17,7 @@ from, so that every client has an id to resume from.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -78,7 +79,8 @@ class EventBus:
     def publish(self, event: str, data: dict[str, Any]) -> None:
         payload = json.dumps(data, separators=(",", ":")).encode()  # encoded now: the caller may change data
         if self._loop is not None and threading.get_ident() != self._thread:
-            self._loop.call_soon_threadsafe(self._append, event, payload)
+            with contextlib.suppress(RuntimeError):  # the loop has closed (shutdown): nobody is listening
+                self._loop.call_soon_threadsafe(self._append, event, payload)
         else:
             self._append(event, payload)
 
