@@ -159,8 +159,11 @@ class Store:
         """Template writes inside are announced once each, at the end, with the final row.
 
         A create announces ``template.created`` with its build's first phase already in it, and a
-        step that writes two things (a phase and its progress) is one event. Not re-entrant.
+        step that writes two things (a phase and its progress) is one event. Nested, the outer one announces.
         """
+        if self._held is not None:
+            yield
+            return
         self._held = {}
         try:
             yield
