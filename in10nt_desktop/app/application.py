@@ -93,21 +93,21 @@ def main(argv: list[str] | None = None) -> int:
 async def _run(args: argparse.Namespace, icon: Any) -> int:
     from PySide6.QtCore import QSettings
 
+    from in10nt_desktop.app.app_services import AppServices
     from in10nt_desktop.app.keychain import KeyStore
     from in10nt_desktop.app.local_engine import LocalEngine
     from in10nt_desktop.app.profiles import Profile
-    from in10nt_desktop.app.session import Session
     from in10nt_desktop.ui.main_window import MainWindow
 
     settings = QSettings()
-    session = Session(settings, KeyStore(), LocalEngine())
-    _install_error_hooks(session)
-    window = MainWindow(session, settings, icon)
+    services = AppServices(settings, KeyStore(), LocalEngine())
+    _install_error_hooks(services)
+    window = MainWindow(services, settings, icon)
     closed = asyncio.Event()
     window.closed.connect(closed.set)
-    _quit_on_signals(closed, window)
-    profiles = session.profiles.load()
-    wanted = args.profile or session.profiles.active_name()
+    signalled = _quit_on_signals(closed, window)
+    profiles = services.profiles.load()
+    wanted = args.profile or services.profiles.active_name()
     profile = next((p for p in profiles if p.name == wanted), None)
     if args.profile and profile is None:
         print(f"in10nt-desktop: no profile named {args.profile!r} (have: {', '.join(p.name for p in profiles)})",
@@ -115,40 +115,46 @@ async def _run(args: argparse.Namespace, icon: Any) -> int:
         return 2
     window.show()
     if args.base_url:  # a one-off URL: not remembered as the last connection
-        session.activate(Profile("Command line", "custom", args.base_url), args.base_url, remember=False)
+        services.activate(Profile("Command line", "custom", args.base_url), args.base_url, remember=False)
     else:
-        session.activate(profile or profiles[0])
+        services.activate(profile or profiles[0])
     try:
         if args.self_test:
-            return await _self_test(session, window)
+            return await _self_test(services, window)
         await closed.wait()
         return 0
     finally:
+        if signalled.is_set() and services.builds_in_flight():
+            # A logout or ``kill`` cannot be asked: never lose a build silently, leave the engine running.
+            log.warning("quitting on a signal with %d builds in flight: the local engine keeps running",
+                        services.builds_in_flight())
+            services.keep_engine_running()
         window.close()
-        await session.close()
+        await services.close()
 
 
-async def _self_test(session: Any, window: Any) -> int:
+async def _self_test(services: Any, window: Any) -> int:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + SELF_TEST_TIMEOUT
+    conn = services.connection
     while loop.time() < deadline:
-        if session.state == "online" and session.templates.loaded:
+        if conn.state == "online" and services.templates.store.loaded:
             window.repaint()  # painted with the list loaded: the moment the start-up benchmark measures
             t0 = os.environ.get("IN10NT_T0")  # set by bench/gui.py to the time it spawned this process
             timing = f"; painted {time.time() - float(t0):.3f} s after start" if t0 else ""
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(f"self-test ok: {session.profile.label}, {len(session.templates)} templates{timing}; "
+            print(f"self-test ok: {conn.where}, {len(services.templates.store)} templates{timing}; "
                   f"max RSS {rss:.0f} MB", flush=True)
             return 0
-        if session.state in ("offline", "needs_key"):
-            print(f"self-test failed: {session.state}", file=sys.stderr, flush=True)
+        if conn.state in ("offline", "needs_key", "engine_stopped"):
+            print(f"self-test failed: {conn.state}: {conn.sentence}", file=sys.stderr, flush=True)
             return 1
         await asyncio.sleep(0.05)
     print(f"self-test failed: not connected after {SELF_TEST_TIMEOUT:.0f} s", file=sys.stderr)
     return 1
 
 
-def _quit_on_signals(closed: asyncio.Event, owner: Any) -> None:
+def _quit_on_signals(closed: asyncio.Event, owner: Any) -> asyncio.Event:
     """SIGTERM/SIGINT (a logout, ``kill``, Ctrl+C) end the app like closing its window, so the
     engine it started is stopped too. Python runs signal handlers only between bytecodes, so a
     short Qt timer gives it the chance while Qt's own loop is waiting."""
@@ -156,19 +162,26 @@ def _quit_on_signals(closed: asyncio.Event, owner: Any) -> None:
 
     from PySide6.QtCore import QTimer
 
+    signalled = asyncio.Event()
+
+    def on_signal(*_args: object) -> None:
+        signalled.set()
+        closed.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: closed.set())
+        signal.signal(sig, on_signal)
     timer = QTimer(owner)  # owned by the window: lives exactly as long as the app runs
     timer.timeout.connect(lambda: None)
     timer.start(250)
+    return signalled
 
 
-def _install_error_hooks(session: Any) -> None:
+def _install_error_hooks(services: Any) -> None:
     """``asyncSlot`` and callback errors end up here; show them instead of losing them."""
 
     def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         log.error("unhandled error", exc_info=(kind, exc, tb))
-        session.errors.report(exc)
+        services.errors.report(exc)
 
     def loop_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")

@@ -1,4 +1,8 @@
-"""The one error path: any exception becomes a sentence for the message bar, with details on demand."""
+"""The one error path: any exception becomes a sentence for the message bar, with details on demand.
+
+Connectivity is not reported here: a refused connection or a refused key changes the
+connection's state (app/connection.py), and the window shows that state in one place.
+"""
 
 from __future__ import annotations
 
@@ -26,23 +30,23 @@ def describe(exc: BaseException, doing: str | None = None) -> tuple[str, str]:
     return f"{prefix}Something went wrong ({type(exc).__name__}). The details say where.", details
 
 
+def is_connectivity(exc: BaseException) -> bool:
+    """Failures the connection's state already shows (offline, engine stopped, key refused)."""
+    return isinstance(exc, ConnectionFailedError) or (isinstance(exc, AuthenticationError) and exc.status == 401)
+
+
 class ErrorReporter(QObject):
     """Services report here; the window shows ``reported`` in its message bar."""
 
     reported = Signal(str, str)          # sentence, details
-    auth_required = Signal(str)          # sentence: the API key was refused
-    offline = Signal(str)                # sentence: the server cannot be reached
 
     def report(self, exc: BaseException, doing: str | None = None) -> None:
+        if is_connectivity(exc):
+            return
         sentence, details = describe(exc, doing)
-        if isinstance(exc, AuthenticationError) and exc.status == 401:
-            self.auth_required.emit(sentence)
-        elif isinstance(exc, ConnectionFailedError):
-            self.offline.emit(sentence)
-        else:
-            if not isinstance(exc, In10ntError | FieldError):
-                log.error("%s", sentence, exc_info=exc)
-            self.reported.emit(sentence, details)
+        if not isinstance(exc, In10ntError | FieldError):
+            log.error("%s", sentence, exc_info=exc)
+        self.reported.emit(sentence, details)
 
-    def report_task_failure(self, exc: BaseException, task_name: str) -> None:
-        self.report(exc)
+    def say(self, sentence: str, details: str = "") -> None:
+        self.reported.emit(sentence, details)

@@ -73,6 +73,16 @@ class KeyStore:
                 self._unavailable(exc)
         return self._session.get(profile)
 
+    async def get_migrating(self, account: str, legacy: str) -> str | None:
+        """The key under ``account``; one still stored under an older account name is moved there."""
+        value = await self.get(account)
+        if value is None and legacy != account:
+            value = await self.get(legacy)
+            if value is not None:
+                await self.set(account, value)
+                await self.delete(legacy)
+        return value
+
     async def set(self, profile: str, secret: str) -> bool:
         """Store ``secret``; True when it reached the keychain, False when kept for the session only."""
         self._session[profile] = secret

@@ -43,6 +43,12 @@ def engine_command() -> list[str]:
     return [sys.executable, "-m", "in10nt_desktop.cli.main", "engine", "serve"]
 
 
+def new_session_kwargs() -> dict[str, Any]:
+    if sys.platform == "win32":
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    return {"start_new_session": True}
+
+
 async def _answers(url: str, token: str) -> bool:
     async with In10ntClient(url, token) as client:
         return await client.health(timeout=2.0)
@@ -58,6 +64,37 @@ class LocalEngine:
     @property
     def started_by_us(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def owned(self) -> bool:
+        """This app started the engine (it may have died since): it is ours to restart and to stop."""
+        return self._proc is not None
+
+    @property
+    def alive(self) -> bool:
+        """Our engine's process still runs (also reaps it when it died, so its pid stops looking alive)."""
+        return self._proc is not None and self._proc.poll() is None
+
+    async def announced(self) -> EngineEndpoint | None:
+        """The engine ``engine.json`` announces, if its process is alive (a local file read, no request)."""
+        if self._proc is not None:
+            self._proc.poll()  # reap a dead child first: a zombie's pid still looks alive
+        info = await asyncio.to_thread(read_runtime, self.data_dir)
+        return None if info is None else EngineEndpoint(str(info["url"]), str(info["token"]))
+
+    async def announced_alive(self) -> bool:
+        return await self.announced() is not None
+
+    def detach(self) -> None:
+        """Leave our engine running after the app quits (builds in flight); the next start finds it
+        through engine.json and uses it like any engine it did not start."""
+        if self._proc is not None:
+            log.info("leaving the local engine (pid %d) running in the background", self._proc.pid)
+        self._proc = None
+        if self._log is not None:
+            with contextlib.suppress(OSError):
+                self._log.close()
+            self._log = None
 
     async def ensure(self, check: bool = True) -> EngineEndpoint:
         """The running engine, or a new one. ``check=False`` trusts a live pid in engine.json without
@@ -77,7 +114,10 @@ class LocalEngine:
         cmd = [*engine_command(), "--port", "0", "--data-dir", str(self.data_dir), "--log-level", "info",
                *self._extra]
         log.info("starting the local engine: %s", " ".join(cmd))
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+        # Its own session: a Ctrl+C in the terminal that started the app must not also kill the engine
+        # (the app decides, and may leave it running for builds in flight).
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+                                      **new_session_kwargs())
 
     async def _wait_for_announcement(self) -> EngineEndpoint:
         loop = asyncio.get_running_loop()

@@ -1,13 +1,20 @@
-"""Follows the selected template's build log (``/logs?after=N``) while it builds."""
+"""Follows the selected template's build log (``/logs?after=N``) while it builds.
+
+Its task belongs to the connection, like every other watcher: a reconnect or a profile
+switch stops it, and the window follows again once the connection is back online.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from PySide6.QtCore import QObject, Signal
 
-from in10nt_desktop.api import In10ntClient, In10ntError, NotFoundError
-from in10nt_desktop.app.tasks import TaskOwner
+from in10nt_desktop.api import BuildLog, In10ntClient, In10ntError, NotFoundError
+from in10nt_desktop.app.connection import Connection
+
+TASK = "follow-log"
 
 
 class LogFollower(QObject):
@@ -15,34 +22,31 @@ class LogFollower(QObject):
     lines_added = Signal(str, list)  # template id, list[str] already formatted
     unavailable = Signal(str, str)   # template id, sentence (the server has no logs route)
 
-    def __init__(self, parent: QObject | None = None, interval: float = 1.0) -> None:
+    def __init__(self, connection: Connection, parent: QObject | None = None, interval: float = 1.0) -> None:
         super().__init__(parent)
+        self._c = connection
         self.interval = interval
-        self._tasks = TaskOwner()
         self.template_id: str | None = None
 
-    def follow(self, client: In10ntClient | None, template_id: str | None, force: bool = False) -> None:
-        if template_id == self.template_id and self._tasks.running("follow") and not force:
+    def follow(self, template_id: str | None, force: bool = False) -> None:
+        if template_id == self.template_id and self._c.tasks.running(TASK) and not force:
             return
-        self._tasks.cancel_all()
+        self._c.tasks.cancel(TASK)
         self.template_id = template_id
         self.reset.emit(template_id or "")  # never leave the previous template's log on screen
-        if client is None or template_id is None:
+        if template_id is None or self._c.client is None:
             return
-        self._tasks.spawn(self._follow(client, template_id), name="follow")
+        self._c.spawn(self._follow(template_id), name=TASK)
 
     def stop(self) -> None:
-        self._tasks.cancel_all()
+        self._c.tasks.cancel(TASK)
         self.template_id = None
 
-    async def close(self) -> None:
-        await self._tasks.shutdown()
-
-    async def _follow(self, client: In10ntClient, template_id: str) -> None:
+    async def _follow(self, template_id: str) -> None:
         after, quiet = 0, 0
         while True:
             try:
-                log = await client.templates.logs(template_id, after)
+                log = await self._c.call(functools.partial(_read_log, template_id=template_id, after=after))
             except NotFoundError:
                 self.unavailable.emit(template_id, "This server keeps no build log for the template.")
                 return
@@ -60,3 +64,7 @@ class LogFollower(QObject):
             if log.status is None and quiet >= 5:
                 return  # a server that gives no status: stop once the log has gone quiet
             await asyncio.sleep(self.interval if not log.lines else 0.2)
+
+
+async def _read_log(client: In10ntClient, template_id: str, after: int) -> BuildLog:
+    return await client.templates.logs(template_id, after)

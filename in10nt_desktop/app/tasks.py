@@ -52,6 +52,13 @@ class TaskOwner:
             else:
                 log.error("task %s failed", task.get_name(), exc_info=exc)
 
+    def cancel(self, name: str) -> None:
+        """Cancel the task called ``name`` unless it is the one asking."""
+        task = self._tasks.get(name)
+        if task is not None and task is not asyncio.current_task():
+            del self._tasks[name]
+            task.cancel()
+
     def running(self, name: str) -> bool:
         task = self._tasks.get(name)
         return task is not None and not task.done()

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from in10nt_desktop.app.profiles import Profile
+from in10nt_desktop.app.profiles import Profile, new_profile_id
 
 KIND_TEXT = {"local": "This computer: the local engine, started by the app when needed",
              "cloud": "The hosted In10nt service", "custom": "An In10nt-compatible server at a URL"}
@@ -154,7 +154,7 @@ class ConnectionDialog(QDialog):
         while name in names:
             n += 1
             name = f"{base} {n}"
-        self.profiles.append(Profile(name, "custom", "https://"))
+        self.profiles.append(Profile(name, "custom", "https://", new_profile_id()))
         self.list.addItem(name)
         self.list.setCurrentRow(len(self.profiles) - 1)
         self.url.setFocus()

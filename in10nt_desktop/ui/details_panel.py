@@ -60,6 +60,7 @@ class DetailsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.row: TemplateRow | None = None
+        self._last_id: str | None = None  # the template shown before the current (empty) state
         self.base_url = ""
         self._values: dict[str, QLineEdit | QLabel] = {}
         self._build_ui()
@@ -112,8 +113,15 @@ class DetailsPanel(QWidget):
         code_layout.addWidget(copy_code)
         self.tabs.addTab(code, "Copy as c&ode")
 
+    def show_gone(self, template_id: str, name: str) -> None:
+        """The template shown a moment ago was deleted by another client: say so, not "no selection"."""
+        if self.row is None and self._last_id == template_id:
+            self.title.setText(f"{name} was deleted elsewhere")
+
     def show_row(self, row: TemplateRow | None) -> None:
         same = row is not None and self.row is not None and row.template_id == self.row.template_id
+        if self.row is not None:
+            self._last_id = self.row.template_id
         self.row = row
         if row is not None:
             data = row.data.model_dump(mode="json", by_alias=True)

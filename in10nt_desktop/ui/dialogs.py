@@ -1,10 +1,16 @@
-"""Small modal questions the actions need: confirmations, a name, a task, an API key.
+"""Small window-modal questions the actions need: confirmations, a name, a task, an API key.
 
-Each returns the answer (or None when cancelled); none does I/O.
+No nested event loops: each dialog is opened with ``open()`` and its answer awaited through
+its ``finished`` signal (``answer``), so the connection keeps running underneath while the
+user reads. Code after a question must re-read what it needs: the world moved meanwhile.
+None of them does I/O.
 """
 
 from __future__ import annotations
 
+import asyncio
+
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -19,7 +25,26 @@ from PySide6.QtWidgets import (
 from in10nt_desktop.api.validation import FieldError, check_name
 
 
-def confirm_delete(parent: QWidget, what: str, names: list[str]) -> bool:
+async def answer(dialog: QDialog) -> int:
+    """Open ``dialog`` window-modal and wait for its result without a nested event loop."""
+    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def finished(result: int) -> None:
+        if not future.done():
+            future.set_result(result)
+
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.finished.connect(finished)
+    dialog.open()
+    try:
+        return await future
+    finally:
+        if dialog.isVisible():  # the asking task was cancelled: do not leave the question up
+            dialog.reject()
+        dialog.deleteLater()  # one per question: do not keep them parented to the window forever
+
+
+async def confirm_delete(parent: QWidget, what: str, names: list[str]) -> bool:
     shown = names[:15]
     more = f"\n… and {len(names) - len(shown)} more" if len(names) > len(shown) else ""
     box = QMessageBox(QMessageBox.Icon.Warning, f"Delete {what}",
@@ -28,10 +53,9 @@ def confirm_delete(parent: QWidget, what: str, names: list[str]) -> bool:
     box.setInformativeText("\n".join(f"• {n}" for n in shown) + more)
     delete = box.addButton("&Delete", QMessageBox.ButtonRole.DestructiveRole)
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-    box.exec()
-    confirmed = box.clickedButton() is delete
-    box.deleteLater()  # one per question: do not keep them parented to the window forever
-    return confirmed
+    box.setObjectName("confirmDelete")
+    await answer(box)
+    return box.clickedButton() is delete
 
 
 class TextQuestion(QDialog):
@@ -97,12 +121,31 @@ class TextQuestion(QDialog):
         ok.setEnabled(problem is None)
 
 
-def ask_text(parent: QWidget, title: str, label: str, **kw: object) -> str | None:
+async def ask_text(parent: QWidget, title: str, label: str, **kw: object) -> str | None:
     dialog = TextQuestion(parent, title, label, **kw)  # type: ignore[arg-type]
     try:
-        return dialog.text() if dialog.exec() == QDialog.DialogCode.Accepted else None
+        result = await answer(dialog)
+        return dialog.text() if result == QDialog.DialogCode.Accepted else None
     finally:
-        # The answer may be an API key: clear it and drop the dialog instead of keeping both.
+        # The answer may be an API key: clear it instead of keeping it in a dialog waiting for deletion.
         if isinstance(dialog.editor, QLineEdit):
             dialog.editor.clear()
-        dialog.deleteLater()
+
+
+async def ask_quit_with_builds(parent: QWidget, count: int) -> str:
+    """Builds run in the engine this app started: ``"keep"`` it running, ``"stop"`` it, or ``"cancel"``."""
+    plural = "s are" if count != 1 else " is"
+    box = QMessageBox(QMessageBox.Icon.Question, "Builds in progress",
+                      f"{count} build{plural} still running in the local engine.",
+                      QMessageBox.StandardButton.NoButton, parent)
+    box.setObjectName("quitWithBuilds")
+    box.setInformativeText("Keep the engine running in the background until they finish (the next start "
+                           "shows them), or stop it now: builds that used a registry login then fail, "
+                           "the others start again next time.")
+    keep = box.addButton("&Keep building in background", QMessageBox.ButtonRole.AcceptRole)
+    stop = box.addButton("&Stop builds and quit", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(keep)
+    await answer(box)
+    clicked = box.clickedButton()
+    return "keep" if clicked is keep else "stop" if clicked is stop else "cancel"

@@ -1,8 +1,12 @@
-"""The main window: tabs, actions, the message bar, and the wiring from widgets to the session."""
+"""The main window: tabs, actions, the message bar, and the wiring from the services to widgets.
+
+It depends only on the ``WindowServices`` protocol (app/protocols.py): commands go out,
+past-tense signals come back; it never builds an SDK call or awaits the network.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QLabel,
@@ -15,41 +19,46 @@ from PySide6.QtWidgets import (
     QWizard,
 )
 
-from in10nt_desktop.api import SavedTemplate
+from in10nt_desktop.api import RunResult, SavedTemplate
 from in10nt_desktop.api.models import InstanceData
+from in10nt_desktop.app.connection import ConnState
 from in10nt_desktop.app.drafts import TemplateDraft
-from in10nt_desktop.app.log_follower import LogFollower
 from in10nt_desktop.app.profiles import Profile
-from in10nt_desktop.app.session import BulkResult, Session
+from in10nt_desktop.app.protocols import WindowServices
+from in10nt_desktop.app.services import BulkResult
 from in10nt_desktop.app.template_rows import TemplateRow
-from in10nt_desktop.ui import actions as acts
+from in10nt_desktop.ui.actions import WindowActions
+from in10nt_desktop.ui.dialogs import ask_quit_with_builds
 from in10nt_desktop.ui.message_bar import MessageBar
 from in10nt_desktop.ui.other_pages import ListPage
 from in10nt_desktop.ui.simple_tables import instances_model, saved_templates_model
 from in10nt_desktop.ui.templates_page import TemplatesPage
+
+STATE_MARKS = {ConnState.ONLINE: "● online", ConnState.OFFLINE: "○ offline", ConnState.CONNECTING: "… connecting",
+               ConnState.NEEDS_KEY: "! API key", ConnState.ENGINE_STOPPED: "■ engine stopped"}
 
 
 class MainWindow(QMainWindow):
     notified = Signal(str, str)  # title, text: every desktop notification, also when no tray exists
     closed = Signal()
 
-    def __init__(self, session: Session, settings: QSettings, icon: QIcon | None = None) -> None:
+    def __init__(self, services: WindowServices, settings: QSettings, icon: QIcon | None = None) -> None:
         super().__init__()
-        self.session = session
+        self.services = services
         self.settings = settings
         self.setWindowTitle("In10nt Desktop")
         if icon is not None:
             self.setWindowIcon(icon)
-        self.logs = LogFollower(self)
         self.wizard: QWizard | None = None
         self._finished_rows: list[TemplateRow] = []
         self._notify_timer = QTimer(self)
         self._notify_timer.setSingleShot(True)
         self._notify_timer.setInterval(300)
         self._notify_timer.timeout.connect(self._flush_notifications)
+        self._quit_decided = False
         self._build_ui()
-        self.actions_ = acts.build_actions(self)
-        acts.install_menus_and_toolbar(self, self.actions_)
+        self.actions_ = WindowActions(self, services)
+        self.actions_.install()
         self._tray = self._make_tray(icon)
         self._connect_signals()
         self._restore_state()
@@ -66,7 +75,7 @@ class MainWindow(QMainWindow):
         dismiss.activated.connect(self.message_bar.dismiss)
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Sections")
-        self.templates_page = TemplatesPage(self.session.templates)
+        self.templates_page = TemplatesPage(self.services.templates.store)
         self.saved_page: ListPage[SavedTemplate] = ListPage(
             saved_templates_model(self), "Saved templates",
             "No saved templates yet. Snapshot an instance (Instances tab) to make one; clone it from here.")
@@ -92,53 +101,62 @@ class MainWindow(QMainWindow):
         return tray
 
     def _connect_signals(self) -> None:
-        s = self.session
-        s.state_changed.connect(self._on_state)
+        s = self.services
+        s.connection.state_changed.connect(self._on_state)
         s.errors.reported.connect(lambda text, details: self.message_bar.show_message("error", text, details))
-        s.saved_templates_loaded.connect(self.saved_page.model.set_rows)
-        s.instances_loaded.connect(self.instances_page.model.set_rows)
-        s.template_created.connect(self._on_created)
-        s.bulk_finished.connect(self._on_bulk_finished)
-        s.info.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        s.monitor.finished.connect(self._on_build_finished)
-        self.message_bar.retry_requested.connect(s.retry)
-        self.message_bar.key_requested.connect(self.ask_api_key)
+        s.saved.loaded.connect(self.saved_page.model.set_rows)
+        s.instances.loaded.connect(self.instances_page.model.set_rows)
+        s.templates.created.connect(self._on_created)
+        s.templates.build_finished.connect(self._on_build_finished)
+        s.templates.removed_elsewhere.connect(self._on_removed_elsewhere)
+        for service in (s.templates, s.saved, s.instances):
+            service.bulk_finished.connect(self._on_bulk_finished)
+        s.instances.done.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        s.instances.task_started.connect(
+            lambda _id, name: self.statusBar().showMessage(f"Running a task in {name}…"))
+        s.instances.task_finished.connect(self._on_task_finished)
+        s.key_stored.connect(self._on_key_stored)
+        self.message_bar.retry_requested.connect(s.connection.retry)
+        self.message_bar.start_requested.connect(s.connection.start_engine)
+        self.message_bar.key_requested.connect(self.actions_["api_key"].trigger)
         self.templates_page.selection_changed.connect(self._on_selection)
         self.templates_page.activated.connect(lambda _row: self.tabs.setCurrentIndex(0))
         self.saved_page.table.selectionModel().selectionChanged.connect(self._update_actions)
         self.instances_page.table.selectionModel().selectionChanged.connect(self._update_actions)
         self.tabs.currentChanged.connect(self._update_actions)
-        self.logs.reset.connect(lambda _tid: self.templates_page.details.clear_log())
-        self.logs.lines_added.connect(self._on_log_lines)
-        self.logs.unavailable.connect(lambda _tid, text: self.templates_page.details.log.setPlaceholderText(text))
+        s.logs.reset.connect(lambda _tid: self.templates_page.details.clear_log())
+        s.logs.lines_added.connect(self._on_log_lines)
+        s.logs.unavailable.connect(lambda _tid, text: self.templates_page.details.log.setPlaceholderText(text))
 
-    # -- session events ----------------------------------------------------------------------------
+    # -- service events ----------------------------------------------------------------------------
     def _on_state(self, state: str, text: str) -> None:
-        profile = self.session.profile
-        where = profile.label if profile else "no connection"
-        marks = {"online": "● online", "offline": "○ offline", "connecting": "… connecting", "needs_key": "! API key"}
-        self.connection_label.setText(f"{where}   {marks.get(state, state)}")
-        if state == "offline":
-            stale = " The tables show the last data, marked stale." if len(self.session.templates) else ""
+        conn = self.services.connection
+        self.connection_label.setText(f"{conn.where}   {STATE_MARKS.get(ConnState(state), state)}")
+        if state == ConnState.OFFLINE:
+            stale = " The tables show the last data, marked stale." if len(self.services.templates.store) else ""
             self.message_bar.show_message("offline", text + stale)
-        elif state == "needs_key":
+        elif state == ConnState.ENGINE_STOPPED:
+            self.message_bar.show_message("engine_stopped", text + " Start it again, or start "
+                                          "`in10nt engine serve` in a terminal: the app finds it by itself.")
+        elif state == ConnState.NEEDS_KEY:
             self.message_bar.show_message("needs_key", text)
-        elif state == "online":
-            if self.message_bar.kind in ("offline", "needs_key"):
+        elif state == ConnState.ONLINE:
+            if self.message_bar.kind in ("offline", "needs_key", "engine_stopped"):
                 self.message_bar.dismiss()
             self.statusBar().showMessage(text, 5000)
-            if self.session.client is not None:
-                self.templates_page.details.base_url = self.session.client.base_url
+            self.templates_page.details.base_url = conn.base_url
             current = self.templates_page.current_row()  # follow the log through the new client
-            self.logs.follow(self.session.client, current.template_id if current else None, force=True)
-        elif state == "connecting":
-            self.logs.stop()  # its client is about to close
+            self.services.logs.follow(current.template_id if current else None, force=True)
         self._update_actions()
 
     def _on_created(self, row: TemplateRow) -> None:
         self.tabs.setCurrentIndex(0)
         self.templates_page.select(row.template_id)
         self.statusBar().showMessage(f"Building {row.name}…", 5000)
+
+    def _on_removed_elsewhere(self, template_id: str, name: str) -> None:
+        self.templates_page.details.show_gone(template_id, name)
+        self.statusBar().showMessage(f"Template {name} was deleted by another client.", 8000)
 
     def _on_build_finished(self, row: TemplateRow) -> None:
         # Gathered for a moment: builds that end together (or while offline) make one message.
@@ -172,9 +190,21 @@ class MainWindow(QMainWindow):
         self.message_bar.show_message(
             "error", f"{what}: {len(result.done)} done, {len(result.failed)} failed (details list each).", details)
 
+    def _on_key_stored(self, persisted: bool, text: str) -> None:
+        if not persisted:
+            self.statusBar().showMessage(text, 10000)
+
+    def _on_task_finished(self, _instance_id: str, name: str, result: RunResult | None) -> None:
+        if result is None:
+            self.statusBar().clearMessage()
+            return
+        self.statusBar().showMessage(f"Task in {name}: exit code {result.exit_code}", 8000)
+        self.message_bar.show_message("info", f"Task in {name} finished with exit code {result.exit_code}.",
+                                      result.output)
+
     def _on_selection(self, rows: list[TemplateRow]) -> None:
         current = self.templates_page.current_row()
-        self.logs.follow(self.session.client, current.template_id if current else None)
+        self.services.logs.follow(current.template_id if current else None)
         self._update_actions()
 
     def _on_log_lines(self, template_id: str, lines: list[str]) -> None:
@@ -184,59 +214,34 @@ class MainWindow(QMainWindow):
 
     # -- actions ---------------------------------------------------------------------------------------
     def _update_actions(self, *_args: object) -> None:
-        acts.update_enabled(self, self.actions_)
+        self.actions_.update_enabled()
 
     def open_wizard(self, prefill: TemplateDraft | None = None) -> None:
         from in10nt_desktop.ui.wizard import CreateTemplateWizard  # not needed for the first paint
 
-        base_url = self.session.client.base_url if self.session.client else ""
-        self.wizard = CreateTemplateWizard(self.session.templates.names(), base_url, prefill, self)
-        self.wizard.draft_ready.connect(self.session.create_template)
+        names = {row.name for row in self.services.templates.store.rows}
+        self.wizard = CreateTemplateWizard(names, self.services.connection.base_url, prefill, self)
+        self.wizard.draft_ready.connect(self.services.templates.create)
         self.wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.wizard.open()
 
     def open_connections(self) -> None:
         from in10nt_desktop.ui.connection_dialog import ConnectionDialog  # not needed for the first paint
 
-        note = self.session.keys.problem if not self.session.keys.persistent else None
-        active = self.session.profile.name if self.session.profile else ""
-        dialog = ConnectionDialog(self.session.profiles.load(), active, note, self)
-        dialog.profiles_changed.connect(self.session.profiles.save)
+        keys = self.services.keys
+        note = keys.problem if not keys.persistent else None
+        profile = self.services.connection.profile
+        dialog = ConnectionDialog(self.services.profiles.load(), profile.name if profile else "", note, self)
+        dialog.profiles_changed.connect(self.services.save_profiles)
         dialog.connect_requested.connect(self._switch_profile)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # its key field must not outlive it
         dialog.open()
 
     def _switch_profile(self, profile: Profile, key: str) -> None:
-        self.logs.stop()
-        if not key:
-            self.session.activate(profile)
-            return
-        self.session.tasks.spawn(self._switch_with_key(profile, key))
-
-    async def _switch_with_key(self, profile: Profile, key: str) -> None:
-        # Keep the key first, then connect once: connecting first would ask for the key it lacks.
-        persisted = await self.session.keys.set(profile.name, key)
-        self.session.activate(profile)
-        if not persisted:
-            self.statusBar().showMessage(self.session.keys.problem or "The key is kept for this session only.",
-                                         10000)
-
-    async def _store_key(self, key: str) -> None:
-        persisted = await self.session.set_api_key(key)
-        if not persisted:
-            self.statusBar().showMessage(self.session.keys.problem or "The key is kept for this session only.",
-                                         10000)
-
-    def ask_api_key(self) -> None:
-        from in10nt_desktop.ui.dialogs import ask_text
-
-        profile = self.session.profile
-        if profile is None:
-            return
-        note = self.session.keys.problem or "The key is stored in the system keychain, never in a file."
-        key = ask_text(self, "API key", f"API key for {profile.name}:", secret=True, note=note)
-        if key:
-            self.session.tasks.spawn(self._store_key(key.strip()))
+        if key:  # keep the key first, then connect once: connecting first would ask for the key it lacks
+            self.services.set_api_key(key, profile)
+        else:
+            self.services.activate(profile)
 
     def copy_text(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)
@@ -262,10 +267,29 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/splitter", self.templates_page.splitter.saveState())
         self.settings.setValue("window/tab", self.tabs.currentIndex())
 
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            self.services.live.window_activated()
+        super().changeEvent(event)
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        building = self.services.builds_in_flight()
+        if building and not self._quit_decided:
+            event.ignore()  # ask first: quitting would stop the engine those builds run in
+            self.actions_.questions.spawn(self._ask_quit(building), name="quit")
+            return
         self.save_state()
-        self.logs.stop()
+        self.services.logs.stop()
         if self._tray is not None:
             self._tray.hide()
         super().closeEvent(event)
         self.closed.emit()
+
+    async def _ask_quit(self, building: int) -> None:
+        choice = await ask_quit_with_builds(self, building)
+        if choice == "cancel":
+            return
+        if choice == "keep":
+            self.services.keep_engine_running()
+        self._quit_decided = True
+        self.close()

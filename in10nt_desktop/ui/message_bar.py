@@ -12,12 +12,13 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPush
 
 from in10nt_desktop.ui.status_badge import _mix, is_dark
 
-_KIND_HUES = {"error": 0.0, "offline": 0.1, "info": 0.58}
+_KIND_HUES = {"error": 0.0, "offline": 0.1, "engine_stopped": 0.1, "info": 0.58}
 
 
 class MessageBar(QFrame):
     retry_requested = Signal()
     key_requested = Signal()
+    start_requested = Signal()   # "The local engine stopped": start it again
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -40,6 +41,9 @@ class MessageBar(QFrame):
         self.retry = QPushButton("&Retry")
         self.retry.setAccessibleName("Retry connecting")
         self.retry.clicked.connect(self.retry_requested)
+        self.start = QPushButton("&Start engine")
+        self.start.setAccessibleName("Start the local engine")
+        self.start.clicked.connect(self.start_requested)
         self.enter_key = QPushButton("Enter API &key…")
         self.enter_key.setAccessibleName("Enter API key")
         self.enter_key.clicked.connect(self.key_requested)
@@ -53,7 +57,7 @@ class MessageBar(QFrame):
         self.close_button.setAccessibleName("Close message")
         self.close_button.setToolTip("Close message (Esc)")
         self.close_button.clicked.connect(self.dismiss)
-        for button in (self.retry, self.enter_key, self.details_button, self.close_button):
+        for button in (self.retry, self.start, self.enter_key, self.details_button, self.close_button):
             row.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
         outer.addLayout(row)
         self.details = QPlainTextEdit()
@@ -70,6 +74,7 @@ class MessageBar(QFrame):
         self.details_button.setVisible(bool(details))
         self.details_button.setChecked(False)
         self.retry.setVisible(kind == "offline")
+        self.start.setVisible(kind == "engine_stopped")
         self.enter_key.setVisible(kind == "needs_key")
         self._tint()
         self.show()

@@ -22,11 +22,12 @@ import keyring.backend
 import keyring.errors
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QDialogButtonBox, QPlainTextEdit, QWidget
 
 from in10nt_desktop.api import TemplateData
+from in10nt_desktop.app.app_services import AppServices
 from in10nt_desktop.app.keychain import KeyStore
 from in10nt_desktop.app.local_engine import LocalEngine
-from in10nt_desktop.app.session import Session
 
 
 @pytest.fixture(autouse=True)
@@ -143,22 +144,44 @@ def template(template_id: str, name: str, image: str = "docker.io/library/busybo
 
 
 @asynccontextmanager
-async def open_session(settings: QSettings, engine_dir: Path, keys: KeyStore | None = None) -> AsyncIterator[Session]:
-    """A Session whose "This computer" profile finds the engine announced in ``engine_dir``; closed after."""
-    session = Session(settings, keys or KeyStore(timeout=2.0), LocalEngine(engine_dir))
+async def open_session(settings: QSettings, engine_dir: Path, keys: KeyStore | None = None,
+                       **kw: object) -> AsyncIterator[AppServices]:
+    """The app's services, whose "This computer" profile finds the engine announced in ``engine_dir``;
+    closed after."""
+    services = AppServices(settings, keys or KeyStore(timeout=2.0), LocalEngine(engine_dir), **kw)  # type: ignore[arg-type]
     try:
-        yield session
+        yield services
     finally:
-        await session.close()
+        await services.close()
 
 
-async def go_online(session: Session, timeout: float = 20.0) -> None:
+async def go_online(services: AppServices, timeout: float = 20.0) -> None:
     """Activate "This computer" and wait for the answer of *this* connect (not an earlier state)."""
     states: list[str] = []
-    session.state_changed.connect(lambda state, _text: states.append(state))
-    profile = next(p for p in session.profiles.load() if p.kind == "local")
-    session.activate(profile)
-    await wait_until(lambda: any(s in ("online", "offline", "needs_key") for s in states), timeout,
-                     "the session never connected")
-    assert session.state == "online", (session.state, states)
-    await wait_until(lambda: session.templates.loaded, timeout)
+    services.connection.state_changed.connect(lambda state, _text: states.append(state))
+    profile = next(p for p in services.profiles.load() if p.kind == "local")
+    services.activate(profile)
+    await wait_until(lambda: any(s in ("online", "offline", "needs_key", "engine_stopped") for s in states),
+                     timeout, "the app never connected")
+    assert services.connection.state == "online", (services.connection.state, states)
+    await wait_until(lambda: services.templates.store.loaded, timeout)
+
+
+async def answer_text(window: QWidget, text: str, timeout: float = 10.0) -> None:
+    """Answer the window-modal question the window opened, as a user would: type, then OK."""
+    from in10nt_desktop.ui.dialogs import TextQuestion
+
+    def open_question() -> TextQuestion | None:
+        found = [q for q in window.findChildren(TextQuestion) if q.isVisible()]
+        return found[0] if found else None
+
+    await wait_until(lambda: open_question() is not None, timeout, "no question was asked")
+    question = open_question()
+    assert question is not None
+    editor = question.editor
+    if isinstance(editor, QPlainTextEdit):
+        editor.setPlainText(text)
+    else:
+        editor.setText(text)
+    question.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    await wait_until(lambda: not question.isVisible(), timeout)

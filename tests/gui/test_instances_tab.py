@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gui_helpers import go_online, ini_settings, open_session, wait_until
+from gui_helpers import answer_text, go_online, ini_settings, open_session, wait_until
 from PySide6.QtCore import QItemSelectionModel
 from stack.engine_proc import EngineProc, wait_status
 from stack.images import StackImages
 
-from in10nt_desktop.ui import actions
 from in10nt_desktop.ui.main_window import MainWindow
 from in10nt_desktop.ui.other_pages import ListPage
 
@@ -29,24 +28,23 @@ def select_where(page: ListPage[Any], predicate: Any) -> Any:
 
 @pytest.mark.asyncio
 async def test_use_run_snapshot_clone_from_the_window(qtbot: Any, tmp_path: Path, engine_with_podman: EngineProc,
-                                                     images: StackImages, monkeypatch: pytest.MonkeyPatch) -> None:
+                                                     images: StackImages) -> None:
     with engine_with_podman.http() as http:
         tid = http.post("/container-templates", json={"name": "gui-loop", "image": images.open_busybox.ref,
                                                       "registryType": "private"}).json()["templateId"]
     wait_status(engine_with_podman, tid, {"ready"})
-    answers = iter(["gui-inst", "echo from-the-window > /gui-marker", "gui-snap", "gui-clone", "cat /gui-marker"])
-    monkeypatch.setattr(actions, "ask_text", lambda *_a, **_k: next(answers))
     settings = ini_settings(tmp_path / "settings.ini")
     async with open_session(settings, engine_with_podman.data_dir) as session:
         window = MainWindow(session, settings)
         qtbot.addWidget(window)
         window.show()
         await go_online(session)
-        await wait_until(lambda: session.templates.get(tid) is not None)
+        await wait_until(lambda: session.templates.store.get(tid) is not None)
 
         window.templates_page.select(tid)
         assert window.actions_["use"].isEnabled()
         window.actions_["use"].trigger()
+        await answer_text(window, "gui-inst")
         await wait_until(lambda: any(i.name == "gui-inst" for i in window.instances_page.model.rows), 60,
                          "the new instance never appeared in the Instances tab")
 
@@ -54,9 +52,11 @@ async def test_use_run_snapshot_clone_from_the_window(qtbot: Any, tmp_path: Path
         select_where(window.instances_page, lambda i: i.name == "gui-inst")
         assert window.actions_["run"].isEnabled() and window.actions_["snapshot"].isEnabled()
         window.actions_["run"].trigger()
+        await answer_text(window, "echo from-the-window > /gui-marker")
         await wait_until(lambda: "exit code 0" in window.message_bar.text.text(), 60)
 
         window.actions_["snapshot"].trigger()
+        await answer_text(window, "gui-snap")
         await wait_until(lambda: any(s.name == "gui-snap" for s in window.saved_page.model.rows), 60,
                          "the snapshot never appeared in the Saved templates tab")
         snap = next(s for s in window.saved_page.model.rows if s.name == "gui-snap")
@@ -66,11 +66,13 @@ async def test_use_run_snapshot_clone_from_the_window(qtbot: Any, tmp_path: Path
         select_where(window.saved_page, lambda s: s.name == "gui-snap")
         assert window.actions_["clone"].isEnabled()
         window.actions_["clone"].trigger()
+        await answer_text(window, "gui-clone")
         await wait_until(lambda: any(i.name == "gui-clone" for i in window.instances_page.model.rows), 60)
 
         window.tabs.setCurrentIndex(2)
         select_where(window.instances_page, lambda i: i.name == "gui-clone")
         window.actions_["run"].trigger()
+        await answer_text(window, "cat /gui-marker")
         await wait_until(lambda: "gui-clone finished with exit code 0" in window.message_bar.text.text(), 60)
         assert window.message_bar.details.toPlainText().strip() == "from-the-window"
         window.close()

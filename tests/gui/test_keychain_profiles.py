@@ -165,10 +165,12 @@ async def test_the_api_key_never_reaches_the_settings_file(engine: EngineProc, t
             profile = Profile("Engine by URL", "custom", engine.url)
             session.profiles.save([*session.profiles.load(), profile])
             session.activate(profile)
-            await wait_until(lambda: session.state == "needs_key")
-            persisted = await session.set_api_key(engine.token)
-            assert persisted is (backend == "memory")
-            await wait_until(lambda: session.state == "online")
+            await wait_until(lambda: session.connection.state == "needs_key")
+            stored: list[bool] = []
+            session.key_stored.connect(lambda persisted, _text: stored.append(persisted))
+            session.set_api_key(engine.token)
+            await wait_until(lambda: session.connection.state == "online")
+            assert stored == [backend == "memory"]
     settings.sync()
     assert settings.status() == QSettings.Status.NoError
     text = path.read_text()
@@ -210,8 +212,10 @@ def test_connection_dialog_adds_a_custom_profile_and_checks_its_url(qtbot: QtBot
     dialog.connect_requested.connect(lambda p, k: requested.append((p, k)))
     qtbot.keyClicks(dialog.key, SECRET)
     dialog.connect_button.click()
-    wanted = Profile("Custom server lab", "custom", "http://127.0.0.1:9999")
-    assert requested == [(wanted, SECRET)]
+    assert [(p.name, p.kind, p.base_url, k) for p, k in requested] == [
+        ("Custom server lab", "custom", "http://127.0.0.1:9999", SECRET)]
+    wanted = requested[0][0]
+    assert wanted.id not in ("", "local", "cloud")  # a fresh stable id: where its key is kept
     assert saved and wanted in saved[-1]
 
 
@@ -241,3 +245,45 @@ def test_connection_dialog_refuses_duplicate_names_and_says_where_keys_go(qtbot:
     assert not dialog.connect_button.isEnabled()
     dialog.remove_button.click()
     assert [p.name for p in dialog.profiles] == [LOCAL_NAME, CLOUD_NAME, "Lab"]
+
+
+# -- keys follow the profile: stable id + origin; removed or re-pointed profiles lose their key ---------------
+
+
+@pytest.mark.asyncio
+async def test_keys_follow_the_profile_not_its_name_and_never_go_to_a_new_url(memory_keyring: MemoryKeyring,
+                                                                             tmp_path: Path) -> None:
+    from gui_helpers import open_session, wait_until
+
+    async with open_session(ini_settings(tmp_path / "s.ini"), tmp_path / "unused") as services:
+        lab = Profile("Lab", "custom", "https://lab.example.com:8443", "lab0001")
+        other = Profile("Other", "custom", "https://other.example.com", "oth0002")
+        services.save_profiles([*services.profiles.load(), lab, other])
+        await services.keys.set(lab.key_account(), "lab-key")
+        await services.keys.set(other.key_account(), "other-key")
+        assert lab.key_account() == "lab0001 https://lab.example.com:8443"
+
+        renamed = Profile("Lab (renamed)", "custom", lab.base_url, lab.id)  # same id, same origin: key kept
+        services.save_profiles([p for p in services.profiles.load() if p.id != lab.id] + [renamed])
+        await asyncio.sleep(0.1)
+        assert await services.keys.get(renamed.key_account()) == "lab-key"
+
+        moved = Profile("Lab (renamed)", "custom", "https://elsewhere.example.com", lab.id)
+        services.save_profiles([p for p in services.profiles.load() if p.id != lab.id] + [moved])
+        await wait_until(lambda: (SERVICE, lab.key_account()) not in memory_keyring.items, 5,
+                         "the old key outlived the URL it was for")
+        assert await services.keys.get(moved.key_account()) is None  # never sent to the new URL
+
+        services.save_profiles([p for p in services.profiles.load() if p.id != other.id])
+        await wait_until(lambda: (SERVICE, other.key_account()) not in memory_keyring.items, 5,
+                         "a removed profile kept its key")
+        assert all(secret not in str(memory_keyring.items) for secret in ("lab-key", "other-key"))
+
+
+@pytest.mark.asyncio
+async def test_a_key_stored_under_the_old_profile_name_moves_to_the_new_account(memory_keyring: MemoryKeyring) -> None:
+    keys = KeyStore(timeout=2.0)
+    profile = Profile("Legacy", "custom", "https://legacy.example.com")
+    memory_keyring.items[(SERVICE, "Legacy")] = "old-key"
+    assert await keys.get_migrating(profile.key_account(), profile.name) == "old-key"
+    assert memory_keyring.items == {(SERVICE, profile.key_account()): "old-key"}

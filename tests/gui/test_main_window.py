@@ -1,4 +1,4 @@
-"""The main window on a real session against the real local engine: names for screen readers,
+"""The main window on the real services against the real local engine: names for screen readers,
 keyboard operation, retry, copy, details, the message bar, notifications and saved state.
 
 Every test runs on the qasync loop; windows are closed inside the test (before the loop goes).
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QTableView,
     QTabWidget,
@@ -45,7 +46,6 @@ from stack.images import StackImages
 
 from in10nt_desktop.app.drafts import TemplateDraft
 from in10nt_desktop.app.profiles import Profile
-from in10nt_desktop.ui import actions as ui_actions
 from in10nt_desktop.ui.connection_dialog import ConnectionDialog
 from in10nt_desktop.ui.dialogs import TextQuestion
 from in10nt_desktop.ui.main_window import MainWindow
@@ -253,41 +253,24 @@ async def test_f5_refreshes_the_table(engine: EngineProc, images: StackImages, s
 
 
 async def test_delete_key_confirms_then_removes_the_row(engine: EngineProc, images: StackImages, seeded: dict,
-                                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    asked: list[tuple[str, list[str]]] = []
-
-    def confirm(_parent: QWidget, what: str, names: list[str]) -> bool:
-        asked.append((what, names))
-        return True
-
-    monkeypatch.setattr(ui_actions, "confirm_delete", confirm)
+                                                        tmp_path: Path) -> None:
     async with opened(engine, tmp_path) as window:
         with engine.http() as http:
             doomed = http.post("/container-templates", json={"name": f"doomed-{SUFFIX}",
                                                              "image": images.open_busybox.ref,
                                                              "registryType": "private"}).json()
-        window.session.refresh()
-        await wait_until(lambda: doomed["templateId"] in table_ids(window))
+        # No refresh: the engine's event stream brings the row created by another client.
+        await wait_until(lambda: doomed["templateId"] in table_ids(window), 5, "the new row never showed")
         select(window, doomed["templateId"])
         window.templates_page.table.setFocus()
         press(window, Qt.Key.Key_Delete)
-        assert len(asked) == 1
-        what, names = asked[0]
-        assert what == "template" and len(names) == 1 and f"doomed-{SUFFIX}" in names[0]
+        await wait_until(lambda: isinstance(window.findChild(QMessageBox, "confirmDelete"), QMessageBox), 5)
+        box = window.findChild(QMessageBox, "confirmDelete")
+        assert isinstance(box, QMessageBox) and f"doomed-{SUFFIX}" in box.informativeText()
+        next(b for b in box.buttons() if b.text().replace("&", "") == "Delete").click()
         await wait_until(lambda: doomed["templateId"] not in table_ids(window), 10, "the row stayed")
         with engine.http() as http:
             assert http.get(f"/container-templates/{doomed['templateId']}").status_code == 404
-
-
-async def test_delete_cancelled_keeps_the_row(engine: EngineProc, seeded: dict, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ui_actions, "confirm_delete", lambda *_a: False)
-    async with opened(engine, tmp_path) as window:
-        select(window, seeded["ready"]["templateId"])
-        window.templates_page.table.setFocus()
-        press(window, Qt.Key.Key_Delete)
-        await asyncio.sleep(0.2)
-        assert seeded["ready"]["templateId"] in table_ids(window)
 
 
 # -- retry, copy ID, details ----------------------------------------------------------------------------------
@@ -366,7 +349,7 @@ async def test_errors_go_to_the_message_bar_with_details(engine: EngineProc, see
     async with opened(engine, tmp_path) as window:
         bar = window.message_bar
         assert not bar.isVisible()
-        window.session.delete_templates(["tpl_no_such_template"])
+        window.services.templates.delete(["tpl_no_such_template"])
         await wait_until(lambda: bar.isVisible(), 10, "the failure was not shown")
         assert bar.kind == "error"
         assert "0 done, 1 failed" in bar.text.text()
@@ -377,7 +360,7 @@ async def test_errors_go_to_the_message_bar_with_details(engine: EngineProc, see
         bar.close_button.click()
         assert not bar.isVisible()
 
-        window.session.create_template(TemplateDraft(name="bad", image="not a valid image!", registry_type="private"))
+        window.services.templates.create(TemplateDraft(name="bad", image="not a valid image!", registry_type="private"))
         await wait_until(lambda: bar.isVisible(), 10)
         assert bar.text.text().startswith("Creating bad:")
 
@@ -385,9 +368,9 @@ async def test_errors_go_to_the_message_bar_with_details(engine: EngineProc, see
 async def test_offline_banner_offers_retry(engine: EngineProc, tmp_path: Path) -> None:
     with keyring_backend(MemoryKeyring()):
         async with opened(engine, tmp_path, online=False) as window:
-            session = window.session
+            session = window.services
             profile = Profile("Nowhere", "custom", f"http://127.0.0.1:{closed_port()}")
-            await session.keys.set(profile.name, "k")
+            await session.keys.set(profile.key_account(), "k")
             session.activate(profile)
             bar = window.message_bar
             await wait_until(lambda: bar.isVisible() and bar.kind == "offline", 15, "no offline banner")
@@ -396,7 +379,7 @@ async def test_offline_banner_offers_retry(engine: EngineProc, tmp_path: Path) -
             assert "offline" in window.connection_label.text()
             assert not window.actions_["new"].isEnabled()
             states: list[str] = []
-            session.state_changed.connect(lambda state, _t: states.append(state))
+            session.connection.state_changed.connect(lambda state, _t: states.append(state))
             bar.retry.click()
             await wait_until(lambda: "connecting" in states, 5, "Retry did not reconnect")
 
@@ -404,9 +387,9 @@ async def test_offline_banner_offers_retry(engine: EngineProc, tmp_path: Path) -
 async def test_refused_key_shows_the_key_prompt_in_the_bar(engine: EngineProc, tmp_path: Path) -> None:
     with keyring_backend(MemoryKeyring()):
         async with opened(engine, tmp_path, online=False) as window:
-            session = window.session
+            session = window.services
             profile = Profile("Engine by URL", "custom", engine.url)
-            await session.keys.set(profile.name, "wrong")
+            await session.keys.set(profile.key_account(), "wrong")
             session.activate(profile)
             bar = window.message_bar
             await wait_until(lambda: bar.isVisible() and bar.kind == "needs_key", 10)
@@ -419,7 +402,7 @@ async def test_connections_dialog_says_when_keys_are_kept_for_the_session_only(e
                                                                                tmp_path: Path) -> None:
     with keyring_backend(keyring.backends.fail.Keyring()):
         async with opened(engine, tmp_path) as window:
-            await window.session.keys.get("anything")  # finds there is no keychain
+            await window.services.keys.get("anything")  # finds there is no keychain
             window.open_connections()
             dialog = window.findChild(ConnectionDialog)
             assert dialog is not None
@@ -432,16 +415,15 @@ async def test_connections_dialog_says_when_keys_are_kept_for_the_session_only(e
 
 async def test_finished_builds_notify(engine: EngineProc, images: StackImages, tmp_path: Path) -> None:
     async with opened(engine, tmp_path) as window:
-        window.session.monitor.fast_interval = 0.2
         notes: list[tuple[str, str]] = []
         window.notified.connect(lambda title, text: notes.append((title, text)))
         good, bad = f"gui-note-ok-{SUFFIX}", f"gui-note-bad-{SUFFIX}"
-        window.session.create_template(TemplateDraft(name=good, image=images.open_busybox.ref,
+        window.services.templates.create(TemplateDraft(name=good, image=images.open_busybox.ref,
                                                      registry_type="private"))
-        await wait_until(lambda: any(r.name == good for r in window.session.templates.rows))
+        await wait_until(lambda: any(r.name == good for r in window.services.templates.store.rows))
         assert window.templates_page.current_row() is not None
         assert window.templates_page.current_row().name == good  # the new row is selected
-        window.session.create_template(TemplateDraft(name=bad, image=images.private_busybox.ref,
+        window.services.templates.create(TemplateDraft(name=bad, image=images.private_busybox.ref,
                                                      registry_type="private"))
         await wait_until(lambda: len(notes) >= 2, 20, f"notifications: {notes}")
         await asyncio.sleep(0.5)  # a few more ticks: nothing is announced twice
@@ -450,10 +432,10 @@ async def test_finished_builds_notify(engine: EngineProc, images: StackImages, t
         failed_text = next(text for title, text in notes if title == "Template failed")
         assert good in ready_text and bad in failed_text and "requires credentials" in failed_text
         assert window.statusBar().currentMessage()
-        for row in list(window.session.templates.rows):
+        for row in list(window.services.templates.store.rows):
             if row.name in (good, bad):
-                assert window.session.client is not None
-                await window.session.client.templates.delete(row.template_id)
+                assert window.services.connection.client is not None
+                await window.services.connection.client.templates.delete(row.template_id)
 
 
 # -- state across runs ------------------------------------------------------------------------------------------------
@@ -489,14 +471,13 @@ async def test_selection_and_details_follow_a_live_status_change(engine: EngineP
                                                                  tmp_path: Path) -> None:
     """The user watches a build: the badge changes in place, the row stays selected, details update."""
     async with opened(engine, tmp_path) as window:
-        window.session.monitor.fast_interval = 0.2
         name = f"gui-watch-{SUFFIX}"
-        window.session.create_template(TemplateDraft(name=name, image=images.open_busybox.ref,
+        window.services.templates.create(TemplateDraft(name=name, image=images.open_busybox.ref,
                                                      registry_type="private"))
-        await wait_until(lambda: any(r.name == name for r in window.session.templates.rows))
-        tid = next(r.template_id for r in window.session.templates.rows if r.name == name)
+        await wait_until(lambda: any(r.name == name for r in window.services.templates.store.rows))
+        tid = next(r.template_id for r in window.services.templates.store.rows if r.name == name)
         assert [r.template_id for r in window.templates_page.selected_rows()] == [tid]
-        await wait_until(lambda: window.session.templates.get(tid).data.digest is not None, 5,
+        await wait_until(lambda: window.services.templates.store.get(tid).data.digest is not None, 5,
                          "the details never got the digest of the build that finished")
         assert [r.template_id for r in window.templates_page.selected_rows()] == [tid]
         index = window.templates_page.table.currentIndex()
@@ -506,11 +487,13 @@ async def test_selection_and_details_follow_a_live_status_change(engine: EngineP
         # the actions follow the status without a click: a ready template can be used at once
         assert window.actions_["use"].isEnabled()
         # a reload (F5) keeps the selection and the details
-        window.session.refresh()
-        await asyncio.sleep(1.0)
+        loaded: list[bool] = []
+        window.services.templates.loaded.connect(lambda: loaded.append(True))
+        window.services.refresh()
+        await wait_until(lambda: loaded, 10, "F5 never reloaded the list")
         assert [r.template_id for r in window.templates_page.selected_rows()] == [tid]
         assert window.templates_page.details.row is not None
         assert window.templates_page.details.row.template_id == tid
-        assert window.session.client is not None
-        await window.session.client.templates.delete(tid)
+        assert window.services.connection.client is not None
+        await window.services.connection.client.templates.delete(tid)
 

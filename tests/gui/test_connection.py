@@ -1,5 +1,6 @@
-"""The session's connection paths (offline, 401, a server that dies), bulk delete, and the local engine
-the app finds or starts — all against real processes, no mocks."""
+"""The connection's one state machine (offline, 401, a server that dies and returns, an engine that
+stops, restarts or moves), bulk delete, live rows, and the local engine the app finds or starts —
+all against real processes, no mocks."""
 
 from __future__ import annotations
 
@@ -27,10 +28,11 @@ from stack.gate_proxy import GateProxy
 from stack.images import StackImages
 from stack.registry import Registry
 
+from in10nt_desktop.app.app_services import AppServices
 from in10nt_desktop.app.keychain import SERVICE, KeyStore
 from in10nt_desktop.app.local_engine import LocalEngine
 from in10nt_desktop.app.profiles import Profile
-from in10nt_desktop.app.session import BulkResult, Session
+from in10nt_desktop.app.services import BulkResult
 from in10nt_desktop.ui.status_badge import badge_look
 
 pytestmark = pytest.mark.asyncio
@@ -43,9 +45,9 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
         yield backend
 
 
-def record_states(session: Session) -> list[tuple[str, str]]:
+def record_states(session: AppServices) -> list[tuple[str, str]]:
     states: list[tuple[str, str]] = []
-    session.state_changed.connect(lambda state, text: states.append((state, text)))
+    session.connection.state_changed.connect(lambda state, text: states.append((state, text)))
     return states
 
 
@@ -62,14 +64,14 @@ async def test_unreachable_server_is_offline_with_a_sentence(memory_keyring: Mem
     port = closed_port()
     async with open_session(ini_settings(tmp_path / "s.ini"), tmp_path / "no-engine") as session:
         profile = Profile("Nowhere", "custom", f"http://127.0.0.1:{port}")
-        await session.keys.set(profile.name, "some-key")
+        await session.keys.set(profile.key_account(), "some-key")
         states = record_states(session)
         session.activate(profile)
         text = await until_state(states, "offline")
         assert f"127.0.0.1:{port}" in text and "reach" in text
         assert states[0][0] == "connecting"
-        assert session.state == "offline"
-        assert len(session.templates) == 0
+        assert session.connection.state == "offline"
+        assert len(session.templates.store) == 0
 
 
 async def test_server_death_marks_rows_stale_not_failed(gate: GateProxy, fresh_engine_dir: Path,
@@ -86,24 +88,23 @@ async def test_server_death_marks_rows_stale_not_failed(gate: GateProxy, fresh_e
                     break
                 await asyncio.sleep(0.02)
         async with open_session(ini_settings(tmp_path / "s.ini"), fresh_engine_dir) as session:
-            session.monitor.interval = 0.1
             await go_online(session)
-            assert {r.name: r.status for r in session.templates.rows} == {"was-ready": "ready",
+            assert {r.name: r.status for r in session.templates.store.rows} == {"was-ready": "ready",
                                                                          "was-building": "building"}
             states = record_states(session)
             await asyncio.to_thread(proc.crash)
 
             text = await until_state(states, "offline", 20)
             assert "Cannot reach" in text
-            building = session.templates.get(held.template_id)
+            building = session.templates.store.get(held.template_id)
             assert building is not None and building.status == "building" and building.stale
-            done = session.templates.get(ready.template_id)
+            done = session.templates.store.get(ready.template_id)
             assert done is not None and done.status == "ready"  # last data kept, nothing marked failed
-            assert all(r.status != "failed" for r in session.templates.rows)
-            stale = {r.name: r.stale for r in session.templates.rows}
+            assert all(r.status != "failed" for r in session.templates.store.rows)
+            stale = {r.name: r.stale for r in session.templates.store.rows}
             assert stale == {"was-ready": True, "was-building": True}, \
                 f"offline: every row should be marked stale, got {stale}"
-            assert all(badge_look(r, _palette()).text.endswith("(stale)") for r in session.templates.rows)
+            assert all(badge_look(r, _palette()).text.endswith("(stale)") for r in session.templates.store.rows)
     finally:
         await asyncio.to_thread(proc.stop)
 
@@ -127,21 +128,23 @@ async def test_wrong_api_key_needs_key_then_the_right_one_connects(engine: Engin
                                                                    tmp_path: Path) -> None:
     async with open_session(ini_settings(tmp_path / "s.ini"), tmp_path / "unused") as session:
         profile = Profile("Engine by URL", "custom", engine.url)
-        assert await session.keys.set(profile.name, "wrong-key") is True
+        assert await session.keys.set(profile.key_account(), "wrong-key") is True
         states = record_states(session)
         session.activate(profile)
         text = await until_state(states, "needs_key")
         assert text
-        assert session.state == "needs_key"
+        assert session.connection.state == "needs_key"
         assert "wrong-key" not in text
 
         states.clear()
-        persisted = await session.set_api_key(engine.token)
-        assert persisted is True
+        stored: list[bool] = []
+        session.key_stored.connect(lambda persisted, _text: stored.append(persisted))
+        session.set_api_key(engine.token)
         await until_state(states, "online")
-        assert session.templates.loaded
-        assert memory_keyring.items[(SERVICE, profile.name)] == engine.token
-        assert session.monitor.running
+        assert stored == [True]
+        await wait_until(lambda: session.templates.store.loaded)
+        assert memory_keyring.items[(SERVICE, profile.key_account())] == engine.token
+        assert session.live.mode == "events"
 
 
 async def test_profile_without_a_key_asks_for_one(engine: EngineProc, memory_keyring: MemoryKeyring,
@@ -161,23 +164,23 @@ async def test_bulk_delete_reports_each_failure_and_keeps_going(engine: EnginePr
     async with open_session(ini_settings(tmp_path / "s.ini"), engine.data_dir) as session:
         await go_online(session)
         name = f"gui-bulk-{uuid.uuid4().hex[:6]}"
-        assert session.client is not None
-        created = await session.client.templates.create(name=name, image=images.open_busybox.ref,
+        assert session.connection.client is not None
+        created = await session.connection.client.templates.create(name=name, image=images.open_busybox.ref,
                                                         registry_type="private")
         session.refresh()
-        await wait_until(lambda: session.templates.get(created.template_id) is not None)
+        await wait_until(lambda: session.templates.store.get(created.template_id) is not None)
         results: list[tuple[str, BulkResult]] = []
-        session.bulk_finished.connect(lambda what, result: results.append((what, result)))
+        session.templates.bulk_finished.connect(lambda what, result: results.append((what, result)))
 
-        session.delete_templates(["tpl_does_not_exist", created.template_id])
+        session.templates.delete(["tpl_does_not_exist", created.template_id])
         await wait_until(lambda: results)
         what, result = results[0]
         assert what == "Delete"
         assert result.done == [name]
         assert len(result.failed) == 1 and result.failed[0][0] == "tpl_does_not_exist"
         assert result.failed[0][1]  # a sentence saying why
-        assert session.templates.get(created.template_id) is None
-        remaining = [t.template_id for t in await session.client.templates.list()]
+        assert session.templates.store.get(created.template_id) is None
+        remaining = [t.template_id for t in await session.connection.client.templates.list()]
         assert created.template_id not in remaining
 
 
@@ -231,12 +234,12 @@ async def test_engine_started_elsewhere_is_used_and_left_running(tmp_path: Path)
 async def test_session_on_this_computer_starts_the_engine_and_stops_it_on_close(tmp_path: Path) -> None:
     data_dir = tmp_path / "engine-data"
     engine = LocalEngine(data_dir, extra_args=["--docker-host", f"unix://{tmp_path}/none.sock"])
-    session = Session(ini_settings(tmp_path / "s.ini"), KeyStore(timeout=2.0), engine)
+    session = AppServices(ini_settings(tmp_path / "s.ini"), KeyStore(timeout=2.0), engine)
     try:
         await go_online(session)
-        url = session.client.base_url if session.client else ""
+        url = session.connection.client.base_url if session.connection.client else ""
         assert engine.started_by_us
-        assert session.templates.rows == []
+        assert session.templates.store.rows == []
     finally:
         await session.close()
     assert not engine.started_by_us
@@ -253,17 +256,16 @@ async def test_back_online_by_itself_after_the_server_returns(gate: GateProxy, f
             await setup.templates.create(name="held", image=f"{gate.host}/{images.open_busybox.repo}:1",
                                          registry_type="private")
         async with open_session(ini_settings(tmp_path / "s.ini"), fresh_engine_dir) as session:
-            session.monitor.interval = 0.1
             await go_online(session)
             states = record_states(session)
             await asyncio.to_thread(proc.crash)
             await until_state(states, "offline", 20)
-            assert all(r.stale for r in session.templates.rows)
+            assert all(r.stale for r in session.templates.store.rows)
 
             proc = await asyncio.to_thread(start_engine, fresh_engine_dir, extra=["--port", str(port)])
             await until_state(states, "online", 30)
-            await wait_until(lambda: not any(r.stale for r in session.templates.rows), 10,
+            await wait_until(lambda: not any(r.stale for r in session.templates.store.rows), 10,
                              "rows stayed stale after the server came back")
-            assert [r.name for r in session.templates.rows] == ["held"]
+            assert [r.name for r in session.templates.store.rows] == ["held"]
     finally:
         await asyncio.to_thread(proc.stop)

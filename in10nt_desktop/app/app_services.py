@@ -1,0 +1,103 @@
+"""The app's composition root: one connection, the typed services over it, and the watchers.
+
+The window depends on the ``WindowServices`` protocol (app/protocols.py), which this class
+implements against a real server and the window tests' fake implements in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from in10nt_desktop.app.build_monitor import BuildMonitor
+from in10nt_desktop.app.connection import ClientFactory, Connection, default_client
+from in10nt_desktop.app.errors import ErrorReporter
+from in10nt_desktop.app.keychain import KeyStore
+from in10nt_desktop.app.live_updates import LiveUpdates
+from in10nt_desktop.app.local_engine import LocalEngine
+from in10nt_desktop.app.log_follower import LogFollower
+from in10nt_desktop.app.profiles import Profile, ProfileStore
+from in10nt_desktop.app.services import InstancesService, SavedTemplatesService
+from in10nt_desktop.app.templates_service import TemplatesService
+
+log = logging.getLogger(__name__)
+
+
+class AppServices(QObject):
+    key_stored = Signal(bool, str)   # persisted in the keychain?, the sentence when it was not
+
+    def __init__(self, settings: QSettings, keys: KeyStore, engine: LocalEngine,
+                 client_factory: ClientFactory = default_client, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.profiles = ProfileStore(settings)
+        self.keys = keys
+        self.engine = engine
+        self.connection = Connection(self.profiles, keys, engine, client_factory, self)
+        self.errors = ErrorReporter(self)
+        self.connection.reported.connect(self.errors.say)
+        self.templates = TemplatesService(self.connection, self.errors, self)
+        self.saved = SavedTemplatesService(self.connection, self.errors, self)
+        self.instances = InstancesService(self.connection, self.errors, self.saved, self)
+        self.instances.template_missing.connect(self.templates.check_gone)
+        self.monitor = BuildMonitor(self.connection, self.templates, parent=self)
+        self.live = LiveUpdates(self.connection, self.templates, self.saved, self.instances, self.monitor, self)
+        self.logs = LogFollower(self.connection, self)
+
+    # -- connection ---------------------------------------------------------------------------
+    def activate(self, profile: Profile, base_url_override: str | None = None, remember: bool = True) -> None:
+        """Switch to ``profile``; the other profile's rows go at once (they are not this server's)."""
+        self.logs.stop()
+        self.templates.clear()
+        self.saved.clear()
+        self.instances.clear()
+        self.connection.activate(profile, base_url_override, remember)
+
+    def refresh(self) -> None:
+        if self.connection.online:
+            self.live.reload_all()
+        else:
+            self.connection.retry()
+
+    def set_api_key(self, key: str, profile: Profile | None = None) -> None:
+        """Keep the key for ``profile`` (default: the active one) and connect with it."""
+        self.connection.spawn(self._set_api_key(key, profile))
+
+    async def _set_api_key(self, key: str, profile: Profile | None) -> None:
+        target = profile or self.connection.profile
+        if target is None:
+            return
+        persisted = await self.keys.set(target.key_account(), key)
+        self.key_stored.emit(persisted, "" if persisted else
+                             (self.keys.problem or "The key is kept for this session only."))
+        if profile is not None and profile != self.connection.profile:
+            self.activate(profile)
+        else:
+            self.connection.reconnect()
+
+    def save_profiles(self, profiles: list[Profile]) -> None:
+        """Save the list; keys of removed profiles, and of profiles whose URL changed, are deleted."""
+        stale = self.profiles.save(profiles)
+        if stale:
+            self.connection.spawn(self._forget_keys(stale))
+
+    async def _forget_keys(self, accounts: list[str]) -> None:
+        for account in accounts:
+            await self.keys.delete(account)
+
+    # -- quitting -------------------------------------------------------------------------------
+    def builds_in_flight(self) -> int:
+        """Builds that quitting would interrupt: only those of an engine this app started."""
+        if not self.connection.is_local or not self.engine.owned:
+            return 0
+        return self.templates.store.building_count
+
+    def keep_engine_running(self) -> None:
+        """Quit without stopping the local engine: its builds go on; the next start finds it."""
+        self.engine.detach()
+
+    async def close(self) -> None:
+        self.logs.stop()
+        await self.connection.close()
+        await self.engine.stop()

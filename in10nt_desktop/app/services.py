@@ -1,0 +1,224 @@
+"""Typed services over the connection: commands that return at once, past-tense signals.
+
+Widgets call these and react to their signals; no widget builds an SDK call or awaits the
+network. Each command runs as a task the connection owns, so a profile switch or a reconnect
+cancels it with everything else that used the old client.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal
+
+from in10nt_desktop.api import In10ntClient, In10ntError, NotFoundError, SavedTemplate
+from in10nt_desktop.api.models import InstanceData, RunResult
+from in10nt_desktop.app.connection import Connection, ConnState
+from in10nt_desktop.app.errors import ErrorReporter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    done: list[str]
+    failed: list[tuple[str, str]]  # (item, sentence)
+
+
+class SavedTemplatesService(QObject):
+    loaded = Signal(list)                 # list[SavedTemplate]: the whole list, whenever it changed
+    bulk_finished = Signal(str, object)   # what, BulkResult
+
+    def __init__(self, connection: Connection, errors: ErrorReporter, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._c = connection
+        self._errors = errors
+        self.rows: dict[str, SavedTemplate] = {}
+
+    def _emit(self) -> None:
+        self.loaded.emit(sorted(self.rows.values(), key=lambda s: s.name))
+
+    def clear(self) -> None:
+        self.rows = {}
+        self._emit()
+
+    def reload(self) -> None:
+        self._c.spawn(self._reload(), name="saved")
+
+    async def _reload(self) -> None:
+        try:
+            saved = await self._c.call(lambda c: c.saved_templates.list())
+        except In10ntError as exc:
+            self._errors.report(exc, "Loading saved templates")
+            return
+        self.rows = {s.name: s for s in saved}
+        self._emit()
+
+    # -- the event stream ------------------------------------------------------------------------
+    def apply(self, saved: SavedTemplate) -> None:
+        self.rows[saved.name] = saved
+        self._emit()
+
+    def forget(self, name: str) -> None:
+        if self.rows.pop(name, None) is not None:
+            self._emit()
+
+    # -- commands --------------------------------------------------------------------------------
+    def delete(self, names: Iterable[str]) -> None:
+        self._c.spawn(self._delete(list(names)))
+
+    async def _delete(self, names: list[str]) -> None:
+        done, failed = [], []
+        for name in names:  # keep going: one failure must not stop the rest
+            try:
+                await self._c.call(functools.partial(_delete_saved, name=name))
+            except In10ntError as exc:
+                failed.append((name, str(exc)))
+                continue
+            done.append(name)
+            self.forget(name)
+        self.bulk_finished.emit("Delete saved template", BulkResult(done, failed))
+
+
+class InstancesService(QObject):
+    loaded = Signal(list)                 # list[InstanceData]
+    task_started = Signal(str, str)       # instance id, name
+    task_finished = Signal(str, str, object)   # instance id, name, RunResult
+    done = Signal(str)                    # a short success sentence
+    bulk_finished = Signal(str, object)   # what, BulkResult
+    template_missing = Signal(str)        # template id the server no longer knows (deleted elsewhere)
+
+    def __init__(self, connection: Connection, errors: ErrorReporter, saved: SavedTemplatesService,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._c = connection
+        self._errors = errors
+        self._saved = saved
+        self.rows: dict[str, InstanceData] = {}
+
+    def _emit(self) -> None:
+        self.loaded.emit(sorted(self.rows.values(), key=lambda i: (i.created_at is None, i.created_at, i.name)))
+
+    def clear(self) -> None:
+        self.rows = {}
+        self._emit()
+
+    def reload(self) -> None:
+        self._c.spawn(self._reload(), name="instances")
+
+    async def _reload(self) -> None:
+        try:
+            instances: list[InstanceData] = list(await self._c.call(lambda c: c.instances.list()))
+        except In10ntError as exc:
+            # Servers without instances (or an engine without a container engine) say so; not an alarm.
+            log.info("instances unavailable: %s", exc)
+            instances = []
+        self.rows = {i.instance_id: i for i in instances}
+        self._emit()
+
+    def apply(self, instance: InstanceData) -> None:
+        self.rows[instance.instance_id] = instance
+        self._emit()
+
+    def forget(self, instance_id: str) -> None:
+        if self.rows.pop(instance_id, None) is not None:
+            self._emit()
+
+    # -- commands --------------------------------------------------------------------------------
+    def create(self, name: str, template_id: str) -> None:
+        self._c.spawn(self._create(name, template_id))
+
+    async def _create(self, name: str, template_id: str) -> None:
+        try:
+            instance = await self._c.call(lambda c: c.instances.create(name=name, container_template_id=template_id))
+        except In10ntError as exc:
+            self._errors.report(exc, f"Creating instance {name}")
+            if isinstance(exc, NotFoundError):
+                self.template_missing.emit(template_id)
+            return
+        self.apply(instance)
+        self.done.emit(f"Instance {name} created.")
+
+    def clone(self, saved_name: str, instance_name: str) -> None:
+        self._c.spawn(self._clone(saved_name, instance_name))
+
+    async def _clone(self, saved_name: str, instance_name: str) -> None:
+        try:
+            instance = await self._c.call(lambda c: c.instances.create_from_saved_template(
+                template_name=saved_name, new_instance_name=instance_name))
+        except In10ntError as exc:
+            self._errors.report(exc, f"Cloning {saved_name} as {instance_name}")
+            if isinstance(exc, NotFoundError):
+                self._saved.reload()  # it may have been deleted elsewhere
+            return
+        self.apply(instance)
+        self.done.emit(f"Instance {instance_name} started from {saved_name}.")
+
+    def run(self, instance_id: str, name: str, task: str) -> None:
+        self._c.spawn(self._run(instance_id, name, task))
+
+    async def _run(self, instance_id: str, name: str, task: str) -> None:
+        self.task_started.emit(instance_id, name)
+
+        async def run(c: In10ntClient) -> RunResult:
+            instance = await c.instances.get(instance_id)
+            return await instance.run(task)
+
+        try:
+            result = await self._c.call(run)
+        except In10ntError as exc:
+            self._errors.report(exc, f"Running a task in {name}")
+            self.task_finished.emit(instance_id, name, None)
+            return
+        self.task_finished.emit(instance_id, name, result)
+
+    def snapshot(self, instance_id: str, name: str, saved_name: str) -> None:
+        self._c.spawn(self._snapshot(instance_id, name, saved_name))
+
+    async def _snapshot(self, instance_id: str, name: str, saved_name: str) -> None:
+        async def take(c: In10ntClient) -> SavedTemplate:
+            instance = await c.instances.get(instance_id)
+            return await instance.snapshot(saved_name)
+
+        try:
+            saved = await self._c.call(take)
+        except In10ntError as exc:
+            self._errors.report(exc, f"Snapshotting {name}")
+            return
+        self._saved.apply(saved)
+        self.done.emit(f"Saved template {saved.name} created from {name}.")
+
+    def delete(self, instances: Iterable[tuple[str, str]]) -> None:
+        """``instances``: (id, name) pairs."""
+        self._c.spawn(self._delete(list(instances)))
+
+    async def _delete(self, instances: list[tuple[str, str]]) -> None:
+        done, failed = [], []
+        for instance_id, name in instances:
+            try:
+                await self._c.call(functools.partial(_delete_instance, instance_id=instance_id))
+            except NotFoundError:
+                pass  # gone already: what was asked for
+            except In10ntError as exc:
+                failed.append((name, str(exc)))
+                continue
+            done.append(name)
+            self.forget(instance_id)
+        self.bulk_finished.emit("Delete instance", BulkResult(done, failed))
+
+
+async def _delete_instance(client: In10ntClient, instance_id: str) -> None:
+    instance = await client.instances.get(instance_id)
+    await instance.delete()
+
+
+async def _delete_saved(client: In10ntClient, name: str) -> None:
+    await client.saved_templates.delete(name)
+
+
+def stale_for(state: str) -> bool:
+    """Rows are stale whenever the connection is not online: derived, never kept beside it."""
+    return state != ConnState.ONLINE.value

@@ -1,0 +1,238 @@
+"""An in-memory implementation of ``WindowServices`` for the window's fast tier.
+
+It is a fake of the *protocol* the window depends on (app/protocols.py), not a mock of the
+real services' internals: commands change the rows at once, as a fast server would, and emit
+the same past-tense signals. Tests drive its connection state directly.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QObject, Signal
+
+from in10nt_desktop.api import RunResult, SavedTemplate, TemplateData
+from in10nt_desktop.api.models import InstanceData
+from in10nt_desktop.app.connection import ConnState
+from in10nt_desktop.app.drafts import TemplateDraft
+from in10nt_desktop.app.profiles import DEFAULT_PROFILES, Profile
+from in10nt_desktop.app.services import BulkResult
+from in10nt_desktop.app.template_rows import TemplateStore
+
+_ids = itertools.count(1)
+
+
+def template_data(name: str, status: str = "ready", image: str = "docker.io/library/busybox:1",
+                  **extra: object) -> TemplateData:
+    return TemplateData.model_validate({
+        "templateId": f"tmpl_fake{next(_ids):04d}", "name": name, "image": image, "registryType": "dockerhub",
+        "status": status, "createdAt": datetime(2026, 1, 1, tzinfo=UTC).isoformat(), **extra})
+
+
+class FakeConnection(QObject):
+    state_changed = Signal(str, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.profile: Profile | None = DEFAULT_PROFILES[0]
+        self.sentence = ""
+        self._state = ConnState.CONNECTING
+        self.calls: list[str] = []
+
+    @property
+    def state(self) -> ConnState:
+        return self._state
+
+    @property
+    def online(self) -> bool:
+        return self._state is ConnState.ONLINE
+
+    @property
+    def where(self) -> str:
+        return self.profile.label if self.profile else "no connection"
+
+    @property
+    def base_url(self) -> str:
+        return "http://127.0.0.1:9"
+
+    def go(self, state: ConnState, sentence: str = "") -> None:
+        self._state, self.sentence = state, sentence or state.value
+        self.state_changed.emit(state.value, self.sentence)
+
+    def retry(self) -> None:
+        self.calls.append("retry")
+
+    def start_engine(self) -> None:
+        self.calls.append("start_engine")
+
+
+class FakeTemplates(QObject):
+    created = Signal(object)
+    build_finished = Signal(object)
+    removed_elsewhere = Signal(str, str)
+    bulk_finished = Signal(str, object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store = TemplateStore(self)
+        self.store.replace_all([])
+
+    def create(self, draft: TemplateDraft) -> None:
+        row = self.store.add(template_data(draft.name, "building", draft.image))
+        self.created.emit(row)
+
+    def delete(self, ids: Iterable[str]) -> None:
+        done = []
+        for template_id in list(ids):
+            row = self.store.get(template_id)
+            if row is not None and self.store.remove(template_id):
+                done.append(row.name)
+        self.bulk_finished.emit("Delete", BulkResult(done, []))
+
+    # what the server would push
+    def server_changed(self, data: TemplateData) -> None:
+        for old, new in self.store.merge([data], complete=False):
+            if old.building and not new.building:
+                self.build_finished.emit(new)
+
+    def server_deleted(self, template_id: str) -> None:
+        row = self.store.get(template_id)
+        if row is not None and self.store.remove(template_id):
+            self.removed_elsewhere.emit(template_id, row.name)
+
+
+class FakeSaved(QObject):
+    loaded = Signal(list)
+    bulk_finished = Signal(str, object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[SavedTemplate] = []
+
+    def delete(self, names: Iterable[str]) -> None:
+        gone = set(names)
+        self.rows = [s for s in self.rows if s.name not in gone]
+        self.loaded.emit(self.rows)
+        self.bulk_finished.emit("Delete saved template", BulkResult(sorted(gone), []))
+
+
+
+class FakeInstances(QObject):
+    loaded = Signal(list)
+    task_started = Signal(str, str)
+    task_finished = Signal(str, str, object)
+    done = Signal(str)
+    bulk_finished = Signal(str, object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[InstanceData] = []
+        self.created: list[tuple[str, str]] = []
+        self.clones: list[tuple[str, str]] = []
+        self.tasks: list[tuple[str, str]] = []
+
+    def create(self, name: str, template_id: str) -> None:
+        self.created.append((name, template_id))
+        self.rows.append(InstanceData.model_validate({"instanceId": f"inst_{name}", "name": name,
+                                                      "status": "running", "containerTemplateId": template_id}))
+        self.loaded.emit(self.rows)
+
+    def clone(self, saved_name: str, instance_name: str) -> None:
+        self.clones.append((saved_name, instance_name))
+        self.done.emit(f"Instance {instance_name} started from {saved_name}.")
+
+    def run(self, instance_id: str, name: str, task: str) -> None:
+        self.tasks.append((instance_id, task))
+        self.task_started.emit(instance_id, name)
+        self.task_finished.emit(instance_id, name, RunResult.model_validate({"output": "hi\n", "exitCode": 0}))
+
+    def snapshot(self, instance_id: str, name: str, saved_name: str) -> None:
+        self.done.emit(f"Saved template {saved_name} created from {name}.")
+
+    def delete(self, instances: Iterable[tuple[str, str]]) -> None:
+        gone = dict(instances)
+        self.rows = [i for i in self.rows if i.instance_id not in gone]
+        self.loaded.emit(self.rows)
+        self.bulk_finished.emit("Delete instance", BulkResult(list(gone.values()), []))
+
+
+class FakeErrors(QObject):
+    reported = Signal(str, str)
+
+
+class FakeLogs(QObject):
+    reset = Signal(str)
+    lines_added = Signal(str, list)
+    unavailable = Signal(str, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.followed: list[str | None] = []
+
+    def follow(self, template_id: str | None, force: bool = False) -> None:
+        self.followed.append(template_id)
+        self.reset.emit(template_id or "")
+
+    def stop(self) -> None:
+        pass
+
+
+class FakeProfiles:
+    def load(self) -> list[Profile]:
+        return list(DEFAULT_PROFILES)
+
+
+class FakeKeys:
+    persistent = True
+    problem: str | None = None
+
+
+class FakeLive:
+    def __init__(self) -> None:
+        self.activations = 0
+
+    def window_activated(self) -> None:
+        self.activations += 1
+
+
+class FakeServices(QObject):
+    key_stored = Signal(bool, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.connection = FakeConnection()
+        self.templates = FakeTemplates()
+        self.saved = FakeSaved()
+        self.instances = FakeInstances()
+        self.errors = FakeErrors()
+        self.logs = FakeLogs()
+        self.profiles = FakeProfiles()
+        self.keys = FakeKeys()
+        self.live = FakeLive()
+        self.building_in_engine = 0
+        self.kept_engine = False
+        self.activated: list[Profile] = []
+        self.refreshed = 0
+        self.keys_set: list[tuple[str, Profile | None]] = []
+        self.saved_profiles: list[list[Profile]] = []
+
+    def activate(self, profile: Profile, base_url_override: str | None = None, remember: bool = True) -> None:
+        self.activated.append(profile)
+        self.connection.profile = profile
+
+    def refresh(self) -> None:
+        self.refreshed += 1
+
+    def set_api_key(self, key: str, profile: Profile | None = None) -> None:
+        self.keys_set.append((key, profile))
+
+    def save_profiles(self, profiles: list[Profile]) -> None:
+        self.saved_profiles.append(profiles)
+
+    def builds_in_flight(self) -> int:
+        return self.building_in_engine
+
+    def keep_engine_running(self) -> None:
+        self.kept_engine = True

@@ -1,0 +1,201 @@
+"""The window against the in-memory ``FakeServices``: what a user sees and does, in milliseconds.
+
+No registry, engine or network: the fake implements the protocol the window depends on, so
+these tests check the window's own behaviour (the end-to-end tier checks it on the real stack).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from fake_services import FakeServices, template_data
+from gui_helpers import collect_qt_garbage, ini_settings, wait_until  # noqa: F401 - autouse fixture
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWizard
+
+from in10nt_desktop.app.connection import ConnState
+from in10nt_desktop.ui.main_window import MainWindow
+from in10nt_desktop.ui.templates_model import ROW_ROLE
+
+pytestmark = pytest.mark.asyncio
+CTRL = Qt.KeyboardModifier.ControlModifier
+
+
+@pytest_asyncio.fixture
+async def window(tmp_path: Path) -> AsyncIterator[tuple[MainWindow, FakeServices]]:
+    services = FakeServices()
+    win = MainWindow(services, ini_settings(tmp_path / "s.ini"))  # type: ignore[arg-type]
+    win.show()
+    services.connection.go(ConnState.ONLINE, "Connected")
+    yield win, services
+    services.building_in_engine = 0
+    win._quit_decided = True
+    win.close()
+    win.deleteLater()
+    await asyncio.sleep(0)
+
+
+def visible_names(win: MainWindow) -> list[str]:
+    page = win.templates_page
+    return [page.proxy.index(r, 0).data(ROW_ROLE).name for r in range(page.proxy.rowCount())]
+
+
+async def message_box(win: MainWindow, name: str) -> QMessageBox:
+    await wait_until(lambda: win.findChild(QMessageBox, name) is not None and
+                     win.findChild(QMessageBox, name).isVisible(), 5, f"no {name} dialog")
+    box = win.findChild(QMessageBox, name)
+    assert isinstance(box, QMessageBox)
+    return box
+
+
+def button(box: QMessageBox, text: str) -> QPushButton:
+    for b in box.findChildren(QPushButton):
+        if b.text().replace("&", "") == text:
+            return b
+    raise AssertionError(f"no button {text!r} in {[b.text() for b in box.findChildren(QPushButton)]}")
+
+
+async def test_rows_created_and_deleted_elsewhere_appear_and_go_and_the_details_say_so(window) -> None:
+    win, services = window
+    data = template_data("from-the-cli", "building")
+    services.templates.server_changed(data)
+    assert visible_names(win) == ["from-the-cli"]
+    win.templates_page.select(data.template_id)
+    assert win.templates_page.details.title.text() == "from-the-cli"
+
+    services.templates.server_changed(data.model_copy(update={"status": "ready"}))
+    await wait_until(lambda: any("Template ready" in t for t in [win.statusBar().currentMessage()]), 5)
+
+    services.templates.server_deleted(data.template_id)
+    assert visible_names(win) == []
+    assert win.templates_page.details.title.text() == "from-the-cli was deleted elsewhere"
+    assert "deleted by another client" in win.statusBar().currentMessage()
+
+
+async def test_delete_asks_in_a_window_modal_dialog_while_the_loop_keeps_running(window) -> None:
+    win, services = window
+    data = template_data("doomed")
+    services.templates.server_changed(data)
+    win.templates_page.select(data.template_id)
+    win.templates_page.table.setFocus()
+    QTest.keyClick(win.templates_page.table, Qt.Key.Key_Delete)
+
+    box = await message_box(win, "confirmDelete")
+    assert box.windowModality() == Qt.WindowModality.WindowModal
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        for _ in range(5):
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    await tick()  # the loop runs while the question is open: no nested exec()
+    assert ticks == 5 and visible_names(win) == ["doomed"]
+    button(box, "Delete").click()
+    await wait_until(lambda: visible_names(win) == [], 5, "the row stayed after Delete")
+
+
+async def test_cancelled_delete_keeps_the_row(window) -> None:
+    win, services = window
+    data = template_data("kept")
+    services.templates.server_changed(data)
+    win.templates_page.select(data.template_id)
+    win.actions_["delete"].trigger()
+    box = await message_box(win, "confirmDelete")
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    await wait_until(lambda: not box.isVisible(), 5)
+    await asyncio.sleep(0)
+    assert visible_names(win) == ["kept"]
+
+
+async def test_engine_stopped_offers_start_and_online_clears_it(window) -> None:
+    win, services = window
+    services.connection.go(ConnState.ENGINE_STOPPED, "The local engine stopped.")
+    bar = win.message_bar
+    assert bar.isVisible() and "The local engine stopped." in bar.text.text()
+    assert bar.start.isVisible() and not bar.retry.isVisible()
+    assert "engine stopped" in win.connection_label.text()
+    assert not win.actions_["new"].isEnabled()
+    bar.start.click()
+    assert services.connection.calls == ["start_engine"]
+    services.connection.go(ConnState.ONLINE, "Connected")
+    assert not bar.isVisible() and win.actions_["new"].isEnabled()
+
+
+async def test_offline_then_online_by_itself_dismisses_the_banner(window) -> None:
+    win, services = window
+    services.connection.go(ConnState.OFFLINE, "Cannot reach 127.0.0.1:9.")
+    assert win.message_bar.retry.isVisible() and not win.actions_["new"].isEnabled()
+    services.connection.go(ConnState.ONLINE, "Connected")
+    assert not win.message_bar.isVisible()
+
+
+async def test_ctrl_n_opens_the_wizard_only_online(window) -> None:
+    win, services = window
+    QTest.keyClick(win, Qt.Key.Key_N, CTRL)
+    await wait_until(lambda: isinstance(win.wizard, QWizard) and win.wizard.isVisible(), 5)
+    assert win.wizard is not None
+    win.wizard.reject()
+    services.connection.go(ConnState.OFFLINE, "Cannot reach.")
+    assert not win.actions_["new"].isEnabled()
+
+
+@pytest.mark.parametrize(("choice", "kept", "closes"), [
+    ("Keep building in background", True, True),
+    ("Stop builds and quit", False, True),
+    ("Cancel", False, False),
+])
+async def test_quitting_with_builds_in_flight_asks(window, choice: str, kept: bool, closes: bool) -> None:
+    win, services = window
+    services.building_in_engine = 2
+    closed: list[bool] = []
+    win.closed.connect(lambda: closed.append(True))
+    QTest.keyClick(win, Qt.Key.Key_Q, CTRL)
+    box = await message_box(win, "quitWithBuilds")
+    assert "2 builds are still running" in box.text()
+    button(box, choice).click()
+    if closes:
+        await wait_until(lambda: closed == [True], 5, "the window did not close")
+    else:
+        await wait_until(lambda: not box.isVisible(), 5)
+        await asyncio.sleep(0.05)
+        assert closed == [] and win.isVisible()
+    assert services.kept_engine is kept
+
+
+async def test_quitting_with_nothing_building_asks_nothing(window) -> None:
+    win, _services = window
+    closed: list[bool] = []
+    win.closed.connect(lambda: closed.append(True))
+    win.close()
+    assert closed == [True]
+    assert win.findChild(QMessageBox, "quitWithBuilds") is None
+
+
+async def test_activating_the_window_tells_the_live_updates(window) -> None:
+    win, services = window
+    before = services.live.activations
+    QApplication.sendEvent(win, QEvent(QEvent.Type.ActivationChange))
+    # offscreen windows may not count as active; the event alone must not crash and is forwarded when active
+    if win.isActiveWindow():
+        assert services.live.activations == before + 1
+
+
+async def test_use_template_asks_a_name_and_creates_the_instance(window) -> None:
+    win, services = window
+    data = template_data("base")
+    services.templates.server_changed(data)
+    win.templates_page.select(data.template_id)
+    win.actions_["use"].trigger()
+    from in10nt_desktop.ui.dialogs import TextQuestion
+    await wait_until(lambda: win.findChild(TextQuestion) is not None, 5)
+    dialog = win.findChild(TextQuestion)
+    assert dialog is not None and dialog.windowModality() == Qt.WindowModality.WindowModal
+    dialog.accept()
+    await wait_until(lambda: services.instances.created == [("base-1", data.template_id)], 5)
