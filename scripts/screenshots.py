@@ -82,23 +82,23 @@ async def shoot(engine_dir: Path) -> None:
     from PySide6.QtWidgets import QApplication
 
     from in10nt_desktop.app.application import icon_path
+    from in10nt_desktop.app.app_services import AppServices
     from in10nt_desktop.app.keychain import KeyStore
     from in10nt_desktop.app.local_engine import LocalEngine
     from in10nt_desktop.app.profiles import LOCAL_NAME, ProfileStore
-    from in10nt_desktop.app.session import Session
     from in10nt_desktop.ui.connection_dialog import ConnectionDialog
     from in10nt_desktop.ui.main_window import MainWindow
     from PySide6.QtGui import QIcon
 
     settings = QSettings(str(engine_dir.parent / "settings.ini"), QSettings.Format.IniFormat)
-    session = Session(settings, KeyStore(), LocalEngine(engine_dir))
+    session = AppServices(settings, KeyStore(), LocalEngine(engine_dir))
     path = icon_path()
     window = MainWindow(session, settings, QIcon(str(path)) if path else None)
     window.resize(1320, 760)
     window.show()
     session.activate(next(p for p in ProfileStore(settings).load() if p.name == LOCAL_NAME))
     for _ in range(300):
-        if session.state == "online" and len(session.templates) >= 6:
+        if session.connection.state == "online" and len(session.templates.store) >= 6:
             break
         await asyncio.sleep(0.05)
     async def settle(seconds: float = 0.6) -> None:
@@ -107,11 +107,11 @@ async def shoot(engine_dir: Path) -> None:
             await asyncio.sleep(0.03)  # qasync paints while we wait; processEvents() here would re-enter
 
     page = window.templates_page
-    failed = next(r for r in session.templates.rows if r.status == "failed")
+    failed = next(r for r in session.templates.store.rows if r.status == "failed")
     page.select(failed.template_id)
     await settle(1.5)
     window.grab().save(str(OUT / "main-window-failed-selected.png"))
-    ready = next(r for r in session.templates.rows if r.name == "trainer")
+    ready = next(r for r in session.templates.store.rows if r.name == "trainer")
     page.select(ready.template_id)
     page.details.tabs.setCurrentIndex(1)
     await settle(1.5)

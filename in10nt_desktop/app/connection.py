@@ -221,7 +221,7 @@ class Connection(QObject):
         if self.engine.owned and not self.engine.alive and not self._restarted_once:
             self._restarted_once = True
             log.warning("the local engine this app started has stopped; starting it again")
-            self._set(ConnState.CONNECTING, "The local engine stopped; starting it again…")
+            self._set(ConnState.ENGINE_STOPPED, "The local engine stopped; starting it again…")
             self.reconnect()
             return
         if not await self.engine.announced_alive():
