@@ -111,6 +111,8 @@ class Connection(QObject):
         elif isinstance(exc, ConnectionFailedError):
             if self.state in (ConnState.ONLINE, ConnState.CONNECTING):
                 self._lost(exc)
+            elif self.state is ConnState.OFFLINE:  # still unreachable: keep the newest reason on screen
+                self._set(ConnState.OFFLINE, str(exc))
         elif exc.status is not None:  # an HTTP answer, even an error, proves the server is there
             self.note_success()
 

@@ -110,8 +110,11 @@ class TemplatesService(QObject):
                 label = row.name if row else template_id
                 try:
                     await self._c.call(functools.partial(_delete_template, template_id=template_id))
-                except NotFoundError:
-                    pass  # deleted elsewhere meanwhile: gone is what was asked for
+                except NotFoundError as exc:
+                    if row is None:  # never a row here: an ID nobody knows is an error, not a success
+                        failed.append((label, str(exc)))
+                        continue
+                    # a row the user saw, deleted elsewhere meanwhile: gone is what was asked for
                 except In10ntError as exc:
                     failed.append((label, str(exc)))
                     continue
