@@ -147,8 +147,9 @@ class WindowActions:
         a["use"].setEnabled(online and len(rows) == 1 and rows[0].status == "ready")
         a["copy_id"].setEnabled(len(rows) == 1)
         a["clone"].setEnabled(online and len(saved) == 1)
-        a["run"].setEnabled(online and len(instances) == 1)
-        a["snapshot"].setEnabled(online and len(instances) == 1)
+        running = len(instances) == 1 and instances[0].status == "running"  # not while creating or gone
+        a["run"].setEnabled(online and running)
+        a["snapshot"].setEnabled(online and running)
         profile = s.connection.profile
         a["api_key"].setEnabled(profile is not None and profile.needs_api_key)
 

@@ -123,6 +123,7 @@ class MainWindow(QMainWindow):
         self.templates_page.activated.connect(lambda _row: self.tabs.setCurrentIndex(0))
         self.saved_page.table.selectionModel().selectionChanged.connect(self._update_actions)
         self.instances_page.table.selectionModel().selectionChanged.connect(self._update_actions)
+        self.instances_page.model.dataChanged.connect(self._update_actions)  # creating → running enables Run
         self.tabs.currentChanged.connect(self._update_actions)
         s.logs.reset.connect(lambda _tid: self.templates_page.details.clear_log())
         s.logs.lines_added.connect(self._on_log_lines)

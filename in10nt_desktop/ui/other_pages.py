@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from in10nt_desktop.ui.simple_tables import ROW_ROLE, RowsModel
@@ -34,8 +34,20 @@ class ListPage(QWidget, Generic[T]):
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setAccessibleName(f"{accessible_name} hint")
         layout.addWidget(self.empty)
+        # A reset (rows added or removed elsewhere) drops the selection: put it back by key.
+        self._kept: set[str] = set()
+        model.modelAboutToBeReset.connect(lambda: setattr(self, "_kept", {model.key(r) for r in self.selected()}))
+        model.modelReset.connect(self._restore_selection)
         model.modelReset.connect(self._update_empty)
         self._update_empty()
+
+    def _restore_selection(self) -> None:
+        kept, self._kept = self._kept, set()
+        selection = self.table.selectionModel()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for row, item in enumerate(self.model.rows):
+            if self.model.key(item) in kept:
+                selection.select(self.model.index(row, 0), flags)
 
     def _update_empty(self) -> None:
         self.empty.setVisible(self.model.rowCount() == 0)

@@ -21,14 +21,26 @@ def _when(value: Any) -> str:
 
 
 class RowsModel(QAbstractTableModel, Generic[T]):
-    def __init__(self, columns: Sequence[tuple[str, Callable[[T], str]]], parent: QObject | None = None) -> None:
+    """Rows kept by ``key``: a new list with the same keys in the same order changes cells in place
+    (an instance going from creating to running keeps its selection); anything else is a reset."""
+
+    def __init__(self, columns: Sequence[tuple[str, Callable[[T], str]]], key: Callable[[T], str],
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._columns = list(columns)
+        self.key = key
         self.rows: list[T] = []
 
     def set_rows(self, rows: list[T]) -> None:
+        rows = list(rows)
+        if [self.key(r) for r in rows] == [self.key(r) for r in self.rows]:
+            changed = [i for i, (old, new) in enumerate(zip(self.rows, rows, strict=True)) if old != new]
+            self.rows = rows
+            if changed:
+                self.dataChanged.emit(self.index(min(changed), 0), self.index(max(changed), len(self._columns) - 1))
+            return
         self.beginResetModel()
-        self.rows = list(rows)
+        self.rows = rows
         self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -61,7 +73,7 @@ def saved_templates_model(parent: QObject | None = None) -> RowsModel[SavedTempl
         ("Created", lambda s: _when(s.created_at)),
         ("From instance", lambda s: s.source_instance_id or ""),
         ("From template", lambda s: s.container_template_id or ""),
-    ], parent)
+    ], lambda s: s.name, parent)
 
 
 def instances_model(parent: QObject | None = None) -> RowsModel[InstanceData]:
@@ -72,4 +84,4 @@ def instances_model(parent: QObject | None = None) -> RowsModel[InstanceData]:
                                                        if i.saved_template_name else "")),
         ("Created", lambda i: _when(i.created_at)),
         ("Instance ID", lambda i: i.instance_id),
-    ], parent)
+    ], lambda i: i.instance_id, parent)

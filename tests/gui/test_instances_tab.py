@@ -50,7 +50,9 @@ async def test_use_run_snapshot_clone_from_the_window(qtbot: Any, tmp_path: Path
 
         window.tabs.setCurrentIndex(2)
         select_where(window.instances_page, lambda i: i.name == "gui-inst")
-        assert window.actions_["run"].isEnabled() and window.actions_["snapshot"].isEnabled()
+        # shown at once while it is created (the event stream), usable once it runs
+        await wait_until(lambda: window.actions_["run"].isEnabled() and window.actions_["snapshot"].isEnabled(), 60,
+                         "Run task never became possible on the new instance")
         window.actions_["run"].trigger()
         await answer_text(window, "echo from-the-window > /gui-marker")
         await wait_until(lambda: "exit code 0" in window.message_bar.text.text(), 60)
@@ -71,6 +73,7 @@ async def test_use_run_snapshot_clone_from_the_window(qtbot: Any, tmp_path: Path
 
         window.tabs.setCurrentIndex(2)
         select_where(window.instances_page, lambda i: i.name == "gui-clone")
+        await wait_until(lambda: window.actions_["run"].isEnabled(), 60, "the clone never ran")
         window.actions_["run"].trigger()
         await answer_text(window, "cat /gui-marker")
         await wait_until(lambda: "gui-clone finished with exit code 0" in window.message_bar.text.text(), 60)
