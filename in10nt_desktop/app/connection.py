@@ -219,27 +219,26 @@ class Connection(QObject):
             delay = min(delay * 2, self.probe_max)
 
     async def _heal_local(self) -> None:
-        """The local engine stopped answering: restart ours once, or wait for one to announce itself."""
-        if self.engine.owned and not self.engine.alive and not self._restarted_once:
-            self._restarted_once = True
-            log.warning("the local engine this app started has stopped; starting it again")
-            self._set(ConnState.ENGINE_STOPPED, "The local engine stopped; starting it again…")
-            self.reconnect()
-            return
-        if not await self.engine.announced_alive():
-            self._set(ConnState.ENGINE_STOPPED, "The local engine stopped.")
-        # Watch engine.json (a local file, no request) until a live engine announces itself.
+        """The local engine stopped answering: restart ours once, or wait for one to announce itself.
+
+        Checked again every ``probe_interval``: a killed engine may still be exiting when its
+        stream breaks, and engine.json is a local file, so watching it costs no request."""
         seen = self._endpoint
         while True:
-            await asyncio.sleep(self.probe_interval)
+            if self.engine.owned and not self.engine.alive and not self._restarted_once:
+                self._restarted_once = True
+                log.warning("the local engine this app started has stopped; starting it again")
+                self._set(ConnState.ENGINE_STOPPED, "The local engine stopped; starting it again…")
+                self.reconnect()
+                return
             current = await self.engine.announced()
             if current is None:
                 if self.state is not ConnState.ENGINE_STOPPED:
                     self._set(ConnState.ENGINE_STOPPED, "The local engine stopped.")
-                continue
-            if current != seen or (self.client is not None and await self.client.health(timeout=2.0)):
+            elif current != seen or (self.client is not None and await self.client.health(timeout=2.0)):
                 self.reconnect()
                 return
+            await asyncio.sleep(self.probe_interval)
 
     async def close(self) -> None:
         await self.tasks.shutdown()

@@ -21,6 +21,9 @@ from in10nt_desktop.engine.runtime_file import default_data_dir, read_runtime
 
 log = logging.getLogger(__name__)
 START_TIMEOUT = 30.0
+# Engines deliberately left running for builds in flight: kept referenced so that dropping their
+# Popen does not look like a forgotten child (the OS re-parents them when the app exits).
+_LEFT_RUNNING: list[subprocess.Popen[bytes]] = []
 
 
 class EngineStartError(Exception):
@@ -90,7 +93,11 @@ class LocalEngine:
         through engine.json and uses it like any engine it did not start."""
         if self._proc is not None:
             log.info("leaving the local engine (pid %d) running in the background", self._proc.pid)
+            _LEFT_RUNNING.append(self._proc)
         self._proc = None
+        self._close_log()
+
+    def _close_log(self) -> None:
         if self._log is not None:
             with contextlib.suppress(OSError):
                 self._log.close()
@@ -110,6 +117,7 @@ class LocalEngine:
     def _spawn(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.data_dir / "engine.log"
+        self._close_log()  # a restart after a crash: the dead engine's handle goes first
         self._log = open(log_path, "ab")
         cmd = [*engine_command(), "--port", "0", "--data-dir", str(self.data_dir), "--log-level", "info",
                *self._extra]
@@ -156,10 +164,7 @@ class LocalEngine:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
-        if self._log is not None:
-            with contextlib.suppress(OSError):
-                self._log.close()
-            self._log = None
+        self._close_log()
 
     def __del__(self) -> None:
         proc: Any = getattr(self, "_proc", None)
