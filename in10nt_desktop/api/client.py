@@ -8,6 +8,7 @@ from types import TracebackType
 
 import httpx
 
+from in10nt_desktop.api.engine_control import EngineResource
 from in10nt_desktop.api.errors import In10ntError, NotFoundError
 from in10nt_desktop.api.events import Event, event_stream, server_has_events
 from in10nt_desktop.api.http import HttpCore
@@ -33,6 +34,7 @@ class In10ntClient:
         self.templates = TemplatesResource(self._http)
         self.saved_templates = SavedTemplatesResource(self._http)
         self.instances = InstancesResource(self._http)
+        self.engine = EngineResource(self._http)
 
     @classmethod
     def from_env(cls, **kw: object) -> In10ntClient:

@@ -10,6 +10,7 @@ import logging
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
+from in10nt_desktop.api import In10ntError
 from in10nt_desktop.app.build_monitor import BuildMonitor
 from in10nt_desktop.app.connection import ClientFactory, Connection, default_client
 from in10nt_desktop.app.errors import ErrorReporter
@@ -44,6 +45,7 @@ class AppServices(QObject):
         self.monitor = BuildMonitor(self.connection, self.templates, parent=self)
         self.live = LiveUpdates(self.connection, self.templates, self.saved, self.instances, self.monitor, self)
         self.logs = LogFollower(self.connection, self)
+        self._keep_engine = False
 
     # -- connection ---------------------------------------------------------------------------
     def activate(self, profile: Profile, base_url_override: str | None = None, remember: bool = True) -> None:
@@ -88,16 +90,31 @@ class AppServices(QObject):
 
     # -- quitting -------------------------------------------------------------------------------
     def builds_in_flight(self) -> int:
-        """Builds that quitting would interrupt: only those of an engine this app started."""
-        if not self.connection.is_local or not self.engine.owned:
+        """Builds that quitting would interrupt: only those of an engine that is this app's to stop."""
+        if not self.connection.is_local or not self.engine.ours:
             return 0
         return self.templates.store.building_count
 
     def keep_engine_running(self) -> None:
-        """Quit without stopping the local engine: its builds go on; the next start finds it."""
-        self.engine.detach()
+        """Quit without stopping the local engine: it finishes its builds, then stops by itself; the
+        next start, if it comes first, finds it through engine.json and takes it back."""
+        self._keep_engine = True
 
     async def close(self) -> None:
         self.logs.stop()
+        await self._release_engine()
         await self.connection.close()
         await self.engine.stop()
+
+    async def _release_engine(self) -> None:
+        client = self.connection.client
+        if client is None or not self.connection.is_local or not self.engine.ours:
+            return
+        try:
+            if self._keep_engine:
+                await client.engine.exit_when_idle(True)
+                self.engine.detach()
+            elif not self.engine.owned:  # taken back from an earlier start: ours to stop, not our child
+                await client.engine.shutdown()
+        except In10ntError as exc:
+            log.warning("the local engine did not take the request: %s", exc)

@@ -183,10 +183,16 @@ class Connection(QObject):
             if profile.kind == "local" and override is None:
                 endpoint = await self.engine.ensure(check=False)
                 client = self._factory(endpoint.url, endpoint.token)
-                if not await client.health():  # engine.json outlived its engine (a crash, a reused pid)
+                info = await _engine_info(client)
+                if info is None:  # engine.json outlived its engine (a crash, a reused pid)
                     await client.aclose()
                     endpoint = await self.engine.ensure(check=True)
                     client = self._factory(endpoint.url, endpoint.token)
+                    info = await _engine_info(client) or {}
+                if info.get("exitWhenIdle") and not self.engine.owned:
+                    # Left running by an earlier start for its builds: take it back, and own it again.
+                    await client.engine.exit_when_idle(False)
+                    self.engine.adopted = True
                 self._endpoint = endpoint
             else:
                 key = await self.keys.get_migrating(profile.key_account(override), profile.name)
@@ -245,3 +251,11 @@ class Connection(QObject):
         if self.client is not None:
             await self.client.aclose()
             self.client = None
+
+
+async def _engine_info(client: In10ntClient) -> dict[str, Any] | None:
+    """The local engine's ``/healthz``, or None when it does not answer."""
+    try:
+        return await client.engine.info(timeout=5.0)
+    except In10ntError:
+        return None

@@ -63,6 +63,7 @@ class LocalEngine:
         self._extra = extra_args or []
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self.adopted = False  # an engine an earlier start left running for its builds, taken back
 
     @property
     def started_by_us(self) -> bool:
@@ -72,6 +73,12 @@ class LocalEngine:
     def owned(self) -> bool:
         """This app started the engine (it may have died since): it is ours to restart and to stop."""
         return self._proc is not None
+
+    @property
+    def ours(self) -> bool:
+        """Started by this app, or left running by an earlier start of it and taken back: quitting
+        stops it (after asking, when builds run)."""
+        return self.owned or self.adopted
 
     @property
     def alive(self) -> bool:

@@ -28,6 +28,7 @@ from in10nt_desktop.api.models import REGISTRY_TYPES
 from in10nt_desktop.api.validation import FieldError, check_template_request
 from in10nt_desktop.engine.builds import BuildManager, BuildSettings
 from in10nt_desktop.engine.container_engine import ContainerEngine
+from in10nt_desktop.engine.control_routes import EngineControl, control_router
 from in10nt_desktop.engine.event_routes import events_router
 from in10nt_desktop.engine.events import DEFAULT_CAPACITY, EventBus
 from in10nt_desktop.engine.hosts import is_loopback_host
@@ -83,6 +84,8 @@ class EngineConfig:
     pull: bool = True
     platform: str | None = None
     instance_network: str | None = None  # network mode of instance containers; None: the container engine's default
+    # uvicorn's graceful stop, set by server.serve(): what /engine/shutdown and exit-when-idle call
+    request_exit: Callable[[], None] | None = None
     runtime_file: Path | None = None  # engine.json: removed at shutdown, before uvicorn re-raises SIGTERM
     events: bool = True  # False: no GET /events (404), as on a server without a change feed
     events_heartbeat: float = 15.0  # seconds between ": ping" comments on the event stream
@@ -133,6 +136,7 @@ class _State:
     http: httpx.AsyncClient
     instances: InstanceRuntime
     events: EventBus
+    control: EngineControl
 
 
 def create_app(config: EngineConfig) -> FastAPI:
@@ -156,6 +160,8 @@ def create_app(config: EngineConfig) -> FastAPI:
                                           network=config.instance_network, mirrors=config.mirrors,
                                           publish=state.events.publish if config.events else None)
         state.instances.start()
+        state.control = EngineControl(lambda: state.builds.active)
+        state.control.request_exit = config.request_exit
         resumed, failed = state.builds.recover()
         if resumed or failed:
             log.info("recovered builds: %d resumed, %d failed (needed credentials)", resumed, failed)
@@ -163,6 +169,7 @@ def create_app(config: EngineConfig) -> FastAPI:
             yield
         finally:
             state.events.close()
+            await state.control.close()
             await state.builds.shutdown()
             await state.instances.shutdown()
             await state.http.aclose()
@@ -222,7 +229,8 @@ def create_app(config: EngineConfig) -> FastAPI:
     @app.get("/healthz", summary="Engine health")
     async def healthz() -> Response:
         return json_response({"status": "ok", "version": __version__, "activeBuilds": state.builds.active,
-                              "containerEngine": state.engine.host, "eventClients": state.events.clients})
+                              "containerEngine": state.engine.host, "eventClients": state.events.clients,
+                              "exitWhenIdle": state.control.exit_when_idle})
 
     @app.post("/container-templates", status_code=201, summary="Create a template and start its build",
               openapi_extra=CREATE_TEMPLATE_BODY, responses=TEMPLATE_RESPONSES)
@@ -296,6 +304,7 @@ def create_app(config: EngineConfig) -> FastAPI:
 
     # Instances and DELETE /saved-templates/{name} (which removes an image) need the container engine.
     app.include_router(instance_router(lambda: state.instances))
+    app.include_router(control_router(lambda: state.control, json_response, error_response))
     if config.events:
         app.include_router(events_router(lambda: state.events, config.events_heartbeat))
     return app

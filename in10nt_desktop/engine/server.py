@@ -83,6 +83,13 @@ async def serve(config: EngineConfig, *, port: int = 0, log_level: str = "warnin
     actual_port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{actual_port}"
     config.runtime_file = config.data_dir / RUNTIME_FILE
+    server: uvicorn.Server | None = None
+
+    def request_exit() -> None:
+        if server is not None:
+            server.should_exit = True
+
+    config.request_exit = request_exit
     app = create_app(config)
     server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False,
                                           timeout_graceful_shutdown=5))

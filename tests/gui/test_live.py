@@ -174,8 +174,39 @@ async def test_keeping_the_engine_for_builds_in_flight_lets_the_next_start_see_t
         gate: GateProxy, images: StackImages, tmp_path: Path) -> None:
     data_dir = tmp_path / "engine-data"
     settings = ini_settings(tmp_path / "s.ini")
+    await _quit_keeping_a_held_build(data_dir, settings, gate, images, tmp_path)
+    pid = engine_pid(data_dir)
+    again = AppServices(settings, KeyStore(timeout=2.0), LocalEngine(data_dir))
+    try:
+        await go_online(again)
+        row = next(r for r in again.templates.store.rows if r.name == "long-build")
+        assert row.status == "building" and engine_pid(data_dir) == pid  # the same engine, taken back
+        assert again.engine.adopted and again.builds_in_flight() == 1  # quitting now would ask again
+        finished: list[str] = []
+        again.templates.build_finished.connect(lambda r: finished.append(r.status))
+        gate.open()
+        await wait_until(lambda: finished == ["ready"], 30, "the kept build never finished in the window")
+        assert pid_alive(pid)  # taken back: it no longer stops by itself while the app runs
+    finally:
+        await again.close()
+    await wait_until(lambda: not pid_alive(pid), 15, "quitting did not stop the engine it had taken back")
+
+
+async def test_an_engine_kept_for_its_builds_stops_by_itself_once_they_finish(
+        gate: GateProxy, images: StackImages, tmp_path: Path) -> None:
+    data_dir = tmp_path / "engine-data"
+    await _quit_keeping_a_held_build(data_dir, ini_settings(tmp_path / "s.ini"), gate, images, tmp_path)
+    pid = engine_pid(data_dir)
+    assert pid_alive(pid)
+    gate.open()
+    await wait_until(lambda: not pid_alive(pid), 30, "the kept engine went on running after its build")
+    assert not (data_dir / "engine.json").exists()
+
+
+async def _quit_keeping_a_held_build(data_dir: Path, settings: object, gate: GateProxy, images: StackImages,
+                                     tmp_path: Path) -> None:
     engine = LocalEngine(data_dir, extra_args=["--docker-host", f"unix://{tmp_path}/none.sock"])
-    services = AppServices(settings, KeyStore(timeout=2.0), engine)
+    services = AppServices(settings, KeyStore(timeout=2.0), engine)  # type: ignore[arg-type]
     try:
         await go_online(services)
         services.templates.create(TemplateDraft(name="long-build", image=f"{gate.host}/{images.open_busybox.repo}:1",
@@ -184,18 +215,12 @@ async def test_keeping_the_engine_for_builds_in_flight_lets_the_next_start_see_t
         services.keep_engine_running()  # "Keep building in background"
     finally:
         await services.close()
-    pid = engine_pid(data_dir)
+
+
+def pid_alive(pid: int) -> bool:
     try:
-        again = AppServices(settings, KeyStore(timeout=2.0), LocalEngine(data_dir))
-        try:
-            await go_online(again)
-            row = next(r for r in again.templates.store.rows if r.name == "long-build")
-            assert row.status == "building" and engine_pid(data_dir) == pid  # the same engine, re-attached
-            finished: list[str] = []
-            again.templates.build_finished.connect(lambda r: finished.append(r.status))
-            gate.open()
-            await wait_until(lambda: finished == ["ready"], 30, "the kept build never finished in the window")
-        finally:
-            await again.close()
-    finally:
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as fh:  # a zombie (exited, not yet reaped by its parent) is not alive
+        return fh.read().split(") ", 1)[1][0] != "Z"
