@@ -10,7 +10,9 @@ main window, every wizard page and the connection dialog. Run: ``.venv/bin/pytho
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import signal
 import shutil
 import subprocess
 import sys
@@ -129,8 +131,41 @@ async def shoot(engine_dir: Path) -> None:
     await settle()
     dialog.grab().save(str(OUT / "connection-dialog.png"))
     dialog.close()
+
+    await shoot_live(window, session, engine_dir, settle)
     window.close()
     await session.close()
+
+
+async def shoot_live(window: object, session: object, engine_dir: Path, settle: object) -> None:
+    """What the live window says: a template deleted by another client, the question asked before
+    quitting during builds, and an engine that stopped."""
+    import httpx
+
+    from in10nt_desktop.ui.dialogs import ask_quit_with_builds
+
+    info = json.loads((engine_dir / "engine.json").read_text())
+    page = window.templates_page  # type: ignore[attr-defined]
+    node = next(r for r in session.templates.store.rows if r.name == "node")  # type: ignore[attr-defined]
+    page.select(node.template_id)
+    await settle()  # type: ignore[operator]
+    httpx.delete(f"{info['url']}/container-templates/{node.template_id}",
+                 headers={"Authorization": f"Bearer {info['token']}"})  # as `in10nt templates delete` would
+    await settle(1.0)  # type: ignore[operator]
+    window.grab().save(str(OUT / "main-window-deleted-elsewhere.png"))  # type: ignore[attr-defined]
+
+    asking = asyncio.ensure_future(ask_quit_with_builds(window, 3))  # type: ignore[arg-type]
+    await settle()  # type: ignore[operator]
+    from PySide6.QtWidgets import QMessageBox
+    box = window.findChild(QMessageBox, "quitWithBuilds")  # type: ignore[attr-defined]
+    box.grab().save(str(OUT / "quit-with-builds.png"))
+    box.reject()
+    await asking
+
+    os.kill(int(info["pid"]), signal.SIGKILL)  # the engine dies under the window
+    os.waitpid(int(info["pid"]), 0)  # it is this script's child: reap it, as a shell would
+    await settle(2.0)  # type: ignore[operator]
+    window.grab().save(str(OUT / "main-window-engine-stopped.png"))  # type: ignore[attr-defined]
 
 
 async def shoot_wizard(window: object, settle: object) -> None:
