@@ -138,7 +138,7 @@ def table(verdicts: Verdicts) -> None:
 async def monitored(verdicts: Verdicts, root: Path) -> None:
     """Polling, as against a server without events (the engine with --no-events)."""
     from live import Counting, services_on
-    from stack.gate_proxy import GateProxy
+    from _gate_process import GateProcess
     from stack.registry import start_registry
 
     from in10nt_desktop.api import In10ntClient
@@ -146,7 +146,7 @@ async def monitored(verdicts: Verdicts, root: Path) -> None:
     header("200 builds polled (a server without events): event-loop stalls and requests per tick")
     registry = start_registry(root / "registry", "open")
     host, port = registry.host.split(":")
-    gate = GateProxy(host, int(port))
+    gate = GateProcess(host, int(port))
     engine = start_engine(root / "monitor-engine", "--no-pull", "--max-builds", "200", "--no-events")
     try:
         async with In10ntClient(engine.url, engine.token) as client:

@@ -11,6 +11,7 @@ and a later subscription would otherwise be lost.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import aclosing
 
@@ -74,6 +75,9 @@ class LiveUpdates(QObject):
                             self.reload_all()
                         continue
                     self.apply(event)
+                    # A burst (200 builds ending together) arrives in one read and would be applied in
+                    # one go, freezing the window for ~90 ms: give the loop a turn between events.
+                    await asyncio.sleep(0)
         except EventsUnsupportedError:
             log.info("%s has no event stream: polling", client.base_url)
             self._set_mode("polling")
