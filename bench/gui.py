@@ -137,8 +137,8 @@ def table(verdicts: Verdicts) -> None:
 
 async def monitored(verdicts: Verdicts, root: Path) -> None:
     """Polling, as against a server without events (the engine with --no-events)."""
-    from live import Counting, services_on
     from _gate_process import GateProcess
+    from live import Counting, services_on
     from stack.registry import start_registry
 
     from in10nt_desktop.api import In10ntClient

@@ -142,8 +142,8 @@ async def event_to_repaint(verdicts: Verdicts, root: Path) -> None:
 
 
 async def streaming_stalls(verdicts: Verdicts, root: Path) -> None:
-    from PySide6.QtCore import QSettings
     from _gate_process import GateProcess
+    from PySide6.QtCore import QSettings
     from stack.registry import start_registry
 
     from in10nt_desktop.api import In10ntClient
