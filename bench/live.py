@@ -125,9 +125,8 @@ async def event_to_repaint(verdicts: Verdicts, root: Path) -> None:
                     try:
                         await asyncio.wait_for(arrived.wait(), 10)
                     except TimeoutError:
-                        raise RuntimeError(f"{name} never arrived: {services.connection.state} "
-                                           f"{services.live.mode} {[r.name for r in services.templates.store.rows][-5:]}"
-                                           ) from None
+                        raise RuntimeError(f"{name} never arrived ({services.connection.state}, "
+                                           f"{services.live.mode})") from None
                 latencies.append(painted[name] - t0)
         med = statistics.median(latencies)
         p95 = sorted(latencies)[int(len(latencies) * 0.95)]
