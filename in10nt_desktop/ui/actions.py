@@ -112,7 +112,7 @@ class WindowActions:
             templates.addAction(a[key])
         saved = menu.addMenu("&Saved templates")
         saved.addAction(a["clone"])
-        instances = menu.addMenu("I&nstances")
+        instances = menu.addMenu("&Instances")
         for key in ("run", "snapshot"):
             instances.addAction(a[key])
 

@@ -83,7 +83,7 @@ class DetailsPanel(QWidget):
         fields = QWidget()
         self.form = QFormLayout(fields)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.tabs.addTab(fields, "&Fields")
+        self.tabs.addTab(fields, "Fie&lds")
 
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self.log = QPlainTextEdit()
@@ -92,7 +92,7 @@ class DetailsPanel(QWidget):
         self.log.setFont(mono)
         self.log.setAccessibleName("Build log")
         self.log.setPlaceholderText("The build log appears here.")
-        self.tabs.addTab(self.log, "Build &log")
+        self.tabs.addTab(self.log, "&Build log")
 
         code = QWidget()
         code_layout = QVBoxLayout(code)

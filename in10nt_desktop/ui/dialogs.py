@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -94,10 +95,24 @@ class TextQuestion(QDialog):
             hint.setWordWrap(True)
             layout.addWidget(hint)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        if multiline:  # Enter makes a new line there: Ctrl+Enter submits, as in chat and code review tools
+            self.buttons.button(QDialogButtonBox.StandardButton.Ok).setToolTip("Ctrl+Enter")
+            # The editor takes Ctrl+Return as its own key (a shortcut would never fire): filter it.
+            self.editor.installEventFilter(self)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         self._validate()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+            if ok.isEnabled():
+                ok.click()
+            return True
+        return super().eventFilter(watched, event)
 
     def text(self) -> str:
         return self.editor.toPlainText() if isinstance(self.editor, QPlainTextEdit) else self.editor.text()

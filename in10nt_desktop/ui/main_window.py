@@ -72,7 +72,7 @@ class MainWindow(QMainWindow):
         self.message_bar = MessageBar()
         layout.addWidget(self.message_bar)
         dismiss = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
-        dismiss.activated.connect(self.message_bar.dismiss)
+        dismiss.activated.connect(self._on_escape)
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Sections")
         self.templates_page = TemplatesPage(self.services.templates.store)
@@ -82,9 +82,13 @@ class MainWindow(QMainWindow):
         self.instances_page: ListPage[InstanceData] = ListPage(
             instances_model(self), "Instances",
             "No instances. Select a ready template and choose Use template to start one.")
-        self.tabs.addTab(self.templates_page, "&Templates")
-        self.tabs.addTab(self.saved_page, "Sa&ved templates")
-        self.tabs.addTab(self.instances_page, "&Instances")
+        # No Alt+letter on the tabs: those letters open the menus of the same names. Ctrl+1/2/3 switch.
+        self.tabs.addTab(self.templates_page, "Templates")
+        self.tabs.addTab(self.saved_page, "Saved templates")
+        self.tabs.addTab(self.instances_page, "Instances")
+        for number in range(3):
+            switch = QShortcut(QKeySequence(f"Ctrl+{number + 1}"), self)
+            switch.activated.connect(lambda n=number: self.tabs.setCurrentIndex(n))
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         self.connection_label = QLabel()
@@ -243,6 +247,13 @@ class MainWindow(QMainWindow):
             self.services.set_api_key(key, profile)
         else:
             self.services.activate(profile)
+
+    def _on_escape(self) -> None:
+        search = self.templates_page.search
+        if search.hasFocus() and search.text():
+            search.clear()  # first Esc empties the search, as in every search field
+        else:
+            self.message_bar.dismiss()
 
     def copy_text(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)

@@ -41,7 +41,7 @@ class MessageBar(QFrame):
         self.retry = QPushButton("&Retry")
         self.retry.setAccessibleName("Retry connecting")
         self.retry.clicked.connect(self.retry_requested)
-        self.start = QPushButton("&Start engine")
+        self.start = QPushButton("Start e&ngine")
         self.start.setAccessibleName("Start the local engine")
         self.start.clicked.connect(self.start_requested)
         self.enter_key = QPushButton("Enter API &key…")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Generic, TypeVar
 
 from PySide6.QtCore import QItemSelectionModel, Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QVBoxLayout, QWidget
 
+from in10nt_desktop.ui.row_view import RowView
 from in10nt_desktop.ui.simple_tables import ROW_ROLE, RowsModel
 
 T = TypeVar("T")
@@ -19,7 +20,7 @@ class ListPage(QWidget, Generic[T]):
         self.model = model
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.table = QTableView()
+        self.table = RowView()
         self.table.setAccessibleName(accessible_name)
         self.table.setModel(model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

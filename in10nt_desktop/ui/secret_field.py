@@ -164,6 +164,8 @@ class SecretField(QWidget):
         layout.addLayout(row)
         layout.addWidget(self._message)
         self.setFocusProxy(self._typed)
+        # A label's Alt+letter only focuses a buddy that takes focus itself; the proxy then hands it on.
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._typed.textChanged.connect(self._on_edited)
         self._env.textChanged.connect(self._on_edited)
         self._use_env.toggled.connect(self._on_mode_toggled)

@@ -11,13 +11,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from in10nt_desktop.app.template_rows import TemplateRow, TemplateStore
 from in10nt_desktop.ui.details_panel import DetailsPanel
+from in10nt_desktop.ui.row_view import RowView
 from in10nt_desktop.ui.status_badge import StatusBadgeDelegate
 from in10nt_desktop.ui.templates_model import ROW_ROLE, Column, TemplatesFilter, TemplatesModel
 
@@ -60,7 +60,7 @@ class TemplatesPage(QWidget):
         self.search.setAccessibleName("Search templates")
         self.search.textChanged.connect(self.proxy.set_search)
         bar.addWidget(self.search, 1)
-        status_label = QLabel("&Status:")
+        status_label = QLabel("St&atus:")
         self.status_filter = QComboBox()
         self.status_filter.setAccessibleName("Status filter")
         status_label.setBuddy(self.status_filter)
@@ -76,7 +76,7 @@ class TemplatesPage(QWidget):
         layout.addLayout(bar)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.table = QTableView()
+        self.table = RowView()
         self.table.setObjectName("templatesTable")
         self.table.setAccessibleName("Templates")
         self.table.setModel(self.proxy)

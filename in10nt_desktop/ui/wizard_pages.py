@@ -109,7 +109,7 @@ class NamePage(QWizardPage):
         page = QVBoxLayout(self)
         page.addLayout(form)
         page.addStretch(1)
-        form.addRow(buddy_label("&Name:", self.name_edit), field_column(self.name_edit, self.name_message))
+        form.addRow(buddy_label("Na&me:", self.name_edit), field_column(self.name_edit, self.name_message))
         form.addRow(buddy_label("&Description:", self.description_edit),
                     field_column(self.description_edit, self.description_message))
         self.name_edit.textChanged.connect(self._on_name_edited)
