@@ -150,10 +150,11 @@ async def test_alt_letters_on_the_credentials_page_reach_their_fields(window) ->
     wizard.next()
     wizard.image_page.set_values("registry.example.com/t/i:1", "private")
     wizard.next()
+    await wait_until(lambda: wizard.isActiveWindow(), 5, "the wizard never became the active window")
     reached = {}
     for key in (Qt.Key.Key_W, Qt.Key.Key_U):
-        QTest.keyClick(QApplication.focusWidget() or wizard, key, Qt.KeyboardModifier.AltModifier)
-        focused = QApplication.focusWidget()
+        QTest.keyClick(wizard.focusWidget() or wizard, key, Qt.KeyboardModifier.AltModifier)
+        focused = wizard.focusWidget()
         reached[key.name] = focused.accessibleName() if focused is not None else None
     wizard.close()
     assert reached == {"Key_W": "Password", "Key_U": "Private registry username"}
