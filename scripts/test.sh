@@ -16,6 +16,8 @@ APT_PKGS=(
   libxkbcommon0 libxkbcommon-x11-0 libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
   libxcb-image0 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxcb-xfixes0
   libxcb-sync1 libxcb-shm0 libxcb-util1
+  # what a screen reader reads, through the accessibility bus (tests/gui/test_accessibility_tree.py)
+  dbus at-spi2-core python3-pyatspi
 )
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

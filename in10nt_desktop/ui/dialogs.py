@@ -88,7 +88,7 @@ class TextQuestion(QDialog):
         layout.addWidget(self.editor)
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.message.setAccessibleName("Input problem")
+        self.message.setAccessibleDescription("Input problem")
         layout.addWidget(self.message)
         if note:
             hint = QLabel(note)

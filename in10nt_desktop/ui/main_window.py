@@ -6,8 +6,10 @@ past-tense signals come back; it never builds an SDK call or awaits the network.
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -32,10 +34,19 @@ from in10nt_desktop.ui.dialogs import ask_quit_with_builds
 from in10nt_desktop.ui.message_bar import MessageBar
 from in10nt_desktop.ui.other_pages import ListPage
 from in10nt_desktop.ui.simple_tables import instances_model, saved_templates_model
+from in10nt_desktop.ui.status_badge import dot_color
 from in10nt_desktop.ui.templates_page import TemplatesPage
 
-STATE_MARKS = {ConnState.ONLINE: "● online", ConnState.OFFLINE: "○ offline", ConnState.CONNECTING: "… connecting",
-               ConnState.NEEDS_KEY: "! API key", ConnState.ENGINE_STOPPED: "■ engine stopped"}
+STATE_WORDS = {ConnState.ONLINE: "online", ConnState.OFFLINE: "offline", ConnState.CONNECTING: "connecting…",
+               ConnState.NEEDS_KEY: "needs an API key", ConnState.ENGINE_STOPPED: "engine stopped"}
+# The dot's meaning colour (green works, amber waits, red is broken), tinted like the badges.
+STATE_HUES = {ConnState.ONLINE: "ready", ConnState.CONNECTING: "amber", ConnState.NEEDS_KEY: "amber",
+              ConnState.OFFLINE: "failed", ConnState.ENGINE_STOPPED: "failed"}
+
+
+def state_label(where: str, state: ConnState, palette: QPalette) -> str:
+    colour = dot_color(STATE_HUES[state], palette).name()
+    return f"{html.escape(where)} &nbsp;<span style='color:{colour}'>●</span> {STATE_WORDS[state]}"
 
 
 class MainWindow(QMainWindow):
@@ -92,7 +103,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         self.connection_label = QLabel()
-        self.connection_label.setAccessibleName("Connection")
+        self.connection_label.setAccessibleDescription("Connection")  # its text is read, not a fixed name
+        self.connection_label.setTextFormat(Qt.TextFormat.RichText)
         self.statusBar().addPermanentWidget(self.connection_label)
         self.resize(1320, 760)  # first start: room for every column next to the details
 
@@ -136,7 +148,7 @@ class MainWindow(QMainWindow):
     # -- service events ----------------------------------------------------------------------------
     def _on_state(self, state: str, text: str) -> None:
         conn = self.services.connection
-        self.connection_label.setText(f"{conn.where}   {STATE_MARKS.get(ConnState(state), state)}")
+        self.connection_label.setText(state_label(conn.where, ConnState(state), self.palette()))
         if state == ConnState.OFFLINE:
             stale = " The tables show the last data, marked stale." if len(self.services.templates.store) else ""
             self.message_bar.show_message("offline", text + stale)

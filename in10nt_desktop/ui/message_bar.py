@@ -36,7 +36,7 @@ class MessageBar(QFrame):
         self.text = QLabel()
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.text.setAccessibleName("Message")
+        self.text.setAccessibleDescription("Message")  # the text itself is what a screen reader says
         row.addWidget(self.text, 1)
         self.retry = QPushButton("&Retry")
         self.retry.setAccessibleName("Retry connecting")

@@ -33,7 +33,7 @@ class ListPage(QWidget, Generic[T]):
         self.empty = QLabel(empty_text)
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setAccessibleName(f"{accessible_name} hint")
+        self.empty.setAccessibleDescription(f"{accessible_name} hint")
         layout.addWidget(self.empty)
         # A reset (rows added or removed elsewhere) drops the selection: put it back by key.
         self._kept: set[str] = set()

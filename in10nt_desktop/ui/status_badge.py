@@ -45,6 +45,13 @@ class BadgeLook:
     spinner: bool
 
 
+def dot_color(meaning: str, palette: QPalette) -> QColor:
+    """A status dot's colour: ``ready`` green, ``failed`` red, ``amber`` for waiting; readable on the
+    palette's window colour in light and dark themes."""
+    hue = {"amber": 0.11}.get(meaning, _HUES.get(meaning, 0.11))
+    return QColor.fromHslF(hue, 0.75, 0.55 if is_dark(palette) else 0.38)
+
+
 def badge_text(row: TemplateRow, now: datetime | None = None) -> str:
     if row.status == "building":
         parts = ["building"]

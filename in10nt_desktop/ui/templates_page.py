@@ -71,7 +71,8 @@ class TemplatesPage(QWidget):
         bar.addWidget(status_label)
         bar.addWidget(self.status_filter)
         self.count = QLabel()
-        self.count.setAccessibleName("Template count")
+        # No accessible name: a screen reader reads a label's name instead of its changing text.
+        self.count.setAccessibleDescription("Template count")
         bar.addWidget(self.count)
         layout.addLayout(bar)
 
@@ -104,7 +105,7 @@ class TemplatesPage(QWidget):
         table_column.addWidget(self.table, 1)
         self.empty = QLabel("No templates yet. Choose New template (Ctrl+N) to build one from any Docker image.")
         self.empty.setWordWrap(True)
-        self.empty.setAccessibleName("Templates hint")
+        self.empty.setAccessibleDescription("Templates hint")
         self.empty.hide()
         table_column.addWidget(self.empty)
         self.splitter.addWidget(table_box)
