@@ -166,7 +166,7 @@ def check_service_account_json(text: str) -> dict[str, Any]:
         data = json.loads(text)
     except ValueError:
         raise FieldError("registryAuth.password",
-                         "For _json_key the password must be the service-account JSON key file's contents.") from None
+                         "This key is not JSON: use the service-account key file downloaded from Google Cloud.") from None
     if not isinstance(data, dict) or data.get("type") != "service_account" or not data.get("client_email") \
             or not data.get("private_key"):
         raise FieldError("registryAuth.password",
@@ -192,7 +192,7 @@ def check_registry_auth(auth: Any, registry_type: str) -> Credentials | None:
             decoded = base64.b64decode("".join(password.split()), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             raise FieldError("registryAuth.password",
-                             "For _json_key_base64 the password must be the base64 of the JSON key file.") from None
+                             "This key is not valid base64: paste the output of `base64 key.json`.") from None
         check_service_account_json(decoded)
     return Credentials(username, password)
 

@@ -20,14 +20,21 @@ SELF_TEST_TIMEOUT = 90.0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Our options; anything else is left in ``qt_args`` for Qt's own (``-style Fusion``,
+    ``-platform xcb``, ``-reverse`` …), and what Qt does not take either is refused in ``main``."""
     parser = argparse.ArgumentParser(prog="in10nt-desktop", allow_abbrev=False,
-                                     description="Build agent environments from any Docker image.")
+                                     description="Build agent environments from any Docker image.",
+                                     epilog="Qt's standard options (-style NAME, -platform NAME, -reverse, …) "
+                                            "are accepted too.")
     parser.add_argument("--version", action="version", version=f"In10nt Desktop {__version__}")
     parser.add_argument("--profile", help="connection profile to open (default: the last one)")
     parser.add_argument("--base-url", help="connect to this In10nt API URL for this session")
     parser.add_argument("--self-test", action="store_true",
                         help="start offscreen, find or start the local engine, load the tables, exit 0 or 1")
-    return parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    args.qt_args = rest
+    args.usage = parser.format_usage()
+    return args
 
 
 def icon_path() -> Path | None:
@@ -73,8 +80,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import in10nt_desktop.api  # noqa: F401
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = QApplication.instance() or QApplication([*sys.argv[:1], *args.qt_args])
     assert isinstance(app, QApplication)
+    unknown = app.arguments()[1:] if args.qt_args else []  # what neither we nor Qt took
+    if unknown:
+        print(f"{args.usage}in10nt-desktop: error: unrecognized arguments: {' '.join(unknown)}", file=sys.stderr)
+        return 2
     app.setApplicationName("In10nt Desktop")
     app.setOrganizationName("In10nt")
     app.setApplicationVersion(__version__)

@@ -80,7 +80,7 @@ class SavedTemplatesService(QObject):
                 continue
             done.append(name)
             self.forget(name)
-        self.bulk_finished.emit("Delete saved template", BulkResult(done, failed))
+        self.bulk_finished.emit("saved template", BulkResult(done, failed))
 
 
 class InstancesService(QObject):
@@ -207,7 +207,7 @@ class InstancesService(QObject):
                 continue
             done.append(name)
             self.forget(instance_id)
-        self.bulk_finished.emit("Delete instance", BulkResult(done, failed))
+        self.bulk_finished.emit("instance", BulkResult(done, failed))
 
 
 async def _delete_instance(client: In10ntClient, instance_id: str) -> None:

@@ -122,7 +122,7 @@ class TemplatesService(QObject):
                 done.append(label)
         finally:
             self._deleting.difference_update(ids)
-        self.bulk_finished.emit("Delete", BulkResult(done, failed))
+        self.bulk_finished.emit("template", BulkResult(done, failed))
 
     def check_gone(self, template_id: str) -> None:
         """An action met "not found" for this template: ask the server, and drop the row if so."""

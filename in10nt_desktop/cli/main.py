@@ -117,7 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     events.set_defaults(cmd="stream")
 
     engine = top.add_parser("engine", help="the local engine").add_subparsers(dest="cmd", required=True)
-    serve = engine.add_parser("serve", parents=[common], help="serve the In10nt API on 127.0.0.1")
+    # Not the client options: the engine serves, it connects to no URL and needs no API key.
+    serve = engine.add_parser("serve", help="serve the In10nt API on 127.0.0.1", allow_abbrev=False)
+    serve.add_argument("--data-dir", default=argparse.SUPPRESS, type=Path,
+                       help="data directory (env IN10NT_DATA_DIR; default: the user's data dir)")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
     serve.add_argument("--registry-mirror", action="append", default=[], metavar="REGISTRY=URL",
                        help="e.g. docker.io=http://127.0.0.1:5000 (repeatable; env IN10NT_REGISTRY_MIRRORS)")

@@ -36,12 +36,17 @@ from in10nt_desktop.ui.other_pages import ListPage
 from in10nt_desktop.ui.simple_tables import instances_model, saved_templates_model
 from in10nt_desktop.ui.status_badge import dot_color
 from in10nt_desktop.ui.templates_page import TemplatesPage
+from in10nt_desktop.ui.window_geometry import first_geometry, kept_on_screen
 
 STATE_WORDS = {ConnState.ONLINE: "online", ConnState.OFFLINE: "offline", ConnState.CONNECTING: "connecting…",
                ConnState.NEEDS_KEY: "needs an API key", ConnState.ENGINE_STOPPED: "engine stopped"}
 # The dot's meaning colour (green works, amber waits, red is broken), tinted like the badges.
 STATE_HUES = {ConnState.ONLINE: "ready", ConnState.CONNECTING: "amber", ConnState.NEEDS_KEY: "amber",
               ConnState.OFFLINE: "failed", ConnState.ENGINE_STOPPED: "failed"}
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def state_label(where: str, state: ConnState, palette: QPalette) -> str:
@@ -106,7 +111,6 @@ class MainWindow(QMainWindow):
         self.connection_label.setAccessibleDescription("Connection")  # its text is read, not a fixed name
         self.connection_label.setTextFormat(Qt.TextFormat.RichText)
         self.statusBar().addPermanentWidget(self.connection_label)
-        self.resize(1320, 760)  # first start: room for every column next to the details
 
     def _make_tray(self, icon: QIcon | None) -> QSystemTrayIcon | None:
         if not QSystemTrayIcon.isSystemTrayAvailable():
@@ -148,6 +152,8 @@ class MainWindow(QMainWindow):
     # -- service events ----------------------------------------------------------------------------
     def _on_state(self, state: str, text: str) -> None:
         conn = self.services.connection
+        for page in (self.saved_page, self.instances_page):
+            page.set_live(state == ConnState.ONLINE)
         self.connection_label.setText(state_label(conn.where, ConnState(state), self.palette()))
         if state == ConnState.OFFLINE:
             stale = " The tables show the last data, marked stale." if len(self.services.templates.store) else ""
@@ -190,8 +196,8 @@ class MainWindow(QMainWindow):
         for row in rows:
             if row.status == "ready":
                 self.notify("Template ready", f"{row.name} is ready ({row.image}).")
-            else:
-                self.notify("Template failed", f"{row.name} failed: {row.error or 'no reason given'}")
+            else:  # the reason is the engine's own sentence: no second "failed" around it
+                self.notify("Build failed", f"{row.name}: {row.error or 'no reason given'}")
 
     def notify(self, title: str, text: str) -> None:
         self.notified.emit(title, text)
@@ -200,12 +206,19 @@ class MainWindow(QMainWindow):
             self._tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, 8000)
 
     def _on_bulk_finished(self, what: str, result: BulkResult) -> None:
-        if not result.failed:
-            self.statusBar().showMessage(f"{what}: {len(result.done)} done.", 6000)
+        """``what`` is the object ("template", "saved template", "instance")."""
+        done, failed = result.done, result.failed
+        if not failed:
+            self.statusBar().showMessage(f"Deleted {plural(len(done), what)}." if len(done) != 1
+                                         else f"Deleted {what} {done[0]}.", 6000)
             return
-        details = "\n".join(f"{name}: {why}" for name, why in result.failed)
-        self.message_bar.show_message(
-            "error", f"{what}: {len(result.done)} done, {len(result.failed)} failed (details list each).", details)
+        details = "\n".join(f"{name}: {why}" for name, why in failed)
+        if len(failed) == 1 and not done:
+            name, why = failed[0]
+            self.message_bar.show_message("error", f"Could not delete {what} {name}: {why}", details)
+            return
+        self.message_bar.show_message("error", f"Deleted {plural(len(done), what)}; {len(failed)} could not be "
+                                               "deleted (Details lists why).", details)
 
     def _on_key_stored(self, persisted: bool, text: str) -> None:
         if not persisted:
@@ -274,8 +287,11 @@ class MainWindow(QMainWindow):
     # -- state -----------------------------------------------------------------------------------------
     def _restore_state(self) -> None:
         geometry = self.settings.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
+        screen = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
+        if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
+            self.setGeometry(kept_on_screen(self.geometry(), screen))
+        else:
+            self.setGeometry(first_geometry(screen))
         header = self.settings.value("window/templates_header")
         if isinstance(header, QByteArray):
             self.templates_page.table.horizontalHeader().restoreState(header)

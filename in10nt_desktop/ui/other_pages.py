@@ -18,6 +18,7 @@ class ListPage(QWidget, Generic[T]):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
+        self._live = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.table = RowView()
@@ -50,8 +51,13 @@ class ListPage(QWidget, Generic[T]):
             if self.model.key(item) in kept:
                 selection.select(self.model.index(row, 0), flags)
 
+    def set_live(self, live: bool) -> None:
+        """Whether the rows are the server's answer (online): only then may the page say "none"."""
+        self._live = live
+        self._update_empty()
+
     def _update_empty(self) -> None:
-        self.empty.setVisible(self.model.rowCount() == 0)
+        self.empty.setVisible(self.model.rowCount() == 0 and self._live)
 
     def selected(self) -> list[T]:
         out: list[T] = []

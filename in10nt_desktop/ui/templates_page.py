@@ -49,6 +49,7 @@ class TemplatesPage(QWidget):
         store.reset_done.connect(self._on_rows_changed)
         store.appended.connect(self._on_rows_changed)
         store.removed.connect(self._on_rows_changed)
+        store.stale_changed.connect(self._on_rows_changed)
 
     def _build_ui(self) -> None:
         layout = QVBoxLayout(self)
@@ -164,7 +165,8 @@ class TemplatesPage(QWidget):
     def _on_rows_changed(self, *_args: object) -> None:
         building = self.store.building_count
         total = len(self.store.rows)
-        self.empty.setVisible(total == 0 and self.store.loaded)
+        # Only an answer from the server can say "no templates": not while connecting or offline.
+        self.empty.setVisible(total == 0 and self.store.loaded and not self.store.stale)
         text = f"{total} template{'s' if total != 1 else ''}"
         self.count.setText(text + (f", {building} building" if building else ""))
         if building and not self._animation.isActive():

@@ -89,7 +89,7 @@ class FakeTemplates(QObject):
             row = self.store.get(template_id)
             if row is not None and self.store.remove(template_id):
                 done.append(row.name)
-        self.bulk_finished.emit("Delete", BulkResult(done, []))
+        self.bulk_finished.emit("template", BulkResult(done, []))
 
     # what the server would push
     def server_changed(self, data: TemplateData) -> None:
@@ -115,7 +115,7 @@ class FakeSaved(QObject):
         gone = set(names)
         self.rows = [s for s in self.rows if s.name not in gone]
         self.loaded.emit(self.rows)
-        self.bulk_finished.emit("Delete saved template", BulkResult(sorted(gone), []))
+        self.bulk_finished.emit("saved template", BulkResult(sorted(gone), []))
 
 
 
@@ -155,7 +155,7 @@ class FakeInstances(QObject):
         gone = dict(instances)
         self.rows = [i for i in self.rows if i.instance_id not in gone]
         self.loaded.emit(self.rows)
-        self.bulk_finished.emit("Delete instance", BulkResult(list(gone.values()), []))
+        self.bulk_finished.emit("instance", BulkResult(list(gone.values()), []))
 
 
 class FakeErrors(QObject):

@@ -176,7 +176,7 @@ async def test_bulk_delete_reports_each_failure_and_keeps_going(engine: EnginePr
         session.templates.delete(["tpl_does_not_exist", created.template_id])
         await wait_until(lambda: results)
         what, result = results[0]
-        assert what == "Delete"
+        assert what == "template"
         assert result.done == [name]
         assert len(result.failed) == 1 and result.failed[0][0] == "tpl_does_not_exist"
         assert result.failed[0][1]  # a sentence saying why

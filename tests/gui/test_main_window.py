@@ -352,7 +352,7 @@ async def test_errors_go_to_the_message_bar_with_details(engine: EngineProc, see
         window.services.templates.delete(["tpl_no_such_template"])
         await wait_until(lambda: bar.isVisible(), 10, "the failure was not shown")
         assert bar.kind == "error"
-        assert "0 done, 1 failed" in bar.text.text()
+        assert bar.text.text().startswith("Could not delete template tpl_no_such_template: ")
         assert bar.details_button.isVisible() and not bar.details.isVisible()
         bar.details_button.click()
         assert bar.details.isVisible() and "tpl_no_such_template" in bar.details.toPlainText()
@@ -427,9 +427,9 @@ async def test_finished_builds_notify(engine: EngineProc, images: StackImages, t
                                                      registry_type="private"))
         await wait_until(lambda: len(notes) >= 2, 20, f"notifications: {notes}")
         await asyncio.sleep(0.5)  # a few more ticks: nothing is announced twice
-        assert sorted(title for title, _ in notes) == ["Template failed", "Template ready"]
+        assert sorted(title for title, _ in notes) == ["Build failed", "Template ready"]
         ready_text = next(text for title, text in notes if title == "Template ready")
-        failed_text = next(text for title, text in notes if title == "Template failed")
+        failed_text = next(text for title, text in notes if title == "Build failed")
         assert good in ready_text and bad in failed_text and "requires credentials" in failed_text
         assert window.statusBar().currentMessage()
         for row in list(window.services.templates.store.rows):

@@ -199,3 +199,52 @@ async def test_use_template_asks_a_name_and_creates_the_instance(window) -> None
     assert dialog is not None and dialog.windowModality() == Qt.WindowModality.WindowModal
     dialog.accept()
     await wait_until(lambda: services.instances.created == [("base-1", data.template_id)], 5)
+
+
+async def test_empty_hints_only_when_the_server_said_there_is_nothing(tmp_path: Path) -> None:
+    services = FakeServices()
+    win = MainWindow(services, ini_settings(tmp_path / "s.ini"))  # type: ignore[arg-type]
+    win.show()
+    try:
+        pages = (win.templates_page.empty, win.saved_page.empty, win.instances_page.empty)
+        services.templates.store.set_stale(True)  # connecting: nothing is known yet
+        services.connection.go(ConnState.CONNECTING, "Connecting…")
+        assert not any(label.isVisible() for label in pages)
+        services.connection.go(ConnState.ONLINE, "Connected")
+        services.templates.store.set_stale(False)
+        win.tabs.setCurrentIndex(0)
+        assert win.templates_page.empty.isVisible()
+        for tab, label in ((1, win.saved_page.empty), (2, win.instances_page.empty)):
+            win.tabs.setCurrentIndex(tab)
+            assert label.isVisible()
+        services.connection.go(ConnState.OFFLINE, "Cannot reach.")
+        services.templates.store.set_stale(True)
+        assert not win.instances_page.empty.isVisible()
+        win.tabs.setCurrentIndex(0)
+        assert not win.templates_page.empty.isVisible()
+    finally:
+        win.close()
+
+
+async def test_one_failed_delete_says_what_and_why_in_one_sentence(window) -> None:
+    from in10nt_desktop.app.services import BulkResult
+
+    win, services = window
+    services.templates.bulk_finished.emit("template", BulkResult([], [("alpha", "The engine refused it.")]))
+    assert win.message_bar.text.text() == "Could not delete template alpha: The engine refused it."
+    services.templates.bulk_finished.emit("template", BulkResult(["a", "b"], [("c", "no"), ("d", "no")]))
+    assert win.message_bar.text.text() == "Deleted 2 templates; 2 could not be deleted (Details lists why)."
+    services.templates.bulk_finished.emit("template", BulkResult(["a"], []))
+    assert win.statusBar().currentMessage() == "Deleted template a."
+
+
+async def test_a_failed_build_notifies_once_with_the_engines_reason(window) -> None:
+    win, services = window
+    notes: list[tuple[str, str]] = []
+    win.notified.connect(lambda title, text: notes.append((title, text)))
+    data = template_data("missing-tag", "building")
+    services.templates.server_changed(data)
+    services.templates.server_changed(data.model_copy(update={"status": "failed",
+                                                              "error": "No tag 9 in library/busybox."}))
+    await wait_until(lambda: notes, 5)
+    assert notes == [("Build failed", "missing-tag: No tag 9 in library/busybox.")]

@@ -41,7 +41,7 @@ from in10nt_desktop.ui.wizard_pages import PageId
 
 BASE_URL = "http://127.0.0.1:8765"
 SECRET = "s3cr3t-TOKEN-value"
-NOT_JSON = "For _json_key the password must be the service-account JSON key file's contents."
+NOT_JSON = "This key is not JSON: use the service-account key file downloaded from Google Cloud."
 NOT_SA = ("That JSON is not a service-account key (it needs type \"service_account\", client_email and "
           "private_key).")
 

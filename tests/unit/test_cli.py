@@ -539,3 +539,13 @@ def test_abbreviated_password_flag_is_refused(capsys: pytest.CaptureFixture[str]
     code, _, err = run(["templates", "create", "--name", "n", "--image", "busybox", "--password-e", "X"], capsys)
     assert code == 2
     assert "unrecognized arguments: --password-e" in err
+
+
+def test_engine_serve_help_lists_only_what_the_engine_takes(capsys: pytest.CaptureFixture[str]) -> None:
+    from in10nt_desktop.cli.main import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["engine", "serve", "--help"])
+    text = capsys.readouterr().out
+    assert "--data-dir" in text and "--port" in text
+    assert "--base-url" not in text and "--api-key" not in text

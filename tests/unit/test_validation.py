@@ -316,7 +316,7 @@ def test_json_key_base64_valid() -> None:
 def test_json_key_base64_invalid(password: str) -> None:
     err = field_error(check_registry_auth, {"username": "_json_key_base64", "password": password}, "gcr")
     assert err.field == "registryAuth.password"
-    assert str(err) == "For _json_key_base64 the password must be the base64 of the JSON key file."
+    assert str(err) == "This key is not valid base64: paste the output of `base64 key.json`."
 
 
 def test_json_key_base64_of_something_that_is_not_a_key() -> None:
