@@ -165,8 +165,8 @@ def check_service_account_json(text: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except ValueError:
-        raise FieldError("registryAuth.password",
-                         "This key is not JSON: use the service-account key file downloaded from Google Cloud.") from None
+        raise FieldError("registryAuth.password", "This key is not JSON: use the service-account key file "
+                                                  "downloaded from Google Cloud.") from None
     if not isinstance(data, dict) or data.get("type") != "service_account" or not data.get("client_email") \
             or not data.get("private_key"):
         raise FieldError("registryAuth.password",
