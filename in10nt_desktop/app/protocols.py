@@ -15,6 +15,7 @@ from PySide6.QtCore import SignalInstance
 from in10nt_desktop.app.connection import ConnState
 from in10nt_desktop.app.drafts import TemplateDraft
 from in10nt_desktop.app.profiles import Profile
+from in10nt_desktop.app.task_runs import TaskRun
 from in10nt_desktop.app.template_rows import TemplateStore
 
 
@@ -57,6 +58,7 @@ class InstancesCommands(Protocol):
     loaded: SignalInstance
     task_started: SignalInstance
     task_finished: SignalInstance
+    runs_changed: SignalInstance
     done: SignalInstance
     bulk_finished: SignalInstance
 
@@ -65,6 +67,7 @@ class InstancesCommands(Protocol):
     def run(self, instance_id: str, name: str, task: str) -> None: ...
     def snapshot(self, instance_id: str, name: str, saved_name: str) -> None: ...
     def delete(self, instances: Iterable[tuple[str, str]]) -> None: ...
+    def runs(self, instance_id: str) -> list[TaskRun]: ...
 
 
 class ErrorsView(Protocol):

@@ -18,6 +18,7 @@ from in10nt_desktop.api import In10ntClient, In10ntError, NotFoundError, SavedTe
 from in10nt_desktop.api.models import InstanceData, RunResult
 from in10nt_desktop.app.connection import Connection, ConnState
 from in10nt_desktop.app.errors import ErrorReporter
+from in10nt_desktop.app.task_runs import TaskHistory, TaskRun
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,8 @@ class SavedTemplatesService(QObject):
 class InstancesService(QObject):
     loaded = Signal(list)                 # list[InstanceData]
     task_started = Signal(str, str)       # instance id, name
-    task_finished = Signal(str, str, object)   # instance id, name, RunResult
+    task_finished = Signal(str, str, object)   # instance id, name, RunResult (None: it could not run)
+    runs_changed = Signal(str)            # instance id: its task history changed (started or finished)
     done = Signal(str)                    # a short success sentence
     bulk_finished = Signal(str, object)   # what, BulkResult
     template_missing = Signal(str)        # template id the server no longer knows (deleted elsewhere)
@@ -98,6 +100,7 @@ class InstancesService(QObject):
         self._errors = errors
         self._saved = saved
         self.rows: dict[str, InstanceData] = {}
+        self.history = TaskHistory()
 
     def _emit(self) -> None:
         self.loaded.emit(sorted(self.rows.values(), key=lambda i: (i.created_at is None, i.created_at, i.name)))
@@ -124,6 +127,7 @@ class InstancesService(QObject):
         self._emit()
 
     def forget(self, instance_id: str) -> None:
+        self.history.forget(instance_id)
         if self.rows.pop(instance_id, None) is not None:
             self._emit()
 
@@ -160,19 +164,29 @@ class InstancesService(QObject):
     def run(self, instance_id: str, name: str, task: str) -> None:
         self._c.spawn(self._run(instance_id, name, task))
 
+    def runs(self, instance_id: str) -> list[TaskRun]:
+        return self.history.runs(instance_id)
+
     async def _run(self, instance_id: str, name: str, task: str) -> None:
+        run = self.history.started(instance_id, task)
+        self.runs_changed.emit(instance_id)
         self.task_started.emit(instance_id, name)
 
-        async def run(c: In10ntClient) -> RunResult:
+        async def run_it(c: In10ntClient) -> RunResult:
             instance = await c.instances.get(instance_id)
             return await instance.run(task)
 
         try:
-            result = await self._c.call(run)
+            result = await self._c.call(run_it)
         except In10ntError as exc:
+            self.history.finished(instance_id, run.number, failed=str(exc))
+            self.runs_changed.emit(instance_id)
             self._errors.report(exc, f"Running a task in {name}")
             self.task_finished.emit(instance_id, name, None)
             return
+        self.history.finished(instance_id, run.number, exit_code=result.exit_code, output=result.output,
+                              timed_out=result.timed_out)
+        self.runs_changed.emit(instance_id)
         self.task_finished.emit(instance_id, name, result)
 
     def snapshot(self, instance_id: str, name: str, saved_name: str) -> None:

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
 )
 
 from in10nt_desktop.api import RunResult, SavedTemplate
-from in10nt_desktop.api.models import InstanceData
 from in10nt_desktop.app.connection import ConnState
 from in10nt_desktop.app.drafts import TemplateDraft
 from in10nt_desktop.app.profiles import Profile
@@ -31,6 +30,7 @@ from in10nt_desktop.app.services import BulkResult
 from in10nt_desktop.app.template_rows import TemplateRow
 from in10nt_desktop.ui.actions import WindowActions
 from in10nt_desktop.ui.dialogs import ask_quit_with_builds
+from in10nt_desktop.ui.instances_page import InstancesPage
 from in10nt_desktop.ui.message_bar import MessageBar
 from in10nt_desktop.ui.other_pages import ListPage
 from in10nt_desktop.ui.simple_tables import instances_model, saved_templates_model
@@ -95,9 +95,14 @@ class MainWindow(QMainWindow):
         self.saved_page: ListPage[SavedTemplate] = ListPage(
             saved_templates_model(self), "Saved templates",
             "No saved templates yet. Snapshot an instance (Instances tab) to make one; clone it from here.")
-        self.instances_page: ListPage[InstanceData] = ListPage(
-            instances_model(self), "Instances",
-            "No instances. Select a ready template and choose Use template to start one.")
+        store = self.services.templates.store
+
+        def template_name(template_id: str) -> str | None:
+            row = store.get(template_id)
+            return row.name if row is not None else None
+
+        self.instances_page = InstancesPage(instances_model(self, template_name), template_name,
+                                            self.services.instances.runs)
         # No Alt+letter on the tabs: those letters open the menus of the same names. Ctrl+1/2/3 switch.
         self.tabs.addTab(self.templates_page, "Templates")
         self.tabs.addTab(self.saved_page, "Saved templates")
@@ -134,6 +139,8 @@ class MainWindow(QMainWindow):
         s.instances.done.connect(lambda text: self.statusBar().showMessage(text, 8000))
         s.instances.task_started.connect(
             lambda _id, name: self.statusBar().showMessage(f"Running a task in {name}…"))
+        s.instances.runs_changed.connect(self.instances_page.show_runs)
+        self.instances_page.run_requested.connect(self.actions_["run"].trigger)
         s.instances.task_finished.connect(self._on_task_finished)
         s.key_stored.connect(self._on_key_stored)
         self.message_bar.retry_requested.connect(s.connection.retry)
@@ -225,12 +232,15 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(text, 10000)
 
     def _on_task_finished(self, _instance_id: str, name: str, result: RunResult | None) -> None:
-        if result is None:
+        """The output is in the Instances tab's task pane; here only how it ended."""
+        if result is None:  # it could not run: the message bar already says why
             self.statusBar().clearMessage()
             return
-        self.statusBar().showMessage(f"Task in {name}: exit code {result.exit_code}", 8000)
-        self.message_bar.show_message("info", f"Task in {name} finished with exit code {result.exit_code}.",
-                                      result.output)
+        if result.exit_code == 0 and not result.timed_out:
+            self.statusBar().showMessage(f"Task in {name} finished (exit code 0).", 8000)
+            return
+        ended = "was stopped at its time limit" if result.timed_out else f"exited with code {result.exit_code}"
+        self.message_bar.show_message("error", f"The task in {name} {ended}; its output is in the Instances tab.")
 
     def _on_selection(self, rows: list[TemplateRow]) -> None:
         current = self.templates_page.current_row()

@@ -76,12 +76,21 @@ def saved_templates_model(parent: QObject | None = None) -> RowsModel[SavedTempl
     ], lambda s: s.name, parent)
 
 
-def instances_model(parent: QObject | None = None) -> RowsModel[InstanceData]:
+def instance_source(instance: InstanceData, template_name: Callable[[str], str | None]) -> str:
+    """Where an instance came from, as a user names it: the template's name, or the saved template."""
+    if instance.saved_template_name:
+        return f"saved: {instance.saved_template_name}"
+    if instance.container_template_id:
+        return template_name(instance.container_template_id) or instance.container_template_id
+    return ""
+
+
+def instances_model(parent: QObject | None = None,
+                    template_name: Callable[[str], str | None] = lambda _id: None) -> RowsModel[InstanceData]:
     return RowsModel([
         ("Name", lambda i: i.name),
         ("Status", lambda i: i.status + (f": {i.error}" if i.error else "")),
-        ("From", lambda i: i.container_template_id or (f"saved: {i.saved_template_name}"
-                                                       if i.saved_template_name else "")),
+        ("From", lambda i: instance_source(i, template_name)),
         ("Created", lambda i: _when(i.created_at)),
         ("Instance ID", lambda i: i.instance_id),
     ], lambda i: i.instance_id, parent)

@@ -19,6 +19,7 @@ from in10nt_desktop.app.connection import ConnState
 from in10nt_desktop.app.drafts import TemplateDraft
 from in10nt_desktop.app.profiles import DEFAULT_PROFILES, Profile
 from in10nt_desktop.app.services import BulkResult
+from in10nt_desktop.app.task_runs import TaskHistory, TaskRun
 from in10nt_desktop.app.template_rows import TemplateStore
 
 _ids = itertools.count(1)
@@ -123,6 +124,7 @@ class FakeInstances(QObject):
     loaded = Signal(list)
     task_started = Signal(str, str)
     task_finished = Signal(str, str, object)
+    runs_changed = Signal(str)
     done = Signal(str)
     bulk_finished = Signal(str, object)
 
@@ -132,6 +134,8 @@ class FakeInstances(QObject):
         self.created: list[tuple[str, str]] = []
         self.clones: list[tuple[str, str]] = []
         self.tasks: list[tuple[str, str]] = []
+        self.history = TaskHistory()
+        self.hold_tasks = False  # True: a run stays "running…" until finish_task()
 
     def create(self, name: str, template_id: str) -> None:
         self.created.append((name, template_id))
@@ -145,8 +149,22 @@ class FakeInstances(QObject):
 
     def run(self, instance_id: str, name: str, task: str) -> None:
         self.tasks.append((instance_id, task))
+        run = self.history.started(instance_id, task)
+        self.runs_changed.emit(instance_id)
         self.task_started.emit(instance_id, name)
-        self.task_finished.emit(instance_id, name, RunResult.model_validate({"output": "hi\n", "exitCode": 0}))
+        self._pending = (instance_id, name, run.number)
+        if not self.hold_tasks:
+            self.finish_task("hi\n", 0)
+
+    def finish_task(self, output: str, exit_code: int) -> None:
+        instance_id, name, number = self._pending
+        self.history.finished(instance_id, number, exit_code=exit_code, output=output)
+        self.runs_changed.emit(instance_id)
+        self.task_finished.emit(instance_id, name, RunResult.model_validate({"output": output,
+                                                                              "exitCode": exit_code}))
+
+    def runs(self, instance_id: str) -> list[TaskRun]:
+        return self.history.runs(instance_id)
 
     def snapshot(self, instance_id: str, name: str, saved_name: str) -> None:
         self.done.emit(f"Saved template {saved_name} created from {name}.")

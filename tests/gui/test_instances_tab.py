@@ -55,7 +55,7 @@ async def test_use_run_snapshot_clone_from_the_window(qtbot: Any, tmp_path: Path
                          "Run task never became possible on the new instance")
         window.actions_["run"].trigger()
         await answer_text(window, "echo from-the-window > /gui-marker")
-        await wait_until(lambda: "exit code 0" in window.message_bar.text.text(), 60)
+        await wait_until(lambda: "[exit code 0" in window.instances_page.output.toPlainText(), 60)
 
         window.actions_["snapshot"].trigger()
         await answer_text(window, "gui-snap")
@@ -76,6 +76,7 @@ async def test_use_run_snapshot_clone_from_the_window(qtbot: Any, tmp_path: Path
         await wait_until(lambda: window.actions_["run"].isEnabled(), 60, "the clone never ran")
         window.actions_["run"].trigger()
         await answer_text(window, "cat /gui-marker")
-        await wait_until(lambda: "gui-clone finished with exit code 0" in window.message_bar.text.text(), 60)
-        assert window.message_bar.details.toPlainText().strip() == "from-the-window"
+        await wait_until(lambda: "[exit code 0" in window.instances_page.output.toPlainText(), 60)
+        assert window.instances_page.output.toPlainText().splitlines()[:2] == ["$ cat /gui-marker", "from-the-window"]
+        assert window.instances_page.fields["From"].text() == "saved: gui-snap"
         window.close()

@@ -52,6 +52,13 @@ from in10nt_desktop.ui.main_window import MainWindow
 from in10nt_desktop.ui.templates_model import ROW_ROLE, Column
 
 pytestmark = pytest.mark.asyncio
+
+
+class _NoRow:
+    name = None
+
+
+template_none = _NoRow()
 CTRL = Qt.KeyboardModifier.ControlModifier
 SUFFIX = uuid.uuid4().hex[:6]
 
@@ -420,9 +427,9 @@ async def test_finished_builds_notify(engine: EngineProc, images: StackImages, t
         good, bad = f"gui-note-ok-{SUFFIX}", f"gui-note-bad-{SUFFIX}"
         window.services.templates.create(TemplateDraft(name=good, image=images.open_busybox.ref,
                                                      registry_type="private"))
-        await wait_until(lambda: any(r.name == good for r in window.services.templates.store.rows))
-        assert window.templates_page.current_row() is not None
-        assert window.templates_page.current_row().name == good  # the new row is selected
+        # The row may arrive by the event stream before the create's answer: the answer selects it.
+        await wait_until(lambda: (window.templates_page.current_row() or template_none).name == good, 10,
+                         "the new row was not selected")
         window.services.templates.create(TemplateDraft(name=bad, image=images.private_busybox.ref,
                                                      registry_type="private"))
         await wait_until(lambda: len(notes) >= 2, 20, f"notifications: {notes}")

@@ -15,11 +15,13 @@ import pytest_asyncio
 from fake_services import FakeServices, template_data
 from gui_helpers import collect_qt_garbage, ini_settings, wait_until  # noqa: F401 - autouse fixture
 from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QFontInfo
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWizard
 
 from in10nt_desktop.app.connection import ConnState
 from in10nt_desktop.ui.main_window import MainWindow
+from in10nt_desktop.ui.status_badge import dot_color
 from in10nt_desktop.ui.templates_model import ROW_ROLE
 
 pytestmark = pytest.mark.asyncio
@@ -248,3 +250,43 @@ async def test_a_failed_build_notifies_once_with_the_engines_reason(window) -> N
                                                               "error": "No tag 9 in library/busybox."}))
     await wait_until(lambda: notes, 5)
     assert notes == [("Build failed", "missing-tag: No tag 9 in library/busybox.")]
+
+
+async def test_tasks_read_like_a_terminal_in_the_instances_tab(window) -> None:
+    from in10nt_desktop.api.models import InstanceData
+
+    win, services = window
+    base = template_data("python-ml")
+    services.templates.server_changed(base)
+    services.instances.rows = [
+        InstanceData.model_validate({"instanceId": "inst_a", "name": "agent-a", "status": "running",
+                                     "containerTemplateId": base.template_id}),
+        InstanceData.model_validate({"instanceId": "inst_b", "name": "agent-b", "status": "running",
+                                     "savedTemplateName": "snap-1"})]
+    services.instances.loaded.emit(services.instances.rows)
+    page = win.instances_page
+    win.tabs.setCurrentIndex(2)
+    assert [page.proxy.index(r, 2).data() for r in range(page.proxy.rowCount())] == ["python-ml", "saved: snap-1"]
+    page.search.setText("snap")
+    assert page.proxy.rowCount() == 1 and not page.empty.isVisible()
+    page.search.setText("nothing like it")
+    assert page.proxy.rowCount() == 0 and page.empty.text() == "No instance matches the search."
+    page.search.clear()
+
+    page.table.selectRow(0)
+    assert page.title.text() == "agent-a" and page.fields["From"].text() == "python-ml"
+    services.instances.hold_tasks = True
+    services.instances.run("inst_a", "agent-a", "python -c 'import sys; sys.exit(3)'")
+    assert page.run_list.item(0).text().startswith("running…")  # at once, before any answer
+    assert page.output.toPlainText().endswith("running…")
+    services.instances.finish_task("Traceback: boom\n", 3)
+    assert page.run_list.item(0).text().startswith("exit 3")
+    assert page.run_list.item(0).foreground().color() == dot_color("failed", page.palette())  # red
+    assert page.output.toPlainText().splitlines() == ["$ python -c 'import sys; sys.exit(3)'", "Traceback: boom",
+                                                      "[exit code 3 after 0.0 s]"]
+    assert QFontInfo(page.output.font()).fixedPitch()  # monospace, as a terminal
+    assert win.message_bar.kind == "error" and "exited with code 3" in win.message_bar.text.text()
+
+    services.instances.hold_tasks = False
+    services.instances.run("inst_a", "agent-a", "echo hi")
+    assert [page.run_list.item(i).text().split(" · ")[0] for i in range(2)] == ["exit 0", "exit 3"]
