@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from in10nt_desktop.ui.build_timeline import TimelineGeometry
@@ -18,7 +20,7 @@ def test_segments_cover_the_bar_exactly_in_order(phases: list[tuple[str, float]]
     segments = TimelineGeometry.layout(phases, width)
     assert [s.name for s in segments] == [name for name, _ in phases]
     assert segments[0].x == 0
-    for a, b in zip(segments, segments[1:], strict=False):
+    for a, b in itertools.pairwise(segments):
         assert b.x == a.x + a.width  # no gap, no overlap
     assert segments[-1].x + segments[-1].width == width  # no overflow
     assert all(s.width >= 0 for s in segments)
