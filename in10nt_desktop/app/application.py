@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import logging
 import os
-import resource
 import sys
 import time
 from pathlib import Path
@@ -153,7 +152,9 @@ async def _self_test(services: Any, window: Any) -> int:
             window.repaint()  # painted with the list loaded: the moment the start-up benchmark measures
             t0 = os.environ.get("IN10NT_T0")  # set by bench/gui.py to the time it spawned this process
             timing = f"; painted {time.time() - float(t0):.3f} s after start" if t0 else ""
-            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            from in10nt_desktop.platforms import peak_resident_memory_mb
+
+            rss = peak_resident_memory_mb()
             print(f"self-test ok: {conn.where}, {len(services.templates.store)} templates{timing}; "
                   f"max RSS {rss:.0f} MB", flush=True)
             return 0
@@ -166,12 +167,15 @@ async def _self_test(services: Any, window: Any) -> int:
 
 
 def _quit_on_signals(closed: asyncio.Event, owner: Any) -> asyncio.Event:
-    """SIGTERM/SIGINT (a logout, ``kill``, Ctrl+C) end the app like closing its window, so the
-    engine it started is stopped too. Python runs signal handlers only between bytecodes, so a
-    short Qt timer gives it the chance while Qt's own loop is waiting."""
+    """The signals that ask a process to quit here (SIGTERM/SIGINT on POSIX: a logout, ``kill``,
+    Ctrl+C; SIGINT/SIGBREAK on Windows) end the app like closing its window, so the engine it
+    started is stopped too. Python runs signal handlers only between bytecodes, so a short Qt
+    timer gives it the chance while Qt's own loop is waiting."""
     import signal
 
     from PySide6.QtCore import QTimer
+
+    from in10nt_desktop.platforms import quit_signals
 
     signalled = asyncio.Event()
 
@@ -179,7 +183,7 @@ def _quit_on_signals(closed: asyncio.Event, owner: Any) -> asyncio.Event:
         signalled.set()
         closed.set()
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in quit_signals():
         signal.signal(sig, on_signal)
     timer = QTimer(owner)  # owned by the window: lives exactly as long as the app runs
     timer.timeout.connect(lambda: None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import subprocess
 import sys
@@ -17,7 +18,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from in10nt_desktop.api import In10ntClient
-from in10nt_desktop.engine.runtime_file import default_data_dir, read_runtime
+from in10nt_desktop.engine.runtime_file import RUNTIME_FILE, default_data_dir, read_runtime
+from in10nt_desktop.platforms import child_process_options, console_twin
 
 log = logging.getLogger(__name__)
 START_TIMEOUT = 30.0
@@ -40,16 +42,15 @@ class EngineEndpoint:
 
 
 def engine_command() -> list[str]:
-    """How to start the engine from this program (a frozen bundle has no ``in10nt`` script)."""
+    """How to start the engine from this program (a frozen bundle has no ``in10nt`` script).
+
+    The Windows bundle's ``in10nt-desktop.exe`` is a GUI program, without standard streams to log
+    to; its console twin ``in10nt.exe`` beside it runs the engine (with no window: see
+    ``platforms.child_process_options``).
+    """
     if getattr(sys, "frozen", False):
-        return [sys.executable, "engine", "serve"]
+        return [str(console_twin(Path(sys.executable))), "engine", "serve"]
     return [sys.executable, "-m", "in10nt_desktop.cli.main", "engine", "serve"]
-
-
-def new_session_kwargs() -> dict[str, Any]:
-    if sys.platform == "win32":
-        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
-    return {"start_new_session": True}
 
 
 async def _answers(url: str, token: str) -> bool:
@@ -132,7 +133,7 @@ class LocalEngine:
         # Its own session: a Ctrl+C in the terminal that started the app must not also kill the engine
         # (the app decides, and may leave it running for builds in flight).
         self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-                                      **new_session_kwargs())
+                                      **child_process_options())
 
     async def _wait_for_announcement(self) -> EngineEndpoint:
         loop = asyncio.get_running_loop()
@@ -171,7 +172,20 @@ class LocalEngine:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
+            self._forget_announcement(proc.pid)
         self._close_log()
+
+    def _forget_announcement(self, pid: int) -> None:
+        """An engine that could not clean up (killed; on Windows ``terminate`` is always a kill) leaves
+        its engine.json behind: remove it if it is still the one this child wrote."""
+        path = self.data_dir / RUNTIME_FILE
+        try:
+            stale = json.loads(path.read_text()).get("pid") == pid
+        except (OSError, ValueError, AttributeError):
+            return
+        if stale:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     def __del__(self) -> None:
         proc: Any = getattr(self, "_proc", None)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import docker
-import docker.constants
 import docker.errors
 import docker.utils
 
 from in10nt_desktop.api.validation import Credentials
+from in10nt_desktop.platforms import container_engine_candidates, default_container_engine, probe_unix_socket
 
 # A pull that sends nothing for this long is stuck; the build's own pull timeout bounds the whole pull.
 PULL_READ_TIMEOUT = 600.0
@@ -49,13 +50,14 @@ class EngineHost:
 
 
 def candidate_hosts(explicit: str | None, environ: Mapping[str, str] | None = None, home: Path | None = None,
-                    windows: bool = docker.constants.IS_WINDOWS_PLATFORM) -> list[EngineHost]:
+                    system: str = sys.platform) -> list[EngineHost]:
     """Where to look for an engine, in order; an explicit ``--docker-host`` is the only one then.
 
     First what ``docker.from_env()`` would use (``DOCKER_HOST``, ``DOCKER_TLS_VERIFY``,
     ``DOCKER_CERT_PATH``, else the platform's default socket or named pipe), then the places
-    Docker Desktop, rootless Docker and Podman (also a Podman machine on macOS) put theirs.
-    Only paths are checked here; connecting is left to the caller.
+    Docker Desktop, Podman, Colima, OrbStack and the rest put theirs on this platform
+    (``platforms.container_engine_candidates``). Only paths are checked here; connecting is left
+    to the caller.
     """
     if explicit:
         return [EngineHost(explicit)]
@@ -63,18 +65,8 @@ def candidate_hosts(explicit: str | None, environ: Mapping[str, str] | None = No
     home = Path.home() if home is None else home
     # kwargs_from_env reads os.environ when handed an empty mapping: only call it with something in it.
     from_env = docker.utils.kwargs_from_env(environment=env) if env else {}
-    default = docker.constants.DEFAULT_NPIPE if windows else "unix:///var/run/docker.sock"
-    hosts = [EngineHost(from_env.get("base_url") or default, from_env.get("tls"))]
-    sockets = [home / ".docker" / "run" / "docker.sock"]  # Docker Desktop (macOS, Linux)
-    runtime = env.get("XDG_RUNTIME_DIR")
-    if runtime:
-        sockets += [Path(runtime) / "podman" / "podman.sock", Path(runtime) / "docker.sock"]  # rootless
-    sockets += [Path("/run/podman/podman.sock"), Path("/var/run/docker.sock")]
-    machines = home / ".local" / "share" / "containers" / "podman" / "machine"
-    if machines.is_dir():  # Podman machine (macOS): one small directory per machine
-        sockets += sorted(machines.glob("**/podman.sock"))
-    extra = ["npipe:////./pipe/podman-machine-default"] if windows else [f"unix://{p}" for p in sockets]
-    for url in extra:
+    hosts = [EngineHost(from_env.get("base_url") or default_container_engine(system), from_env.get("tls"))]
+    for url in container_engine_candidates(home, env, system):
         if all(h.base_url != url for h in hosts):
             hosts.append(EngineHost(url))
     return hosts
@@ -202,9 +194,7 @@ class ContainerEngine:
                 raise FileNotFoundError(where.base_url)
             # Connect once ourselves: names "refused" or "permission denied" plainly, and docker-py leaks
             # its socket when its own connect fails.
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-                probe.settimeout(PROBE_TIMEOUT)
-                probe.connect(path)
+            probe_unix_socket(path, PROBE_TIMEOUT)
         # A short timeout while looking: a DOCKER_HOST that drops packets must not hold up the other candidates.
         client = docker.DockerClient(**where.client_kwargs(), timeout=PROBE_TIMEOUT)
         try:

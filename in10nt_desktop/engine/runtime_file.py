@@ -12,7 +12,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-import platformdirs
+from in10nt_desktop.platforms import app_data_dir, process_alive
 
 RUNTIME_FILE = "engine.json"
 TOKEN_FILE = "token"
@@ -20,7 +20,7 @@ TOKEN_FILE = "token"
 
 def default_data_dir() -> Path:
     env = os.environ.get("IN10NT_DATA_DIR")
-    return Path(env) if env else Path(platformdirs.user_data_dir("in10nt-desktop", appauthor=False)) / "engine"
+    return Path(env) if env else app_data_dir() / "engine"
 
 
 def ensure_private_dir(path: Path) -> None:
@@ -57,23 +57,19 @@ def write_private(path: Path, text: str) -> None:
 
 
 def read_runtime(data_dir: Path) -> dict[str, Any] | None:
-    """The running engine's ``{"url", "token", "pid"}``, or None when none is announced or it died."""
+    """The running engine's ``{"url", "token", "pid"}``, or None when none is announced or it died.
+
+    The engine writes the file once it answers, so its process started before the file's
+    modification time: a process with that PID started later is another one (a reused PID after
+    a crash, a kill on Windows, or a reboot).
+    """
     path = data_dir / RUNTIME_FILE
     try:
+        written = path.stat().st_mtime
         info = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    pid = info.get("pid")
-    if not isinstance(pid, int) or not _alive(pid):
+    pid = info.get("pid") if isinstance(info, dict) else None
+    if not isinstance(pid, int) or not process_alive(pid, started_by=written):
         return None
     return dict(info)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -16,7 +16,6 @@ import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
 
 import uvicorn
 
@@ -29,6 +28,7 @@ from in10nt_desktop.engine.runtime_file import (
     read_runtime,
     write_private,
 )
+from in10nt_desktop.platforms import AlreadyLocked, exclusive_lock
 
 log = logging.getLogger(__name__)
 
@@ -51,22 +51,13 @@ def load_or_create_token(data_dir: Path) -> str:
 @contextlib.contextmanager
 def data_dir_lock(data_dir: Path) -> Iterator[None]:
     try:
-        import fcntl
-    except ImportError:  # Windows: one engine per user is the common case; skip the lock
-        yield
-        return
-    fh: TextIO = open(data_dir / "engine.lock", "w")
-    try:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            info = read_runtime(data_dir)
-            where = f" at {info['url']}" if info else ""
-            raise SystemExit(f"An engine already runs for {data_dir}{where}; stop it first or use another "
-                             "--data-dir.") from None
-        yield
-    finally:
-        fh.close()
+        with exclusive_lock(data_dir / "engine.lock"):
+            yield
+    except AlreadyLocked:
+        info = read_runtime(data_dir)
+        where = f" at {info['url']}" if info else ""
+        raise SystemExit(f"An engine already runs for {data_dir}{where}; stop it first or use another "
+                         "--data-dir.") from None
 
 
 async def serve(config: EngineConfig, *, port: int = 0, log_level: str = "warning",

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import socket
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +26,21 @@ from in10nt_desktop.engine.container_engine import (
     EngineUnavailable,
     candidate_hosts,
 )
+
+# The fake engine listens on a unix socket: Windows has none (its Docker API is a named pipe).
+unix_sockets = pytest.mark.skipif(sys.platform == "win32", reason="the Docker API is a named pipe on Windows")
+
+
+@pytest.fixture
+def sock_dir(tmp_path: Path) -> Iterator[Path]:
+    """A folder for sockets: macOS caps a socket path at 104 bytes, which its long pytest tmp paths pass."""
+    if sys.platform != "darwin":
+        yield tmp_path
+        return
+    short = Path(tempfile.mkdtemp(prefix="in10nt-", dir="/tmp"))
+    yield short
+    shutil.rmtree(short, ignore_errors=True)
+
 
 # -- discovery --------------------------------------------------------------------------------------
 
@@ -43,7 +61,7 @@ def test_without_docker_host_the_default_socket_comes_first_then_the_usual_place
     (machine / "qemu" / "podman.sock").touch()
     (machine / "applehv" / "podman-machine-default").mkdir(parents=True)
     (machine / "applehv" / "podman-machine-default" / "podman.sock").touch()
-    got = urls(candidate_hosts(None, {"HOME": str(home), "XDG_RUNTIME_DIR": str(runtime)}, home, windows=False))
+    got = urls(candidate_hosts(None, {"HOME": str(home), "XDG_RUNTIME_DIR": str(runtime)}, home, system="linux"))
     assert got == [
         "unix:///var/run/docker.sock",
         f"unix://{home}/.docker/run/docker.sock",            # Docker Desktop
@@ -61,7 +79,7 @@ def test_docker_host_comes_first_with_its_tls_settings(tmp_path: Path) -> None:
     for name in ("ca.pem", "cert.pem", "key.pem"):
         (certs / name).write_text("x")
     env = {"DOCKER_HOST": "tcp://10.0.0.5:2376", "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(certs)}
-    hosts = candidate_hosts(None, env, tmp_path, windows=False)
+    hosts = candidate_hosts(None, env, tmp_path, system="linux")
     assert hosts[0].base_url == "tcp://10.0.0.5:2376"
     assert hosts[0].tls is not None and hosts[0].tls.ca_cert == str(certs / "ca.pem")
     assert hosts[0].client_kwargs()["tls"] is hosts[0].tls
@@ -69,8 +87,28 @@ def test_docker_host_comes_first_with_its_tls_settings(tmp_path: Path) -> None:
     assert hosts[1].client_kwargs()["tls"] is False
 
 
+def test_macos_looks_where_docker_desktop_orbstack_colima_rancher_and_podman_machine_put_theirs(
+        tmp_path: Path) -> None:
+    home, tmp = tmp_path / "home", tmp_path / "T"
+    for sock in (home / ".colima/work/docker.sock", tmp / "podman/podman-machine-default-api.sock",
+                 home / ".local/share/containers/podman/machine/qemu/podman.sock"):
+        sock.parent.mkdir(parents=True)
+        sock.touch()
+    got = urls(candidate_hosts(None, {"HOME": str(home), "TMPDIR": str(tmp)}, home, system="darwin"))
+    assert got == [
+        "unix:///var/run/docker.sock",                               # Docker Desktop's link, when allowed
+        f"unix://{home}/.docker/run/docker.sock",                    # Docker Desktop
+        f"unix://{home}/.orbstack/run/docker.sock",                  # OrbStack
+        f"unix://{home}/.colima/default/docker.sock",                # Colima, default profile
+        f"unix://{home}/.colima/work/docker.sock",                   # Colima, other profiles
+        f"unix://{home}/.rd/docker.sock",                            # Rancher Desktop
+        f"unix://{tmp}/podman/podman-machine-default-api.sock",      # Podman machine 5
+        f"unix://{home}/.local/share/containers/podman/machine/qemu/podman.sock",  # Podman machine 4
+    ]
+
+
 def test_windows_uses_the_named_pipes(tmp_path: Path) -> None:
-    got = urls(candidate_hosts(None, {"USERPROFILE": str(tmp_path)}, tmp_path, windows=True))
+    got = urls(candidate_hosts(None, {"USERPROFILE": str(tmp_path)}, tmp_path, system="win32"))
     assert got == ["npipe:////./pipe/docker_engine", "npipe:////./pipe/podman-machine-default"]
 
 
@@ -84,9 +122,10 @@ async def test_no_engine_sentence_lists_what_was_tried(tmp_path: Path) -> None:
                                "--docker-host.")
 
 
+@unix_sockets
 @pytest.mark.asyncio
-async def test_a_socket_nobody_listens_on_is_named_as_refused(tmp_path: Path) -> None:
-    path = tmp_path / "dead.sock"
+async def test_a_socket_nobody_listens_on_is_named_as_refused(sock_dir: Path) -> None:
+    path = sock_dir / "dead.sock"
     sock = socket.socket(socket.AF_UNIX)
     sock.bind(str(path))
     sock.close()  # the file stays, nothing listens: what a crashed daemon leaves behind
@@ -175,8 +214,8 @@ class FakeEngine:
 
 
 @pytest.fixture
-def fake_engine(tmp_path: Path) -> Iterator[FakeEngine]:
-    engine = FakeEngine(tmp_path / "engine.sock")
+def fake_engine(sock_dir: Path) -> Iterator[FakeEngine]:
+    engine = FakeEngine(sock_dir / "engine.sock")
     yield engine
     engine.close()
 
@@ -192,6 +231,7 @@ async def wait_until(condition: Any, timeout: float = 3.0) -> None:
         await asyncio.sleep(0.01)
 
 
+@unix_sockets
 @pytest.mark.asyncio
 async def test_cancelling_a_held_pull_ends_the_worker_and_its_connection(fake_engine: FakeEngine) -> None:
     engine = ContainerEngine(fake_engine.url)
@@ -209,8 +249,9 @@ async def test_cancelling_a_held_pull_ends_the_worker_and_its_connection(fake_en
     engine.close()
 
 
-def test_loop_shutdown_does_not_wait_for_a_pull_stuck_before_any_answer(tmp_path: Path) -> None:
-    fake = FakeEngine(tmp_path / "silent.sock", headers_first=False)
+@unix_sockets
+def test_loop_shutdown_does_not_wait_for_a_pull_stuck_before_any_answer(sock_dir: Path) -> None:
+    fake = FakeEngine(sock_dir / "silent.sock", headers_first=False)
     try:
         async def main() -> None:
             engine = ContainerEngine(fake.url)
