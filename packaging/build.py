@@ -98,9 +98,12 @@ def build_python(args: argparse.Namespace) -> Path:
     return py
 
 
+# The whole app: the base dependencies and the [engine] and [gui] extras (the bundle is both).
 _READ_DEPS = """
 import sys, tomllib
-print("\\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]))
+project = tomllib.load(open(sys.argv[1], "rb"))["project"]
+extras = project["optional-dependencies"]
+print("\\n".join(project["dependencies"] + extras["engine"] + extras["gui"]))
 """
 
 

@@ -20,8 +20,13 @@ def _password_var(draft: TemplateDraft) -> str:
     return DEFAULT_PASSWORD_VAR
 
 
+# The SDK alone is the base install: no Qt, no engine (see pyproject.toml's extras).
+SDK_INSTALL = "pip install in10nt-desktop"
+
+
 def python_sdk(draft: TemplateDraft) -> str:
-    lines = ["import asyncio"]
+    lines = [f"# {SDK_INSTALL}   (the SDK alone: no Qt, no engine)", "",
+             "import asyncio"]
     if draft.has_credentials:
         lines.append("import os")
     lines += ["", "from in10nt_desktop.api import In10ntClient" + (", RegistryAuth" if draft.has_credentials else ""),

@@ -149,10 +149,22 @@ HANDLERS: dict[tuple[str, str], Handler] = {
 }
 
 
+# The engine's server stack is the `[engine]` extra: a base install (SDK + CLI) lacks it.
+ENGINE_EXTRA_MISSING = ("in10nt engine serve: error: the local engine is not installed ({missing} is missing): "
+                        "pip install 'in10nt-desktop[engine]'")
+
+
 def engine_serve(args: argparse.Namespace) -> int:
     from in10nt_desktop.engine.mirrors import MirrorConfigError, parse_mirrors
     from in10nt_desktop.engine.runtime_file import default_data_dir
-    from in10nt_desktop.engine.server import run
+
+    try:
+        from in10nt_desktop.engine.server import run
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] not in {"fastapi", "starlette", "uvicorn", "docker"}:
+            raise
+        print(ENGINE_EXTRA_MISSING.format(missing=exc.name.split(".")[0]), file=sys.stderr)
+        return 1
 
     specs = list(args.registry_mirror)
     env = os.environ.get("IN10NT_REGISTRY_MIRRORS", "")
