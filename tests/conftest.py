@@ -137,3 +137,18 @@ def engine_with_podman(
 @pytest.fixture
 def fresh_engine_dir(tmp_path: Path) -> Path:
     return tmp_path / "engine"
+
+
+# -- tiers ---------------------------------------------------------------------------------------------
+
+# Every part of the real stack hangs off ``stack_dir``; ``fresh_engine_dir`` is the data dir of an engine
+# process a test starts itself. A test that uses either, directly or through another fixture, is in
+# the real-stack tier (``-m stack``); the rest is the fast tier (``-m "not stack"``) that CI runs on
+# Windows and macOS too.
+STACK_ROOTS = frozenset({"stack_dir", "fresh_engine_dir"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if STACK_ROOTS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.stack)
