@@ -1,7 +1,8 @@
 """``client.saved_templates`` and ``client.instances``: snapshots and the instances that make them.
 
-Paths are those of DESIGN.md. On the local engine a task is a shell command run with ``sh -c``
-in the instance's container; the hosted service runs an agent on it instead.
+Paths are those of the In10nt HTTP API (README: The local engine). On the local engine a task is
+a shell command run with ``sh -c`` in the instance's container; the hosted service runs an agent
+on it instead.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The engine's HTTP API (FastAPI): the In10nt contract of DESIGN.md, served on loopback only.
+"""The engine's HTTP API (FastAPI): the In10nt contract (README: The local engine), served on loopback only.
 
 Answers are built as JSON bytes directly: FastAPI's generic encoder costs tens of
 milliseconds on a 10,000-row list, which the benchmark would notice.

@@ -3,7 +3,7 @@
 The engine under test pulls and runs images through the Docker Engine API; podman provides
 that API without a daemon install. Everything (storage, configs, socket, auth file) lives
 under ``workdir`` so the tests never touch the machine's own containers. Settings forced by
-this machine (see /work/shared/recipes/TEST-STACK.md): runc (crun fails on the hybrid cgroup
+this kind of machine (see docs/test-stack.md): runc (crun fails on the hybrid cgroup
 host), cgroupfs, explicit ulimits below the hard limits (no CAP_SYS_RESOURCE), no network
 namespace by default, a file events logger, and a short ``exit_command_delay`` so exec
 sessions' conmon processes do not linger for 300 s.

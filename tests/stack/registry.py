@@ -2,7 +2,7 @@
 
 The engine must talk to real registries, with their real quirks (challenges, redirects,
 ``Docker-Content-Digest``, error bodies), so the tests use the real server rather than a
-mock. Traps on this machine, recorded in /work/shared/recipes/TEST-STACK.md:
+mock. Its traps (also in docs/test-stack.md):
 
 * the registry maps every ``REGISTRY_*`` environment variable onto its configuration, so a
   ``REGISTRY_AUTH_FILE`` exported for podman makes it exit with a YAML unmarshal error; it is

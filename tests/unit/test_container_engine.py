@@ -90,7 +90,7 @@ def test_docker_host_comes_first_with_its_tls_settings(tmp_path: Path) -> None:
 def test_macos_looks_where_docker_desktop_orbstack_colima_rancher_and_podman_machine_put_theirs(
         tmp_path: Path) -> None:
     home, tmp = tmp_path / "home", tmp_path / "T"
-    for sock in (home / ".colima/work/docker.sock", tmp / "podman/podman-machine-default-api.sock",
+    for sock in (home / ".colima/dev/docker.sock", tmp / "podman/podman-machine-default-api.sock",
                  home / ".local/share/containers/podman/machine/qemu/podman.sock"):
         sock.parent.mkdir(parents=True)
         sock.touch()
@@ -100,7 +100,7 @@ def test_macos_looks_where_docker_desktop_orbstack_colima_rancher_and_podman_mac
         f"unix://{home}/.docker/run/docker.sock",                    # Docker Desktop
         f"unix://{home}/.orbstack/run/docker.sock",                  # OrbStack
         f"unix://{home}/.colima/default/docker.sock",                # Colima, default profile
-        f"unix://{home}/.colima/work/docker.sock",                   # Colima, other profiles
+        f"unix://{home}/.colima/dev/docker.sock",                   # Colima, other profiles
         f"unix://{home}/.rd/docker.sock",                            # Rancher Desktop
         f"unix://{tmp}/podman/podman-machine-default-api.sock",      # Podman machine 5
         f"unix://{home}/.local/share/containers/podman/machine/qemu/podman.sock",  # Podman machine 4
