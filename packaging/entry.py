@@ -6,7 +6,8 @@ command groups) run the CLI instead, which is how the app starts its own engine 
 
 ``in10nt-desktop --bundle-check [--keyring-roundtrip]`` checks what freezing tends to lose and exits
 0 or 1 (packaging/check_deb.sh and the release workflow run it): keyring's backends, found through
-entry points; uvicorn's implementations, imported by name; Qt's platform plugins.
+entry points; uvicorn's implementations, imported by name; Qt's platform plugins; on Windows the
+console twin ``in10nt.exe``.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def bundle_check(argv: list[str]) -> int:
                 problems.append(f"keyring round trip through {name} returned {got!r}")
 
     for mod in ("uvicorn.loops.auto", "uvicorn.protocols.http.auto", "uvicorn.lifespan.on", "fastapi", "docker",
-                "platformdirs", "in10nt_desktop.engine.server", "in10nt_desktop.ui.main_window"):
+                "platformdirs", "psutil", "in10nt_desktop.platforms", "in10nt_desktop.engine.server",
+                "in10nt_desktop.ui.main_window"):
         try:
             importlib.import_module(mod)
         except ImportError as exc:
@@ -73,6 +75,11 @@ def bundle_check(argv: list[str]) -> int:
     for n in need:
         if getattr(sys, "frozen", False) and not any(n in p for p in plugins):
             problems.append(f"Qt platform plugin {n} is not in the bundle")
+    if getattr(sys, "frozen", False) and sys.platform == "win32":
+        twin = Path(sys.executable).with_name("in10nt.exe")
+        print(f"console twin: {'found' if twin.is_file() else 'MISSING'} ({twin})")
+        if not twin.is_file():
+            problems.append(f"{twin} is missing: `in10nt` would print nothing in a console")
     icon = base / "resources" / "icons" / "in10nt-desktop.svg"
     print(f"icon: {'found' if icon.is_file() else 'MISSING'} ({icon})")
     if not icon.is_file():
