@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # macOS: "In10nt Desktop.app" (PyInstaller BUNDLE) and a .dmg, signed and notarised when the secrets
-# for it are in the environment. Runs on a macOS machine or runner (the release workflow's
-# macos-latest job); it cannot run on Linux.
+# for it are in the environment. Runs on a macOS machine or runner (the CI workflow's macos-13 and
+# macos-14 jobs, one per architecture); it cannot run on Linux.
 #
-#   bash packaging/macos/build_app.sh        # -> packaging/dist/In10ntDesktop-<version>.dmg
+#   bash packaging/macos/build_app.sh        # -> packaging/dist/In10ntDesktop-<version>-<arm64|x86_64>.dmg
+#
+# The app is built for the machine's own architecture: see packaging/macos/README.md for why there
+# is one .dmg per architecture rather than a universal2 one.
 #
 # Signing (all optional; without them the app is ad-hoc signed and users right-click -> Open once):
 #   MACOS_CERT_P12           base64 of a "Developer ID Application" certificate + key (.p12)
@@ -18,12 +21,16 @@ ROOT=$PWD
 PY=${PYTHON:-python3}
 VERSION=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' in10nt_desktop/__init__.py)
 APP="packaging/dist/In10nt Desktop.app"
-DMG="packaging/dist/In10ntDesktop-${VERSION}.dmg"
+ARCH=$(uname -m)   # arm64 or x86_64
+DMG="packaging/dist/In10ntDesktop-${VERSION}-${ARCH}.dmg"
 BUILD=packaging/build
 mkdir -p "$BUILD" packaging/dist
 KEYCHAIN=""
 
+MOUNT=""
+
 cleanup() {
+  if [ -n "$MOUNT" ]; then hdiutil detach "$MOUNT" -force >/dev/null 2>&1 || true; fi
   if [ -n "$KEYCHAIN" ]; then security delete-keychain "$KEYCHAIN" >/dev/null 2>&1 || true; fi
   rm -f "$BUILD/cert.p12"
 }
@@ -112,5 +119,23 @@ if [ "$SIGN" = 1 ]; then
     echo "== signed but not notarised (APPLE_ID, APPLE_TEAM_ID, APPLE_APP_PASSWORD not all set)"
   fi
 fi
+
+echo "== the .app as a user gets it: from the mounted .dmg, in a bare environment"
+MOUNT=$(mktemp -d)
+hdiutil attach -nobrowse -readonly -mountpoint "$MOUNT" "$DMG" >/dev/null
+FROM_DMG="$MOUNT/In10nt Desktop.app"
+[ -x "$FROM_DMG/Contents/MacOS/in10nt-desktop" ] || { echo "no app in the .dmg" >&2; exit 1; }
+[ -L "$MOUNT/Applications" ] || { echo "no Applications link in the .dmg" >&2; exit 1; }
+file "$FROM_DMG/Contents/MacOS/in10nt-desktop" | grep -q "$ARCH" || { echo "the app is not built for $ARCH" >&2; exit 1; }
+codesign --verify --deep --strict --verbose=2 "$FROM_DMG"
+if [ "$SIGN" = 1 ]; then
+  codesign --display --verbose=2 "$FROM_DMG" 2>&1 | grep -q "Authority=Developer ID Application" \
+    || { echo "the app in the .dmg is not signed with the Developer ID" >&2; exit 1; }
+fi
+H=$(mktemp -d)
+env -i HOME="$H" PATH=/usr/bin:/bin LANG=en_US.UTF-8 "$FROM_DMG/Contents/MacOS/in10nt-desktop" --self-test
+rm -rf "$H"
+hdiutil detach "$MOUNT" >/dev/null
+MOUNT=""
 
 du -sh "$APP" "$DMG"
