@@ -13,6 +13,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
+# Run with sudo (the real parts run as root, as in CI), the checkout -- .venv and the caches this
+# script makes in it -- goes back to the user who ran sudo at the end.
+give_back() {
+  if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_UID:-}" ]; then chown -R "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" "$ROOT"; fi
+}
+trap give_back EXIT
+
 APT_PKGS=(
   python3-venv docker-registry podman runc conmon busybox-static skopeo curl ca-certificates
   # Qt (PySide6) offscreen and under Xvfb; see docs/test-stack.md
@@ -65,6 +72,7 @@ cleanup() {
   pkill -9 -f -- "$STACK_BASE" 2>/dev/null || true
   awk -v base="$STACK_BASE" '$2 ~ "^"base {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   rm -rf "$STACK_BASE"
+  give_back
 }
 trap cleanup EXIT
 
