@@ -77,7 +77,7 @@ def process_alive(pid: int, started_by: float | None = None) -> bool:
     """
     import psutil
 
-    if pid <= 0:
+    if pid <= 0 or not psutil.pid_exists(pid):
         return False
     try:
         created = psutil.Process(pid).create_time()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -54,7 +55,10 @@ def test_this_process_is_alive_and_a_finished_one_is_not() -> None:
     assert platforms.process_alive(os.getpid())
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait(30)
-    assert not platforms.process_alive(child.pid)
+    pid = child.pid
+    del child  # Windows keeps an exited process while a handle to it is open (Popen holds one)
+    gc.collect()
+    assert not platforms.process_alive(pid)
     assert not platforms.process_alive(0)
     assert not platforms.process_alive(-1)
 
