@@ -150,6 +150,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
 
 
 # The engine's server stack is the `[engine]` extra: a base install (SDK + CLI) lacks it.
+ENGINE_EXTRA_MODULES = frozenset({"fastapi", "starlette", "sse_starlette", "uvicorn", "docker"})
 ENGINE_EXTRA_MISSING = ("in10nt engine serve: error: the local engine is not installed ({missing} is missing): "
                         "pip install 'in10nt-desktop[engine]'")
 
@@ -161,7 +162,7 @@ def engine_serve(args: argparse.Namespace) -> int:
     try:
         from in10nt_desktop.engine.server import run
     except ModuleNotFoundError as exc:
-        if exc.name is None or exc.name.split(".")[0] not in {"fastapi", "starlette", "uvicorn", "docker"}:
+        if exc.name is None or exc.name.split(".")[0] not in ENGINE_EXTRA_MODULES:
             raise
         print(ENGINE_EXTRA_MISSING.format(missing=exc.name.split(".")[0]), file=sys.stderr)
         return 1

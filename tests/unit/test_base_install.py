@@ -14,7 +14,8 @@ from pathlib import Path
 
 from .conftest import Loopback
 
-EXTRAS_ONLY = ("PySide6", "shiboken6", "qasync", "keyring", "fastapi", "starlette", "uvicorn", "docker")
+EXTRAS_ONLY = ("PySide6", "shiboken6", "qasync", "keyring", "fastapi", "starlette", "sse_starlette", "uvicorn",
+               "docker")
 
 CLI_WITHOUT_EXTRAS = textwrap.dedent(f"""
     import importlib.abc, sys
