@@ -143,12 +143,16 @@ def fresh_engine_dir(tmp_path: Path) -> Path:
 
 # Every part of the real stack hangs off ``stack_dir``; ``fresh_engine_dir`` is the data dir of an engine
 # process a test starts itself. A test that uses either, directly or through another fixture, is in
-# the real-stack tier (``-m stack``); the rest is the fast tier (``-m "not stack"``) that CI runs on
-# Windows and macOS too.
+# the real-stack tier (``-m stack``), and so is every test under tests/engine and tests/stack (they
+# drive engine processes, some started by hand with ``start_engine``). The rest is the fast tier
+# (``-m "not stack"``) that CI runs on Windows and macOS too.
 STACK_ROOTS = frozenset({"stack_dir", "fresh_engine_dir"})
+STACK_FOLDERS = frozenset({"engine", "stack"})
+TESTS = Path(__file__).parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if STACK_ROOTS & set(getattr(item, "fixturenames", ())):
+        folder = item.path.relative_to(TESTS).parts[0] if item.path.is_relative_to(TESTS) else ""
+        if STACK_ROOTS & set(getattr(item, "fixturenames", ())) or folder in STACK_FOLDERS:
             item.add_marker(pytest.mark.stack)
