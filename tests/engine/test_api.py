@@ -82,7 +82,7 @@ def test_healthz_and_openapi(engine: EngineProc) -> None:
     ({**GOOD, "registryAuth": {"username": "", "password": "p"}}, "registryAuth.username", "username"),
     ({**GOOD, "registryAuth": {"username": "u", "password": ""}}, "registryAuth.password", "password"),
     ({"name": "g", "image": "gcr.io/p/i:1", "registryType": "gcr",
-      "registryAuth": {"username": "_json_key", "password": "not json"}}, "registryAuth.password", "JSON key"),
+      "registryAuth": {"username": "_json_key", "password": "not json"}}, "registryAuth.password", "key is not JSON"),
     ({"name": "g", "image": "gcr.io/p/i:1", "registryType": "gcr",
       "registryAuth": {"username": "_json_key", "password": '{"type": "user"}'}}, "registryAuth.password",
      "service-account"),
