@@ -80,10 +80,13 @@ def process_alive(pid: int, started_by: float | None = None) -> bool:
     if pid <= 0 or not psutil.pid_exists(pid):
         return False
     try:
-        created = psutil.Process(pid).create_time()
-    except psutil.NoSuchProcess:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:  # exited, not yet reaped by its parent: it serves nothing
+            return False
+        created = process.create_time()
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
         return False
-    except (psutil.AccessDenied, psutil.ZombieProcess):  # another user's process, or not reaped yet
+    except psutil.AccessDenied:  # another user's process
         return True
     return started_by is None or created <= started_by + START_SLACK_SECONDS
 

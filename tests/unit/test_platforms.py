@@ -111,3 +111,18 @@ def test_the_engine_data_dir_is_the_users_data_dir(monkeypatch: pytest.MonkeyPat
     assert default_data_dir() == platforms.app_data_dir() / "engine"
     assert platforms.app_data_dir().name == "in10nt-desktop"
     assert platforms.app_data_dir().is_absolute()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="zombies are a POSIX state")
+def test_an_exited_child_not_yet_reaped_is_not_alive() -> None:
+    """A killed engine that was our child stays a zombie until reaped: it answers nothing."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        os.kill(child.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while open(f"/proc/{child.pid}/stat").read().split(") ", 1)[1][0] != "Z":
+            assert time.monotonic() < deadline, "the child never became a zombie"
+            time.sleep(0.01)
+        assert not platforms.process_alive(child.pid)
+    finally:
+        child.wait()
