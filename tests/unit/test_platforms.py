@@ -120,7 +120,7 @@ def test_an_exited_child_not_yet_reaped_is_not_alive() -> None:
     try:
         os.kill(child.pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
-        while open(f"/proc/{child.pid}/stat").read().split(") ", 1)[1][0] != "Z":
+        while Path(f"/proc/{child.pid}/stat").read_text().split(") ", 1)[1][0] != "Z":
             assert time.monotonic() < deadline, "the child never became a zombie"
             time.sleep(0.01)
         assert not platforms.process_alive(child.pid)
