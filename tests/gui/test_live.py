@@ -35,6 +35,7 @@ from in10nt_desktop.app.drafts import TemplateDraft
 from in10nt_desktop.app.keychain import KeyStore
 from in10nt_desktop.app.local_engine import LocalEngine
 from in10nt_desktop.app.profiles import Profile
+from in10nt_desktop.platforms import process_alive
 
 pytestmark = pytest.mark.asyncio
 
@@ -218,9 +219,4 @@ async def _quit_keeping_a_held_build(data_dir: Path, settings: object, gate: Gat
 
 
 def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as fh:  # a zombie (exited, not yet reaped by its parent) is not alive
-        return fh.read().split(") ", 1)[1][0] != "Z"
+    return process_alive(pid)  # a zombie (exited, not yet reaped) counts as gone
