@@ -483,7 +483,9 @@ async def test_selection_and_details_follow_a_live_status_change(engine: EngineP
                                                      registry_type="private"))
         await wait_until(lambda: any(r.name == name for r in window.services.templates.store.rows))
         tid = next(r.template_id for r in window.services.templates.store.rows if r.name == name)
-        assert [r.template_id for r in window.templates_page.selected_rows()] == [tid]
+        # the event may bring the row before the create's answer, which selects it
+        await wait_until(lambda: [r.template_id for r in window.templates_page.selected_rows()] == [tid], 10,
+                         "the new row was not selected")
         # The digest is known once resolved (mid-build, by the event stream); wait for the end of the build.
         await wait_until(lambda: window.services.templates.store.get(tid).status == "ready"
                          and window.services.templates.store.get(tid).data.digest is not None, 30,
