@@ -179,5 +179,6 @@ def engine_serve(args: argparse.Namespace) -> int:
     run(data_dir, port=args.port, mirrors=mirrors, docker_host=args.docker_host, pull=not args.no_pull,
         max_parallel=max(1, args.max_builds), platform=args.platform, log_level=args.log_level,
         instance_network=args.instance_network, events=not args.no_events,
-        events_heartbeat=args.events_heartbeat, events_buffer=args.events_buffer)
+        events_heartbeat=args.events_heartbeat, events_buffer=args.events_buffer,
+        max_tasks=max(1, args.max_tasks))
     return 0

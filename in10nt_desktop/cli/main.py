@@ -128,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "usual sockets)")
     serve.add_argument("--no-pull", action="store_true", help="resolve images only, never pull")
     serve.add_argument("--max-builds", type=int, default=4, help="builds run at once (default 4)")
+    serve.add_argument("--max-tasks", type=int, default=16, help="instance tasks run at once; as many more wait "
+                       "up to 30 s for a slot, then get 429 (default 16)")
     serve.add_argument("--platform", help="os/arch to pick from image indexes (default: this computer's)")
     serve.add_argument("--instance-network", metavar="MODE", help="network mode of instance containers, e.g. none "
                        "or bridge (default: the container engine's default)")

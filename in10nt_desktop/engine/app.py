@@ -37,6 +37,7 @@ from in10nt_desktop.engine.instance_rows import InstanceError
 from in10nt_desktop.engine.instances import InstanceRuntime
 from in10nt_desktop.engine.runtime_file import ensure_private_dir
 from in10nt_desktop.engine.store import Store
+from in10nt_desktop.engine.task_runs import DEFAULT_MAX_TASKS
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class EngineConfig:
     mirrors: dict[str, str] = field(default_factory=dict)
     docker_host: str | None = None
     max_parallel_builds: int = 4
+    max_tasks: int = DEFAULT_MAX_TASKS  # tasks running at once (as many more may wait for a slot)
     pull: bool = True
     platform: str | None = None
     instance_network: str | None = None  # network mode of instance containers; None: the container engine's default
@@ -115,16 +117,17 @@ def request_fingerprint(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def json_response(payload: Any, status: int = 200) -> Response:
+def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(json.dumps(payload, separators=(",", ":")).encode(), status_code=status,
-                    media_type="application/json")
+                    media_type="application/json", headers=headers)
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
+def error_response(status: int, code: str, message: str, field: str | None = None, *,
+                   headers: dict[str, str] | None = None) -> Response:
     body: dict[str, Any] = {"code": code, "message": message}
     if field:
         body["field"] = field
-    return json_response({"error": body}, status)
+    return json_response({"error": body}, status, headers)
 
 
 class _State:
@@ -158,7 +161,8 @@ def create_app(config: EngineConfig) -> FastAPI:
             platform=config.platform))
         state.instances = InstanceRuntime(state.store, state.engine, data_dir=config.data_dir,
                                           network=config.instance_network, mirrors=config.mirrors,
-                                          publish=state.events.publish if config.events else None)
+                                          publish=state.events.publish if config.events else None,
+                                          max_tasks=config.max_tasks)
         state.instances.start()
         state.control = EngineControl(lambda: state.builds.active)
         state.control.request_exit = config.request_exit
@@ -206,7 +210,8 @@ def create_app(config: EngineConfig) -> FastAPI:
 
     @app.exception_handler(InstanceError)
     async def on_instance_error(_request: Request, exc: InstanceError) -> Response:
-        return error_response(exc.status, exc.code, exc.message, exc.field)
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        return error_response(exc.status, exc.code, exc.message, exc.field, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(_request: Request, exc: RequestValidationError) -> Response:

@@ -1,7 +1,10 @@
 """The Docker Engine API (Docker, or Podman's compatible service) as the engine sees it.
 
-The ``docker`` SDK is synchronous, so every call runs in a worker thread; streamed pull
-events are handed back to the event loop one by one. Where no engine answers, builds still
+The ``docker`` SDK is synchronous, so every call runs in a worker thread: control calls (ping,
+list, inspect, start, kill, remove) on a small pool the engine owns, which nothing long-running
+may use, so they never wait behind a task's output or a pull; pulls in threads of their own, and
+task output on the task pool (engine/task_runs.py). Streamed pull events are handed back to the
+event loop one by one. Where no engine answers, builds still
 resolve images and instances report what to install.
 """
 
@@ -9,14 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import socket
 import sys
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import docker
 import docker.errors
@@ -28,6 +33,12 @@ from in10nt_desktop.platforms import container_engine_candidates, default_contai
 # A pull that sends nothing for this long is stuck; the build's own pull timeout bounds the whole pull.
 PULL_READ_TIMEOUT = 600.0
 PROBE_TIMEOUT = 5.0
+# Control calls are short (the shared client reads with a 60 s timeout); 8 threads let a slow commit or
+# image removal run while pings, lists and kills go on.
+CONTROL_THREADS = 8
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class EngineUnavailable(Exception):
@@ -85,8 +96,8 @@ def _pull_sentence(message: str, registry: str) -> str:
     return f"The container engine could not pull the image: {message.strip().splitlines()[0][:200]}"
 
 
-class _PullConnection:
-    """One pull's own low-level client, so that cancelling it can end the worker's blocking read.
+class StreamConnection:
+    """A low-level client of its own for one stream (a pull, a task's output), so the loop can end its read.
 
     Closing a requests session does not touch a connection that is in use, and closing the
     response from another thread blocks on its lock; shutting the socket down does end the
@@ -163,20 +174,25 @@ class ContainerEngine:
         self._where: EngineHost | None = None
         self.host: str | None = None
         self._lock = asyncio.Lock()
+        self._control = ThreadPoolExecutor(CONTROL_THREADS, thread_name_prefix="container engine control")
+
+    async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a blocking control call of the docker SDK on the engine's own control threads."""
+        return await asyncio.get_running_loop().run_in_executor(self._control, functools.partial(fn, *args, **kwargs))
 
     async def connect(self) -> Any:
         """A pinged client, or ``EngineUnavailable``; reconnects if the engine went away."""
         async with self._lock:
             if self._client is not None:
                 try:
-                    await asyncio.to_thread(self._client.ping)
+                    await self.call(self._client.ping)
                     return self._client
                 except Exception:
-                    self.close()
+                    self._disconnect()
             tried: list[str] = []
             for where in candidate_hosts(self._explicit):
                 try:
-                    client = await asyncio.to_thread(self._open, where)
+                    client = await self.call(self._open, where)
                 except Exception as exc:
                     tried.append(f"{where.base_url} ({_why_not(exc)})")
                     continue
@@ -210,13 +226,13 @@ class ContainerEngine:
         assert self._where is not None
         return docker.APIClient(**self._where.client_kwargs(), version=client.api.api_version, timeout=timeout)
 
-    async def task_client(self, timeout: float) -> Any:
-        """A low-level client of its own for one long task, to be closed by the caller.
+    def task_stream(self, client: Any, timeout: float) -> StreamConnection:
+        """A low-level client of its own for one task's output stream, to be closed by the caller.
 
         The shared client reads with a 60 s timeout, which would cut the output stream of a task
         that prints nothing for a minute; a streamed exec also holds its connection throughout.
         """
-        return self._api_client(await self.connect(), timeout)
+        return StreamConnection(self._api_client(client, timeout))
 
     async def pull(self, repository: str, digest: str, auth: Credentials | None, registry: str,
                    on_event: Callable[[dict[str, Any]], None], *, platform: str | None = None) -> str:
@@ -227,7 +243,7 @@ class ContainerEngine:
         """
         client = await self.connect()
         loop = asyncio.get_running_loop()
-        conn = _PullConnection(self._api_client(client, PULL_READ_TIMEOUT))
+        conn = StreamConnection(self._api_client(client, PULL_READ_TIMEOUT))
         cancelled = threading.Event()
         auth_config = None
         if auth:
@@ -271,15 +287,20 @@ class ContainerEngine:
         if error:
             raise PullError(_pull_sentence(error, registry))
         try:
-            image = await asyncio.to_thread(client.images.get, f"{repository}@{digest}")
+            image = await self.call(client.images.get, f"{repository}@{digest}")
         except docker.errors.ImageNotFound:
             raise PullError("The container engine reported the pull as done but does not have the image.") from None
         return str(image.id)
 
-    def close(self) -> None:
+    def _disconnect(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+    def close(self) -> None:
+        """At engine shutdown: the client, and the control threads (a call still running ends on its own)."""
+        self._disconnect()
+        self._control.shutdown(wait=False, cancel_futures=True)
 
 
 def _why_not(exc: Exception) -> str:

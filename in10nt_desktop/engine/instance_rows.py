@@ -27,9 +27,11 @@ _EXITED_RE = re.compile(r"Exited \((-?\d+)\)")
 class InstanceError(Exception):
     """An answer for the user: HTTP status, code and a sentence (the app maps it to ``{"error": …}``)."""
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str, field: str | None = None, *,
+                 retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
+        self.retry_after = retry_after  # seconds, sent as Retry-After (a 429 or 503 the client may retry)
 
 
 def slug(name: str) -> str:

@@ -5,7 +5,8 @@ The container engine is the record. An instance is a container named ``in10nt-<i
 different data dirs never see each other's containers. Nothing about instances is kept in SQLite:
 a restart re-reads them from the labels, and a container removed behind the engine's back is
 gone, not "running". Saved templates are images the engine owns (``localhost/in10nt-saved/…``),
-recorded in the store. The docker SDK is synchronous, so every call runs in a worker thread.
+recorded in the store. The docker SDK is synchronous, so every call runs on the container engine's
+control threads (tasks' output on the task pool, engine/task_runs.py).
 The engine's own changes are published (``publish``); one made behind its back is not announced.
 """
 
@@ -49,7 +50,7 @@ from in10nt_desktop.engine.instance_rows import (
 )
 from in10nt_desktop.engine.mirrors import endpoint_for
 from in10nt_desktop.engine.store import Store, new_id, now_iso
-from in10nt_desktop.engine.task_runs import DEFAULT_TIMEOUT, MAX_TIMEOUT, run_task
+from in10nt_desktop.engine.task_runs import DEFAULT_MAX_TASKS, DEFAULT_TIMEOUT, MAX_TIMEOUT, TaskSlots, run_task
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,8 @@ class _Pending:
 
 class InstanceRuntime:
     def __init__(self, store: Store, engine: ContainerEngine, *, data_dir: Path, network: str | None,
-                 mirrors: dict[str, str], publish: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+                 mirrors: dict[str, str], publish: Callable[[str, dict[str, Any]], None] | None = None,
+                 max_tasks: int = DEFAULT_MAX_TASKS) -> None:
         self._store, self._engine = store, engine
         self._publish = publish or (lambda _event, _data: None)
         self._scope = str(data_dir.resolve())
@@ -80,6 +82,7 @@ class InstanceRuntime:
         self._keys: OrderedDict[str, str] = OrderedDict()  # Idempotency-Key -> instance id / saved name
         self._saving: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._task_slots = TaskSlots(max_tasks)
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -103,6 +106,7 @@ class InstanceRuntime:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self._task_slots.shutdown()
 
     def _own(self, task: asyncio.Task[Any]) -> None:
         self._tasks.add(task)
@@ -122,7 +126,7 @@ class InstanceRuntime:
             raise InstanceError(503, "no_container_engine", f"Instances need a container engine. {exc}") from None
 
     async def _rows(self, client: Any) -> list[dict[str, Any]]:
-        rows = await asyncio.to_thread(client.api.containers, all=True,
+        rows = await self._engine.call(client.api.containers, all=True,
                                        filters={"label": [f"{L_DATA_DIR}={self._scope}"]})
         # The name check drops containers someone ran by hand from a snapshot image that kept our labels.
         mine = [r for r in rows if f"/in10nt-{(r.get('Labels') or {}).get(L_ID)}" in
@@ -138,7 +142,7 @@ class InstanceRuntime:
         attrs: dict[str, Any] | None = None
         if ID_RE.match(iid):
             try:
-                attrs = await asyncio.to_thread(client.api.inspect_container, f"in10nt-{iid}")
+                attrs = await self._engine.call(client.api.inspect_container, f"in10nt-{iid}")
             except docker.errors.NotFound:
                 attrs = None
         labels = (attrs or {}).get("Config", {}).get("Labels") or {}
@@ -194,7 +198,7 @@ class InstanceRuntime:
 
         async def image() -> str:
             try:
-                await asyncio.to_thread(client.api.inspect_image, saved["image"])
+                await self._engine.call(client.api.inspect_image, saved["image"])
             except docker.errors.ImageNotFound:
                 raise InstanceError(409, "image_missing", f"The image of saved template '{saved_name}' "
                                     f"({saved['image']}) is no longer in the container engine (removed outside "
@@ -252,22 +256,22 @@ class InstanceRuntime:
                                        "name": f"in10nt-{iid}", "labels": labels, "detach": True}
             if self._network:  # Docker's API ignores containers.conf netns: say it explicitly
                 options["network_mode"] = self._network
-            container = await asyncio.to_thread(client.containers.create, ref, **options)
+            container = await self._engine.call(client.containers.create, ref, **options)
             try:
-                await asyncio.to_thread(container.start)
-                attrs = await asyncio.to_thread(client.api.inspect_container, container.id)
+                await self._engine.call(container.start)
+                attrs = await self._engine.call(client.api.inspect_container, container.id)
                 result = from_inspect(attrs)
                 if result["status"] == "failed":
                     raise InstanceError(409, "image_unsupported", str(result["error"]))
             except docker.errors.APIError as exc:
-                await asyncio.to_thread(container.remove, force=True)
+                await self._engine.call(container.remove, force=True)
                 text = str(exc.explanation or exc)
                 if "/bin/sh" in text:
                     raise InstanceError(409, "image_unsupported", NO_SHELL) from None
                 raise InstanceError(500, "container_engine_error",
                                     f"The container engine could not start the instance: {text[:300]}") from None
             except InstanceError:
-                await asyncio.to_thread(container.remove, force=True)
+                await self._engine.call(container.remove, force=True)
                 raise
             self._known[iid] = first["name"]
             self._publish(INSTANCE_CHANGED, result)
@@ -292,7 +296,7 @@ class InstanceRuntime:
             repository, digest = f"{source}/{ref.repository}", template["digest"]
         pinned = f"{repository}@{digest}"
         try:
-            await asyncio.to_thread(client.api.inspect_image, pinned)
+            await self._engine.call(client.api.inspect_image, pinned)
             return pinned
         except docker.errors.ImageNotFound:
             pass
@@ -313,7 +317,7 @@ class InstanceRuntime:
         client = await self._client()
         attrs = await self._inspect(client, iid)
         try:
-            await asyncio.to_thread(client.api.remove_container, attrs["Id"], force=True, v=True)
+            await self._engine.call(client.api.remove_container, attrs["Id"], force=True, v=True)
         except docker.errors.NotFound:
             pass  # removed meanwhile: the outcome the user asked for
         self._known.pop(iid, None)
@@ -332,10 +336,10 @@ class InstanceRuntime:
         if current["status"] == "failed":
             raise InstanceError(409, "instance_failed", f"Instance {iid} cannot run tasks: {current['error']}")
         if current["status"] == "stopped":  # e.g. after a reboot: its files are intact, start it again
-            await asyncio.to_thread(client.api.start, attrs["Id"])
+            await self._engine.call(client.api.start, attrs["Id"])
             current = await self._announce_if_changed(client, attrs["Id"], current)
-        work = asyncio.get_running_loop().create_task(run_task(self._engine, attrs["Id"], task, float(timeout)),
-                                                      name=f"run {iid}")
+        work = asyncio.get_running_loop().create_task(
+            run_task(self._engine, self._task_slots, attrs["Id"], task, float(timeout)), name=f"run {iid}")
         self._own(work)
         result = await asyncio.shield(work)  # a hung-up client does not kill the task; the timeout does
         with contextlib.suppress(docker.errors.NotFound):  # removed meanwhile: a delete announces itself
@@ -343,7 +347,7 @@ class InstanceRuntime:
         return result
 
     async def _announce_if_changed(self, client: Any, container_id: str, before: dict[str, Any]) -> dict[str, Any]:
-        now = from_inspect(await asyncio.to_thread(client.api.inspect_container, container_id))
+        now = from_inspect(await self._engine.call(client.api.inspect_container, container_id))
         if (now["status"], now["error"]) != (before["status"], before["error"]):
             self._publish(INSTANCE_CHANGED, now)
         return now
@@ -361,9 +365,9 @@ class InstanceRuntime:
             self._saving.add(name)
         try:
             image_ref = f"{SAVED_REPOSITORY}/{slug(name)}:{secrets.token_hex(6)}"
-            base = await asyncio.to_thread(client.api.inspect_image, attrs["Image"])
-            await asyncio.to_thread(self._commit, client, attrs["Id"], image_ref, base.get("Config") or {})
-            size = (await asyncio.to_thread(client.api.inspect_image, image_ref)).get("Size")
+            base = await self._engine.call(client.api.inspect_image, attrs["Image"])
+            await self._engine.call(self._commit, client, attrs["Id"], image_ref, base.get("Config") or {})
+            size = (await self._engine.call(client.api.inspect_image, image_ref)).get("Size")
             labels = attrs["Config"].get("Labels") or {}
             saved = self._store.insert_saved(name=name, image_ref=image_ref, size_bytes=size, source_instance_id=iid,
                                              container_template_id=labels.get(L_TEMPLATE) or None)
@@ -400,7 +404,7 @@ class InstanceRuntime:
             raise InstanceError(409, "in_use", f"Saved template '{name}' is used by {noun} {listed}; delete "
                                                f"{'it' if len(users) == 1 else 'them'} first.")
         try:
-            await asyncio.to_thread(client.api.remove_image, saved["image"])
+            await self._engine.call(client.api.remove_image, saved["image"])
         except docker.errors.ImageNotFound:
             pass
         except docker.errors.APIError as exc:

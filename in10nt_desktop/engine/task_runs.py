@@ -5,6 +5,12 @@ no call that stops an exec, so the task runs under a tiny wrapper that first pri
 then ``exec``s the task. runc starts every exec as a session and process-group leader, so on a
 timeout a second exec kills the whole group (``kill -s KILL -PID``), background children included.
 Only the tail of the output is kept: the end of a log is where a failure explains itself.
+
+A running task's output is read by a thread of the task pool (``TaskSlots``): at most
+``--max-tasks`` tasks run at once, as many more wait up to ``QUEUE_WAIT`` for a slot, and beyond
+that the answer is a 429 with a sentence. Every other call (the exec's creation, the kill, the
+inspect) runs on the container engine's control threads, so a full task pool never holds up a
+kill, a list or a ping.
 """
 
 from __future__ import annotations
@@ -13,20 +19,78 @@ import asyncio
 import contextlib
 import threading
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import docker.errors
 
 from in10nt_desktop.engine.container_engine import ContainerEngine
+from in10nt_desktop.engine.instance_rows import InstanceError
 from in10nt_desktop.engine.store import now_iso
 
 OUTPUT_LIMIT = 1_000_000  # bytes of output kept (the tail)
 DEFAULT_TIMEOUT = 600.0
 MAX_TIMEOUT = 86_400.0
 KILL_GRACE = 10.0  # after the kill, how long the output stream may take to close
+PID_WAIT = 5.0  # the wrapper prints its PID first; a kill waits this long for it
+DEFAULT_MAX_TASKS = 16  # running at once; each holds a thread and a connection to the container engine
+# A queued task waits this long for a slot. The SDK reads a task's answer for its timeout + 60 s, which
+# covers this wait, PID_WAIT and KILL_GRACE.
+QUEUE_WAIT = 30.0
+RETRY_AFTER = 5  # seconds, in a 429's Retry-After
 _WRAPPER = 'echo "$$"; exec sh -c "$1"'
 _KILL = 'kill -s KILL -"$1" 2>/dev/null || kill -s KILL "$1"'
 _MAX_PID_LINE = 32
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+class TasksBusy(InstanceError):
+    def __init__(self, message: str) -> None:
+        super().__init__(429, "tasks_busy", message, retry_after=RETRY_AFTER)
+
+
+class TaskSlots:
+    """The task pool: ``running`` output threads, and a queue of ``waiting`` tasks that wait for one."""
+
+    def __init__(self, running: int = DEFAULT_MAX_TASKS, waiting: int | None = None) -> None:
+        self.running = running
+        self.waiting_limit = running if waiting is None else waiting
+        self.waiting = 0
+        self._free = asyncio.Semaphore(running)
+        self.pool = ThreadPoolExecutor(running, thread_name_prefix="task output")
+
+    def _limits(self) -> str:
+        return f"(its limit{'s' if self.waiting_limit else ''}, --max-tasks)"
+
+    async def acquire(self) -> None:
+        if not self._free.locked():
+            await self._free.acquire()
+            return
+        if self.waiting >= self.waiting_limit:
+            queue = f" and {_plural(self.waiting_limit, 'more waits', 'more wait')} for a slot" \
+                if self.waiting_limit else ""
+            raise TasksBusy(f"The engine already runs {_plural(self.running, 'task', 'tasks')}{queue} "
+                            f"{self._limits()}; try again when one ends.")
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(self._free.acquire(), QUEUE_WAIT)
+        except TimeoutError:
+            raise TasksBusy(f"Every task slot stayed busy for {QUEUE_WAIT:g} s (the engine runs at most "
+                            f"{_plural(self.running, 'task', 'tasks')} at once, --max-tasks); try again when "
+                            "one ends.") from None
+        finally:
+            self.waiting -= 1
+
+    def release(self) -> None:
+        self._free.release()
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
 
 
 class _Output:
@@ -104,16 +168,22 @@ def _pump(api: Any, exec_id: str, output: _Output) -> None:
         output.finish()
 
 
-async def _kill(api: Any, container_id: str, output: _Output, stream: asyncio.Future[None]) -> bool:
-    """Kill the task's process group; True once its output stream has closed."""
-    await asyncio.to_thread(output.pid_known.wait, 5.0)
-    if output.pid is not None:
-        def kill(pid: int) -> None:
-            made = api.exec_create(container_id, ["sh", "-c", _KILL, "in10nt-kill", str(pid)])
-            api.exec_start(made["Id"])
+def kill_process_group(api: Any, container_id: str, pid: int) -> None:
+    """Kill the task's process group inside its container (blocking: run it on the control threads)."""
+    made = api.exec_create(container_id, ["sh", "-c", _KILL, "in10nt-kill", str(pid)])
+    api.exec_start(made["Id"])
 
+
+async def _stop(engine: ContainerEngine, client: Any, container_id: str, output: _Output,
+                stream: asyncio.Future[None]) -> bool:
+    """Kill the task's process group; True once its output stream has closed."""
+    for _ in range(int(PID_WAIT / 0.05)):
+        if output.pid_known.is_set():
+            break
+        await asyncio.sleep(0.05)
+    if output.pid is not None:
         with contextlib.suppress(docker.errors.APIError):
-            await asyncio.to_thread(kill, output.pid)
+            await engine.call(kill_process_group, client.api, container_id, output.pid)
     try:
         await asyncio.wait_for(asyncio.shield(stream), KILL_GRACE)
     except TimeoutError:
@@ -121,36 +191,37 @@ async def _kill(api: Any, container_id: str, output: _Output, stream: asyncio.Fu
     return True
 
 
-async def run_task(engine: ContainerEngine, container_id: str, task: str, timeout: float) -> dict[str, Any]:
+async def run_task(engine: ContainerEngine, slots: TaskSlots, container_id: str, task: str,
+                   timeout: float) -> dict[str, Any]:
     """Run ``task`` in the container; the answer of ``POST /instances/{id}/run``."""
-    api = await engine.task_client(timeout + 60)
+    client = await engine.connect()
+    await slots.acquire()
+    conn = engine.task_stream(client, timeout + 60)
     output = _Output(OUTPUT_LIMIT)
+    stream: asyncio.Future[None] | None = None
     timed_out = stuck = False
     try:
-        made = await asyncio.to_thread(api.exec_create, container_id, ["sh", "-c", _WRAPPER, "in10nt-task", task],
-                                       stdout=True, stderr=True)
+        made = await engine.call(client.api.exec_create, container_id,
+                                 ["sh", "-c", _WRAPPER, "in10nt-task", task], stdout=True, stderr=True)
         exec_id = made["Id"]
         started = now_iso()
-        stream: asyncio.Future[None] = asyncio.ensure_future(asyncio.to_thread(_pump, api, exec_id, output))
+        stream = asyncio.get_running_loop().run_in_executor(slots.pool, _pump, conn.api, exec_id, output)
         try:
             await asyncio.wait_for(asyncio.shield(stream), timeout)
         except TimeoutError:
             timed_out = True
-            stuck = not await _kill(api, container_id, output, stream)
+            stuck = not await _stop(engine, client, container_id, output, stream)
         except asyncio.CancelledError:
             # The engine is shutting down: a task nobody waits for must not run on.
-            await _kill(api, container_id, output, stream)
+            await _stop(engine, client, container_id, output, stream)
             raise
         finished = now_iso()
         try:
-            info = await asyncio.to_thread(api.exec_inspect, exec_id)
+            info = await engine.call(client.api.exec_inspect, exec_id)
         except docker.errors.NotFound:  # the instance was deleted while the task ran
             info = {}
     finally:
-        if stuck:  # the stream thread still reads; close its client when it gives up
-            stream.add_done_callback(lambda _f: api.close())
-        else:
-            api.close()
+        _hand_back(slots, conn, stream)
     text, dropped = output.text()
     if dropped:
         text = (f"[in10nt: output cut: the first {dropped:,} bytes were dropped; the last "
@@ -163,3 +234,23 @@ async def run_task(engine: ContainerEngine, container_id: str, task: str, timeou
     exit_code = None if info.get("Running") else info.get("ExitCode")
     return {"exitCode": exit_code, "output": text, "startedAt": started, "finishedAt": finished,
             "timedOut": timed_out, "outputTruncated": dropped > 0, "outputBytes": output.total}
+
+
+def _hand_back(slots: TaskSlots, conn: Any, stream: asyncio.Future[None] | None) -> None:
+    """Free the task's slot and connection once its output thread has ended.
+
+    A stream still open here is held by processes the task left in the background: its read is cut
+    (they keep running), so the thread and the slot come back now rather than when they end.
+    """
+    def done(future: asyncio.Future[None] | None) -> None:
+        if future is not None and not future.cancelled():
+            future.exception()  # retrieved: a cut read's error is expected, not news
+        conn.api.close()
+        slots.release()
+
+    if stream is None:
+        done(None)
+        return
+    if not stream.done():
+        conn.abort()
+    stream.add_done_callback(done)
