@@ -35,6 +35,7 @@ from in10nt_desktop.engine.hosts import is_loopback_host
 from in10nt_desktop.engine.instance_routes import instance_router
 from in10nt_desktop.engine.instance_rows import InstanceError
 from in10nt_desktop.engine.instances import InstanceRuntime
+from in10nt_desktop.engine.registry import MAX_REDIRECTS
 from in10nt_desktop.engine.runtime_file import ensure_private_dir
 from in10nt_desktop.engine.store import Store
 from in10nt_desktop.engine.task_runs import DEFAULT_MAX_TASKS
@@ -154,7 +155,7 @@ def create_app(config: EngineConfig) -> FastAPI:
         if config.events:
             state.store.on_change = state.events.publish
         state.engine = ContainerEngine(config.docker_host)
-        state.http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0),
+        state.http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0), max_redirects=MAX_REDIRECTS,
                                        headers={"User-Agent": f"in10nt-engine/{__version__}"})
         state.builds = BuildManager(state.store, state.engine, state.http, BuildSettings(
             mirrors=config.mirrors, max_parallel=config.max_parallel_builds, pull=config.pull,

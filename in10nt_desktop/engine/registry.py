@@ -4,6 +4,10 @@ Handles what real registries do: Basic auth, the Bearer token flow announced in
 ``WWW-Authenticate`` (Docker Hub's ``auth.docker.io``, GCR's token service, a distribution
 registry with ``auth: token``), and every failure turned into one sentence a person can act on.
 Credentials stay in memory and are sent only to the registry and the realm it names.
+
+Nothing a registry sends is trusted to be small: every answer is streamed with a cap for its kind
+(``MAX_BYTES``; a ``Content-Length`` above it is refused unread), JSON is refused when nested
+deeper than ``MAX_JSON_DEPTH`` before it is parsed, and redirects stop after ``MAX_REDIRECTS``.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +33,15 @@ MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
 )
 INDEX_TYPES = frozenset(MANIFEST_TYPES[:2])
+
+MiB = 1024 * 1024
+# The most the engine reads of each kind of answer. Manifests and indexes: containerd's limit. A config
+# lists one history entry and one diff ID per layer, so it gets more room. Error answers are read only
+# for their error code: what is past the cap is dropped, not refused.
+MAX_BYTES = {"manifest": 4 * MiB, "config": 8 * MiB, "token": 1 * MiB, "error": 64 * 1024}
+_KIND_TEXT = {"manifest": "a manifest or index", "config": "an image config", "token": "a token answer"}
+MAX_JSON_DEPTH = 32  # a manifest is 4 levels deep; annotations and labels are flat
+MAX_REDIRECTS = 10  # set on the engine's client (engine/app.py); a registry redirects a blob once, to its storage
 
 
 class RegistryError(Exception):
@@ -174,12 +188,61 @@ class RegistrySession:
         return RegistryError(f"{where} answered HTTP {response.status_code} for {what}.", "protocol")
 
     # -- auth ------------------------------------------------------------------------------
-    async def _send(self, method: str, url: str, headers: dict[str, str]) -> httpx.Response:
+    async def _send(self, method: str, url: str, headers: dict[str, str], kind: str = "error", *,
+                    params: dict[str, str] | None = None, auth: httpx.Auth | None = None,
+                    where: str | None = None) -> httpx.Response:
+        """One request, its answer read whole but at most ``MAX_BYTES[kind]`` (error answers: truncated)."""
+        where = where or self._where()
         try:
-            return await self._client.request(method, url, headers=headers, timeout=self._timeout,
-                                              follow_redirects=True)
+            request = self._client.build_request(method, url, headers=headers, params=params, timeout=self._timeout)
+            response = await self._client.send(request, auth=auth, follow_redirects=True, stream=True)
+        except httpx.TooManyRedirects:
+            raise RegistryError(f"{where} redirected the request more than {MAX_REDIRECTS} times (a redirect "
+                                "loop?); check the registry address.", "protocol") from None
         except httpx.TransportError as exc:
             raise self._transport_error(exc, url) from None
+        try:
+            body = await self._read(response, "error" if response.status_code >= 400 else kind, where)
+        finally:
+            await response.aclose()
+        # The body is decoded already: the copy must not say it is still compressed.
+        kept = [(k, v) for k, v in response.headers.multi_items()
+                if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        return httpx.Response(response.status_code, headers=kept, content=body, request=response.request)
+
+    async def _read(self, response: httpx.Response, kind: str, where: str) -> bytes:
+        limit = MAX_BYTES[kind]
+        refuse = kind != "error"
+        declared = response.headers.get("content-length", "")
+        if refuse and declared.isdigit() and int(declared) > limit:
+            raise self._too_big(kind, where)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    if refuse:
+                        raise self._too_big(kind, where)
+                    chunks.append(chunk[:limit - size + len(chunk)])
+                    break
+                chunks.append(chunk)
+        except httpx.DecodingError:
+            raise RegistryError(f"{where} sent {_KIND_TEXT.get(kind, 'an answer')} that could not be decoded "
+                                f"({response.headers.get('content-encoding', 'unknown encoding')}).", "protocol") \
+                from None
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc, str(response.url)) from None
+        return b"".join(chunks)
+
+    @staticmethod
+    def _too_big(kind: str, where: str) -> RegistryError:
+        limit = f"{MAX_BYTES[kind] // MiB} MiB"
+        if kind == "token":
+            return RegistryError(f"The token service of {where} answered with more than {limit} (the engine's "
+                                 "limit for a token answer); refused.", "protocol")
+        return RegistryError(f"{where} answered with {_KIND_TEXT[kind]} larger than {limit} (the engine's limit); "
+                             "refused.", "protocol")
 
     async def _fetch_token(self, challenge: Challenge) -> str:
         realm = challenge.params.get("realm")
@@ -196,11 +259,7 @@ class RegistrySession:
         params["scope"] = challenge.params.get("scope") or f"repository:{self.repository}:pull"
         basic = httpx.BasicAuth(*self._auth) if self._auth else None
         self.token_requests += 1
-        try:
-            response = await self._client.get(realm, params=params, auth=basic, timeout=self._timeout,
-                                              follow_redirects=True)
-        except httpx.TransportError as exc:
-            raise self._transport_error(exc, realm) from None
+        response = await self._send("GET", realm, {}, "token", params=params, auth=basic)
         if response.status_code in (401, 403):
             if self._auth is None:
                 raise RegistryError(f"{self._where()} requires credentials for {self.repository}.", "auth")
@@ -212,11 +271,11 @@ class RegistrySession:
             raise RegistryError(f"The token service of {self._where()} answered HTTP {response.status_code}.",
                                 "protocol")
         try:
-            data = response.json()
+            data = parse_json(response.content)
             token = data.get("token") or data.get("access_token")
-        except ValueError:
+        except (ValueError, AttributeError):
             token = None
-        if not token:
+        if not token or not isinstance(token, str):
             raise RegistryError(f"The token service of {self._where()} sent no token.", "protocol")
         return f"Bearer {token}"
 
@@ -245,14 +304,14 @@ class RegistrySession:
             return True
         return False
 
-    async def get(self, path: str, accept: str | None, what: str) -> httpx.Response:
+    async def get(self, path: str, accept: str | None, what: str, kind: str) -> httpx.Response:
         url = f"{self.endpoint.base_url}/v2/{self.repository}/{path}"
         headers = {"Accept": accept} if accept else {}
         tried_auth = False
         while True:
             if self._authorization:
                 headers["Authorization"] = self._authorization
-            response = await self._send("GET", url, headers)
+            response = await self._send("GET", url, headers, kind)
             unauthorised = response.status_code == 401 or (
                 response.status_code in (403, 404) and self._auth is not None and self._authorization is None)
             if unauthorised and not tried_auth:
@@ -267,7 +326,7 @@ class RegistrySession:
     async def manifest(self, reference: str) -> Fetched:
         what = f"{self.repository}:{reference}" if not reference.startswith("sha256:") \
             else f"{self.repository}@{reference}"
-        response = await self.get(f"manifests/{reference}", ", ".join(MANIFEST_TYPES), what)
+        response = await self.get(f"manifests/{reference}", ", ".join(MANIFEST_TYPES), what, "manifest")
         body = response.content
         digest = sha256_digest(body)
         if reference.startswith("sha256:") and digest != reference:
@@ -280,23 +339,57 @@ class RegistrySession:
         return Fetched(body, media_type, digest, content_type)
 
     async def blob(self, digest: str) -> Fetched:
-        response = await self.get(f"blobs/{digest}", None, f"{self.repository}@{digest}")
+        response = await self.get(f"blobs/{digest}", None, f"{self.repository}@{digest}", "config")
         if sha256_digest(response.content) != digest:
             raise RegistryError(f"{self._where()} sent a blob that does not match {digest}.", "protocol")
         content_type = response.headers.get("content-type", "").split(";")[0].strip()
         return Fetched(response.content, content_type, digest, content_type)
 
 
+# A JSON string (with its escapes) or a bracket: enough to measure nesting without parsing.
+_JSON_NESTING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when ``body`` nests arrays and objects deeper than ``limit``.
+
+    Python's parser has no depth limit of its own: deep enough input ends in a RecursionError.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for match in _JSON_NESTING.finditer(body):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+class TooDeep(ValueError):
+    pass
+
+
+def parse_json(body: bytes) -> Any:
+    """``json.loads`` for registry answers: ``ValueError`` (``TooDeep``) for nesting past ``MAX_JSON_DEPTH``."""
+    if json_too_deep(body):
+        raise TooDeep(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    return json.loads(body)
+
+
 def _registry_code(response: httpx.Response) -> str | None:
     try:
-        errors = response.json().get("errors") or []
+        errors = parse_json(response.content).get("errors") or []
         return str(errors[0].get("code")) if errors else None
-    except (ValueError, AttributeError, IndexError):
+    except (ValueError, AttributeError, IndexError, TypeError, KeyError):
         return None
 
 
 def _json_field(body: bytes, key: str) -> Any:
     try:
-        return json.loads(body).get(key)
+        return parse_json(body).get(key)
     except (ValueError, AttributeError):
         return None

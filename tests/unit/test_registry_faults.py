@@ -181,3 +181,36 @@ async def test_a_config_that_is_not_json_is_a_sentence() -> None:
     err = await resolve_with(httpx.MockTransport(handler), "registry.example.com/a/b:1")
     assert (err.kind, str(err)) == ("protocol", "registry.example.com did not answer with an image config "
                                                 "(got text/html).")
+
+
+def test_json_depth_counts_brackets_outside_strings_only() -> None:
+    from in10nt_desktop.engine.registry import MAX_JSON_DEPTH, json_too_deep
+
+    assert not json_too_deep(b'{"a": "' + b"[" * 1000 + b'\\"[{"}')
+    assert not json_too_deep(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH)
+    assert json_too_deep(b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1))
+    assert json_too_deep(b'{"a":' * 40 + b"1" + b"}" * 40)
+
+
+@pytest.mark.asyncio
+async def test_a_gzip_bomb_is_cut_at_the_manifest_cap() -> None:
+    import gzip
+
+    bomb = gzip.compress(b" " * (64 * 1024 * 1024))  # 64 MiB of spaces in ~64 kB
+    err = await resolve_with(httpx.MockTransport(lambda r: httpx.Response(
+        200, content=bomb, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})),
+        "registry.example.com/a/b:1")
+    assert str(err) == ("registry.example.com answered with a manifest or index larger than 4 MiB (the engine's "
+                        "limit); refused.")
+
+
+@pytest.mark.asyncio
+async def test_a_layer_without_a_valid_digest_is_a_sentence() -> None:
+    import json
+
+    manifest = {"schemaVersion": 2, "config": {"digest": "sha256:" + "a" * 64, "size": 2},
+                "layers": [{"digest": "../../../etc/passwd", "size": 1}]}
+    err = await resolve_with(httpx.MockTransport(lambda r: httpx.Response(
+        200, content=json.dumps(manifest).encode(),
+        headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})), "registry.example.com/a/b:1")
+    assert str(err) == "registry.example.com sent a manifest whose layer 1 has no valid digest."
