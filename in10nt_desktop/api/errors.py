@@ -71,11 +71,20 @@ class RateLimitError(APIError):
 
 
 class ServerError(APIError):
-    """5xx."""
+    """5xx; ``retry_after`` is the server's wait in seconds when it gave one (a 503 may)."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message, status=status, code=code)
+        self.retry_after = retry_after
 
 
 class ConnectionFailedError(In10ntError):
-    """The server could not be reached at all (refused, DNS, TLS, timeout)."""
+    """The server could not be reached at all; ``kind`` is ``unreachable``, ``timeout`` or ``tls``."""
+
+    def __init__(self, message: str, *, kind: str = "unreachable") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class BuildFailedError(In10ntError):
@@ -88,7 +97,14 @@ class BuildFailedError(In10ntError):
 
 
 class WaitTimeoutError(In10ntError):
-    """``wait_until_ready`` gave up while the template was still building."""
+    """``wait_until_ready`` gave up without knowing how the build ends: still building, or no answer.
+
+    ``last_error`` is the failure of the last status request when the wait ended on one.
+    """
+
+    def __init__(self, message: str, *, last_error: In10ntError | None = None) -> None:
+        super().__init__(message)
+        self.last_error = last_error
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -182,7 +198,8 @@ def error_from_response(response: httpx.Response, base_url: str | None = None) -
         return RateLimitError(message, status=status, code=code,
                               retry_after=parse_retry_after(response.headers.get("retry-after")))
     if status >= 500:
-        return ServerError(message, status=status, code=code)
+        return ServerError(message, status=status, code=code,
+                           retry_after=parse_retry_after(response.headers.get("retry-after")))
     return APIError(message, status=status, code=code)
 
 
@@ -232,7 +249,7 @@ def connection_error(base_url: str, exc: httpx.TransportError) -> ConnectionFail
     """A sentence for a transport failure that names the server, not the request."""
     kind, reason = describe_transport_error(exc)
     if kind == "timeout":
-        return ConnectionFailedError(f"{base_url} did not answer in time.")
+        return ConnectionFailedError(f"{base_url} did not answer in time.", kind=kind)
     if kind == "tls":
-        return ConnectionFailedError(f"TLS error talking to {base_url}: {reason}.")
-    return ConnectionFailedError(f"Cannot reach {base_url}: {reason}.")
+        return ConnectionFailedError(f"TLS error talking to {base_url}: {reason}.", kind=kind)
+    return ConnectionFailedError(f"Cannot reach {base_url}: {reason}.", kind=kind)

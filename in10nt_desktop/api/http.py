@@ -119,7 +119,7 @@ class HttpCore:
         return isinstance(err, ServerError) and err.status in _TRANSIENT and err.code not in PERMANENT_ERROR_CODES
 
     def _delay(self, attempt: int, err: Exception | None) -> float:
-        if isinstance(err, RateLimitError) and err.retry_after is not None:
+        if isinstance(err, RateLimitError | ServerError) and err.retry_after is not None:
             return min(float(err.retry_after), MAX_RETRY_AFTER)
         jitter = 0.75 + random.random() / 2
         return float(min(self.backoff * (2 ** attempt) * jitter, MAX_RETRY_AFTER))

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from in10nt_desktop.api.errors import BuildFailedError, WaitTimeoutError
+from in10nt_desktop.api.errors import BuildFailedError, In10ntError, WaitTimeoutError
 from in10nt_desktop.api.models import BoundRow, BuildLog, RegistryAuth, StatusInfo, TemplateData
+from in10nt_desktop.api.waits import RetryCallback, until_answered
 
 if TYPE_CHECKING:
     from in10nt_desktop.api.http import HttpCore
@@ -47,26 +48,56 @@ class Template(TemplateData, BoundRow):
                                        params={"after": after})
 
     async def wait_until_ready(self, timeout: float = 300, poll_interval: float = 5,
-                               on_poll: Callable[[StatusInfo], None] | None = None) -> Template:
+                               on_poll: Callable[[StatusInfo], None] | None = None,
+                               on_retry: RetryCallback | None = None) -> Template:
         """Poll ``/status`` until ``ready``; raise ``BuildFailedError`` or ``WaitTimeoutError``.
 
         Defaults follow the seed (5 min, every 5 s). Seconds, not milliseconds: Python style.
+        Transient failures (network, 429, 500, 502, 503, 504) are retried until ``timeout`` and reported
+        to ``on_retry(error, delay)``; see api/waits.py.
         """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            info = await self.status_info()
+        def seen(info: StatusInfo) -> None:
+            self.status, self.error, self.progress = info.status, info.error, info.progress
             if on_poll is not None:
                 on_poll(info)
-            if info.status == "ready":
-                return await self.refresh()
-            if info.status == "failed":
-                raise BuildFailedError(self.template_id, info.error)
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise WaitTimeoutError(
-                    f"Template {self.template_id} was still building after {timeout:g} s.")
-            await asyncio.sleep(min(poll_interval, remaining))
+
+        deadline = await wait_for_build(self._core(), self.template_id, timeout=timeout,
+                                        poll_interval=poll_interval, on_poll=seen, on_retry=on_retry)
+        await until_answered(self.refresh, deadline=deadline, poll_interval=poll_interval, on_retry=on_retry,
+                             gave_up=_gave_up(self.template_id, timeout, "its ready template"),
+                             server=self._core().base_url)
+        return self
+
+
+def _gave_up(template_id: str, timeout: float, what: str = "how its build ended") -> Callable[[In10ntError], str]:
+    def sentence(err: In10ntError) -> str:
+        return (f"Gave up on template {template_id} after {timeout:g} s without learning {what}: the last "
+                f"request failed ({str(err).rstrip('.')}).")
+    return sentence
+
+
+async def wait_for_build(core: HttpCore, template_id: str, *, timeout: float, poll_interval: float,
+                         on_poll: Callable[[StatusInfo], None], on_retry: RetryCallback | None) -> float:
+    """Poll until ``ready`` (returns the deadline, for the calls that follow); raise as ``wait_until_ready``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    path = template_path(template_id, "/status")
+
+    async def status() -> StatusInfo:
+        return await core.item(StatusInfo, "GET", path, retry=False)
+
+    while True:
+        info = await until_answered(status, deadline=deadline, poll_interval=poll_interval, on_retry=on_retry,
+                                    gave_up=_gave_up(template_id, timeout), server=core.base_url)
+        on_poll(info)
+        if info.status == "ready":
+            return deadline
+        if info.status == "failed":
+            raise BuildFailedError(template_id, info.error)
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise WaitTimeoutError(f"Template {template_id} was still building after {timeout:g} s.")
+        await asyncio.sleep(min(poll_interval, remaining))
 
 
 class TemplatesResource:
@@ -104,3 +135,18 @@ class TemplatesResource:
 
     async def delete(self, template_id: str) -> None:
         await self._http.request("DELETE", template_path(template_id))
+
+    async def wait_until_ready(self, template_id: str, timeout: float = 300, poll_interval: float = 5,
+                               on_poll: Callable[[StatusInfo], None] | None = None,
+                               on_retry: RetryCallback | None = None) -> Template:
+        """``Template.wait_until_ready`` by ID: no request before the first poll, so a flaky start is retried too."""
+        deadline = await wait_for_build(self._http, template_id, timeout=timeout, poll_interval=poll_interval,
+                                        on_poll=on_poll or (lambda _info: None), on_retry=on_retry)
+
+        async def fetch() -> Template:
+            return await self._http.item(Template, "GET", template_path(template_id), "template", retry=False)
+
+        template = await until_answered(fetch, deadline=deadline, poll_interval=poll_interval, on_retry=on_retry,
+                                        gave_up=_gave_up(template_id, timeout, "its ready template"),
+                                        server=self._http.base_url)
+        return template._bind(self._http)

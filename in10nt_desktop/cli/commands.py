@@ -66,16 +66,22 @@ async def templates_status(client: In10ntClient, args: argparse.Namespace) -> in
 
 
 async def templates_wait(client: In10ntClient, args: argparse.Namespace) -> int:
-    template = await client.templates.get(args.template_id)
     seen: list[str] = []
 
     def on_poll(info: StatusInfo) -> None:
         text = _progress_text(info)
         if not args.json and (not seen or seen[-1] != text):
             seen.append(text)
-            print(f"{template.template_id}: {text}", file=sys.stderr)
+            print(f"{args.template_id}: {text}", file=sys.stderr)
 
-    await template.wait_until_ready(timeout=args.timeout, poll_interval=args.poll_interval, on_poll=on_poll)
+    def on_retry(error: In10ntError, delay: float) -> None:
+        if not args.json:
+            print(f"{args.template_id}: no answer this time ({str(error).rstrip('.')}); asking again in "
+                  f"{delay:.1f} s", file=sys.stderr)
+
+    template = await client.templates.wait_until_ready(args.template_id, timeout=args.timeout,
+                                                       poll_interval=args.poll_interval, on_poll=on_poll,
+                                                       on_retry=on_retry)
     if args.json:
         print_json(template)
     else:

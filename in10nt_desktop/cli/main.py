@@ -1,8 +1,9 @@
 """``in10nt``: templates, saved templates, instances and the local engine from a terminal.
 
 Exit codes: 0 ok (also Ctrl+C ending `events` or `--watch`), 1 the API or a build failed, 2 usage
-error, 3 the server has no event stream (`events`). Passwords are read from an
-environment variable or stdin, never from a flag value (flags end up in shell history).
+error, 3 the server has no event stream (`events`), 4 a wait gave up without knowing how the build
+ends (its timeout ran out while the build ran, or the server did not answer). Passwords are read from
+an environment variable or stdin, never from a flag value (flags end up in shell history).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from in10nt_desktop.api import (
 from in10nt_desktop.api.validation import FieldError, parse_image, registry_type_for
 from in10nt_desktop.cli import commands, instance_commands, watch_commands
 from in10nt_desktop.engine.runtime_file import RUNTIME_FILE, default_data_dir, read_runtime
+
+EXIT_UNKNOWN = 4  # a wait gave up: the build may still end either way (3 is `events` without a stream)
 
 
 class UsageError(Exception):
@@ -95,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
                        ("delete", "delete templates (cancels their builds)")):
         p = tpl.add_parser(name, parents=[common], help=text)
         p.add_argument("template_id", nargs="+" if name == "delete" else None, metavar="ID")
-    wait = tpl.add_parser("wait", parents=[common], help="wait until a template is ready (exit 1 if it fails)")
+    wait = tpl.add_parser("wait", parents=[common], help="wait until a template is ready (exit 1 if it fails, 4 if "
+                          "the wait gave up without knowing)")
     wait.add_argument("template_id", metavar="ID")
     wait.add_argument("--timeout", type=float, default=300, help="seconds (default 300)")
     wait.add_argument("--poll-interval", type=float, default=5, help="seconds (default 5)")
@@ -235,7 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         where = f"{exc.field}: " if exc.field else ""
         print(f"error: {where}{exc}", file=sys.stderr)
-    except (BuildFailedError, WaitTimeoutError, In10ntError) as exc:
+    except WaitTimeoutError as exc:
+        print(f"error: {explain(exc, args)}", file=sys.stderr)
+        return EXIT_UNKNOWN
+    except (BuildFailedError, In10ntError) as exc:
         print(f"error: {explain(exc, args)}", file=sys.stderr)
     except KeyboardInterrupt:
         return 0 if getattr(args, "watching", False) else 130

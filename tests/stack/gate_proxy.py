@@ -83,6 +83,8 @@ class GateProxy:
         self._listener.close()
         for sock in self._socks:
             with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # close() alone does not wake a thread blocked in recv()
+            with contextlib.suppress(OSError):
                 sock.close()
         self._accepting.join(2)
         for t in self._threads:

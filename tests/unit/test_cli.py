@@ -367,13 +367,13 @@ def test_wait_prints_the_ready_digest(loopback: Loopback, capsys: pytest.Capture
     assert "tmpl_1: building" in err and "tmpl_1: ready" in err
 
 
-def test_wait_times_out_with_exit_1(loopback: Loopback, capsys: pytest.CaptureFixture[str]) -> None:
+def test_wait_that_times_out_exits_4(loopback: Loopback, capsys: pytest.CaptureFixture[str]) -> None:
     loopback.routes[("GET", "/container-templates/tmpl_1")] = (200, row())
     loopback.routes[("GET", "/container-templates/tmpl_1/status")] = (200, {"templateId": "tmpl_1",
                                                                              "status": "building"})
     code, _, err = run(["--base-url", loopback.url, "templates", "wait", "tmpl_1", "--timeout", "0.05",
                         "--poll-interval", "0.01"], capsys)
-    assert code == 1
+    assert code == 4  # not 1: the build did not fail, the wait gave up without knowing
     assert "error: Template tmpl_1 was still building after 0.05 s." in err
 
 
@@ -393,7 +393,7 @@ def test_create_wait_honours_timeout(loopback: Loopback, capsys: pytest.CaptureF
     loopback.routes[("GET", "/container-templates/tmpl_1/status")] = (200, {"templateId": "tmpl_1",
                                                                              "status": "building"})
     code, out, err = run(["--base-url", loopback.url, *CREATE, "--wait", "--timeout", "0.05"], capsys)
-    assert code == 1
+    assert code == 4
     assert out == "tmpl_1\n"
     assert "error: Template tmpl_1 was still building after 0.05 s." in err
 

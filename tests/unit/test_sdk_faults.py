@@ -185,3 +185,30 @@ async def test_sdk_transport_sentences(exc: httpx.TransportError, _kind: str, se
         with pytest.raises(ConnectionFailedError) as info:
             await client.templates.list()
     assert str(info.value) == sentence
+
+
+# -- waits -----------------------------------------------------------------------------------------------
+
+@pytest.mark.asyncio
+async def test_a_wait_retries_a_500_and_honours_retry_after_on_a_503() -> None:
+    status = {"templateId": "tmpl_1", "updatedAt": "2024-05-01T12:00:00Z"}
+    rec = Recorder([reply(500), reply(503, headers={"Retry-After": "0"}), reply(200, {**status, "status": "ready"}),
+                    reply(200, row(status="ready"))])
+    retried: list[tuple[str, float]] = []
+    async with client_for(rec) as client:
+        template = await client.templates.wait_until_ready(
+            "tmpl_1", timeout=5, poll_interval=0.01, on_retry=lambda err, delay: retried.append((str(err), delay)))
+    assert template.status == "ready"
+    assert [d for _e, d in retried][1] == 0.0  # the 503's Retry-After
+    assert len(retried) == 2 and retried[0][0].startswith("The server")
+
+
+@pytest.mark.asyncio
+async def test_a_wait_stops_at_once_on_an_answer_a_retry_cannot_change() -> None:
+    rec = Recorder([reply(404, {"error": {"code": "not_found", "message": "No template with ID tmpl_1."}})])
+    retried: list[object] = []
+    async with client_for(rec) as client:
+        with pytest.raises(NotFoundError):
+            await client.templates.wait_until_ready("tmpl_1", timeout=5, poll_interval=0.01,
+                                                    on_retry=lambda err, delay: retried.append(err))
+    assert (rec.calls, retried) == (1, [])
