@@ -35,6 +35,7 @@ from in10nt_desktop.engine.hosts import is_loopback_host
 from in10nt_desktop.engine.instance_routes import instance_router
 from in10nt_desktop.engine.instance_rows import InstanceError
 from in10nt_desktop.engine.instances import InstanceRuntime
+from in10nt_desktop.engine.limits import BodyLimit
 from in10nt_desktop.engine.registry import MAX_REDIRECTS
 from in10nt_desktop.engine.runtime_file import ensure_private_dir
 from in10nt_desktop.engine.store import Store
@@ -204,6 +205,9 @@ def create_app(config: EngineConfig) -> FastAPI:
             return error_response(401, "unauthorized", "Missing or wrong API token: use the token in the "
                                                        "engine's engine.json.")
         return await call_next(request)
+
+    # Outermost of the app's own layers: a body over the cap is refused before anything else reads it.
+    app.add_middleware(BodyLimit)
 
     @app.exception_handler(ApiError)
     async def on_api_error(_request: Request, exc: ApiError) -> Response:

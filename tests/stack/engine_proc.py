@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,9 +67,18 @@ class EngineProc:
         self.stop(signal.SIGKILL)
 
 
+def _soft_open_files(limit: int) -> Callable[[], None]:
+    def apply() -> None:  # in the child, before exec: the engine starts with this soft limit
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+    return apply
+
+
 def start_engine(data_dir: Path, *, mirrors: dict[str, str] | None = None, docker_host: str | None = None,
-                 extra: list[str] | None = None, timeout: float = 30, events: bool = True) -> EngineProc:
-    """``events=False`` plays a server without an event stream (``--no-events``: GET /events is a 404)."""
+                 extra: list[str] | None = None, timeout: float = 30, events: bool = True,
+                 soft_open_files: int | None = None) -> EngineProc:
+    """``events=False`` plays a server without an event stream (``--no-events``: GET /events is a 404);
+    ``soft_open_files`` starts it with that soft limit on open files, as a desktop session might."""
     data_dir.mkdir(parents=True, exist_ok=True)
     args = ["engine", "serve", "--port", "0", "--data-dir", str(data_dir), "--log-level", "info"]
     for registry, url in (mirrors or {}).items():
@@ -82,7 +93,8 @@ def start_engine(data_dir: Path, *, mirrors: dict[str, str] | None = None, docke
     runtime = data_dir / "engine.json"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "in10nt_desktop.cli.main", *args], stdout=log,
-                                stderr=subprocess.STDOUT, env=env)
+                                stderr=subprocess.STDOUT, env=env,
+                                preexec_fn=_soft_open_files(soft_open_files) if soft_open_files else None)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
