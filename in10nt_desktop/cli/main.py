@@ -12,10 +12,11 @@ import argparse
 import asyncio
 import getpass
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import SecretStr
 
@@ -43,6 +44,44 @@ class UsageError(Exception):
     """Exit code 2: the command line itself is wrong."""
 
 
+# Options whose value is (or may be mistaken for) a secret, whatever their exact spelling: --password-stdin,
+# --password-env, a misspelt --pasword or --api-keyy, -p. The word after one is never echoed.
+_SECRET_OPTION = re.compile(r"^--?[\w-]*(pas|pw|secret|token|key|auth|cred)", re.IGNORECASE)
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def secret_words(argv: list[str]) -> list[str]:
+    """The command-line words that sit next to a password-like option (``--opt WORD`` or ``--opt=WORD``)."""
+    words: list[str] = []
+    for i, word in enumerate(argv):
+        if word.startswith("-p") and not word.startswith("--"):  # -p PASSWORD, -pPASSWORD (mysql's habit)
+            words += [word, word[2:]] if word[2:] else argv[i + 1:i + 2]
+            continue
+        if not _SECRET_OPTION.match(word):
+            continue
+        _name, eq, value = word.partition("=")
+        if eq:
+            words.append(value)
+        elif i + 1 < len(argv):
+            words.append(argv[i + 1])
+    return [w for w in words if w]
+
+
+class RedactingParser(argparse.ArgumentParser):
+    """argparse, except that its errors never repeat a word that sat next to a password-like option.
+
+    argparse quotes what it did not understand ("unrecognized arguments: Hunter2"), and a password typed
+    in the wrong place is exactly that. Subparsers are made of the same class (argparse's default).
+    """
+
+    secrets: tuple[str, ...] = ()  # set by main() for the command line being parsed
+
+    def error(self, message: str) -> NoReturn:
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            message = re.sub(rf"(?<![\w]){re.escape(secret)}(?![\w])", "***", message)
+        super().error(message)
+
+
 def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     default: Any = argparse.SUPPRESS if suppress else None
     parser.add_argument("--base-url", default=default, help="API URL (env IN10NT_BASE_URL; default: the local "
@@ -67,9 +106,9 @@ def _bounded(kind: Callable[[str], float], low: float, high: float) -> Callable[
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    common = RedactingParser(add_help=False, allow_abbrev=False)
     _global_options(common, suppress=True)
-    parser = argparse.ArgumentParser(prog="in10nt", allow_abbrev=False,
+    parser = RedactingParser(prog="in10nt", allow_abbrev=False,
                                      description="In10nt agent environments from any Docker image.")
     parser.add_argument("--version", action="version", version=f"in10nt {__version__}")
     _global_options(parser, suppress=False)
@@ -166,9 +205,14 @@ def connect(args: argparse.Namespace) -> In10ntClient:
 def read_auth(args: argparse.Namespace) -> RegistryAuth | None:
     password: str | None = None
     if args.password_env:
+        # The name is never repeated: what was typed after --password-env may be the password itself.
+        if not _ENV_NAME.match(args.password_env):
+            raise UsageError("--password-env takes the NAME of an environment variable that holds the password "
+                             "(letters, digits and _), for example --password-env REGISTRY_PASSWORD.")
         password = os.environ.get(args.password_env)
         if not password:
-            raise UsageError(f"--password-env: the environment variable {args.password_env} is not set or empty.")
+            raise UsageError("--password-env: the environment variable it names is not set or is empty (the name "
+                             "is not repeated here, in case a password was typed in its place).")
     elif args.password_stdin:
         # At a terminal, do not echo what is typed; from a pipe, read one line.
         password = getpass.getpass("Registry password: ") if sys.stdin.isatty() else \
@@ -221,6 +265,7 @@ async def _run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
+    RedactingParser.secrets = tuple(secret_words(argv))
     if any(a == "--password" or a.startswith("--password=") for a in argv):
         # Said before argparse runs, so the password is not echoed back in an "unrecognized" error.
         parser.error("there is no --password flag (flags end up in shell history): "

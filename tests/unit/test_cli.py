@@ -105,7 +105,9 @@ CREATE = ["templates", "create", "--name", "py", "--image", "localhost:5000/x:1"
 def test_password_env_naming_an_unset_variable(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run([*CREATE, "--username", "robot", "--password-env", "IN10NT_TEST_UNSET_VAR"], capsys)
     assert code == 2
-    assert "--password-env: the environment variable IN10NT_TEST_UNSET_VAR is not set or empty." in err
+    assert ("--password-env: the environment variable it names is not set or is empty (the name is not repeated "
+            "here, in case a password was typed in its place).") in err
+    assert "IN10NT_TEST_UNSET_VAR" not in err
 
 
 def test_password_env_naming_an_empty_variable(monkeypatch: pytest.MonkeyPatch,
@@ -113,7 +115,7 @@ def test_password_env_naming_an_empty_variable(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("IN10NT_TEST_PW", "")
     code, _, err = run([*CREATE, "--username", "robot", "--password-env", "IN10NT_TEST_PW"], capsys)
     assert code == 2
-    assert "IN10NT_TEST_PW is not set or empty" in err
+    assert "is not set or is empty" in err
 
 
 def test_username_without_password(capsys: pytest.CaptureFixture[str]) -> None:
@@ -480,6 +482,28 @@ def test_no_engine_subprocess(proc_dirs: tuple[Path, dict[str, str]]) -> None:
     assert NO_ENGINE in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("words", [
+    ["--password-stdin", "Hunter2"],          # a value for a flag that takes none: "unrecognized arguments"
+    ["--password-stdin=Hunter2"],             # "ignored explicit argument"
+    ["--password-env", "Hunter2"],            # a valid variable name, unset: "not set"
+    ["--password-env", "Hunter 2!"],          # not a variable name at all
+    ["--pasword", "Hunter2"],                 # a misspelt option
+    ["--password-env"],                       # the password is then the next word, here a stray one
+    ["-pHunter2"],
+    ["--api-keyy", "Hunter2"],
+])
+def test_a_password_in_the_wrong_place_is_never_echoed(words: list[str],
+                                                       proc_dirs: tuple[Path, dict[str, str]]) -> None:
+    cwd, env = proc_dirs
+    argv = [*CREATE, "--username", "robot", *words]
+    if words == ["--password-env"]:
+        argv = [*CREATE, "--username", "robot", "--password-env", "--wait", "Hunter2"]
+    result = run_process(argv, env, cwd)
+    assert result.returncode == 2, result.stderr
+    assert "error:" in result.stderr
+    assert "Hunter" not in result.stderr + result.stdout
 
 
 def test_password_flag_subprocess(proc_dirs: tuple[Path, dict[str, str]]) -> None:
