@@ -1,7 +1,11 @@
-"""The template rules, in one place: the engine enforces them, the wizard shows them as you type.
+"""The request rules, in one place: the engine enforces them, publishes them in its OpenAPI document
+(engine/openapi.py builds the schema from the constants here), and the wizard shows them as you type.
 
 Image references follow the distribution grammar (github.com/distribution/reference): an
 optional registry host[:port], a lowercase repository path, and a tag and/or a digest.
+Every text field is a ``TextRule``: a length range, the characters it refuses and whether it
+may be blank. Patterns are written for Python's ``re`` (what the engine and schemathesis use);
+a unit test checks each pattern accepts exactly what the check accepts.
 """
 
 from __future__ import annotations
@@ -21,11 +25,21 @@ _SEPARATOR = r"(?:[._]|__|[-]+)"
 _COMPONENT = rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*"
 _PATH_RE = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
 _DOMAIN_LABEL = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_HOST_RE = re.compile(rf"^(?:{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})*|\[[0-9a-fA-F:.]+\])(?::[0-9]{{1,5}})?$")
+# A port is 0-65535 (a larger one cannot even be connected to), an IP literal a real IPv6 address.
+_PORT = r"(?::(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))"
+_H16 = "[0-9a-fA-F]{1,4}"
+_IPV6 = (rf"\[(?:(?:{_H16}:){{7}}{_H16}|(?:{_H16}:){{1,7}}:|(?:{_H16}:){{1,6}}:{_H16}"
+         rf"|(?:{_H16}:){{1,5}}(?::{_H16}){{1,2}}|(?:{_H16}:){{1,4}}(?::{_H16}){{1,3}}"
+         rf"|(?:{_H16}:){{1,3}}(?::{_H16}){{1,4}}|(?:{_H16}:){{1,2}}(?::{_H16}){{1,5}}"
+         rf"|{_H16}:(?::{_H16}){{1,6}}|:(?:(?::{_H16}){{1,7}}|:))\]")
+_HOST_RE = re.compile(rf"^(?:{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})*|{_IPV6}){_PORT}?$")
 _TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$", re.ASCII)
 _DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 MAX_NAME = 128
+# The whole reference. The distribution reference allows 255 for host and repository alone; counting the
+# tag and digest in keeps the rule one a schema can state (maxLength). Real references are far shorter.
+MAX_IMAGE = 255
 _TYPE_CHOICES = ", ".join(REGISTRY_TYPES[:-1]) + " or " + REGISTRY_TYPES[-1]  # "dockerhub, private or gcr"
 
 
@@ -77,6 +91,109 @@ class ImageRef:
         return self.digest or self.tag or "latest"
 
 
+# -- text fields ----------------------------------------------------------------------------------------
+
+# Characters no name shows: C0 and C1 controls, no-break and other non-ASCII spaces, zero-width and bidi
+# formatting (they make two names look alike), line separators, surrogates, private use, BOM and
+# noncharacters. Close to ``str.isprintable()``, but a fixed list a schema can state.
+_UNPRINTABLE = (r"\x00-\x1f\x7f-\xa0\xad\u061c\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000"
+                r"\ue000-\uf8ff\ufeff\ufff9-\ufffb\ufffe\uffff")
+# Whitespace as Python's str.isspace() has it, spelled out: ``\s`` means other sets in ECMA regexes and
+# under re.ASCII, and the schema must read the same everywhere. (Unpaired surrogates, which JSON can carry
+# but no file, database or engine can store, are refused for the whole body: engine/limits.py.)
+_WHITESPACE = r"\x09-\x0d\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# The end of the text. Not ``$``: in Python's regexes (and so in schemathesis's data) ``$`` also matches
+# before a final newline, so "name\n" would pass a pattern the engine refuses.
+END = r"(?![\s\S])"
+
+
+@dataclass(frozen=True)
+class TextRule:
+    """One text field: ``min_length``..``max_length`` characters of class ``chars``, one of class ``solid``
+    when it must not be blank (``solid`` is ``chars`` without whitespace)."""
+
+    what: str  # "The name", for sentences
+    max_length: int
+    chars: str  # a regex character class, brackets included
+    refused_text: str  # what the sentence calls the characters outside ``chars``
+    min_length: int = 1
+    solid: str | None = None
+
+    @property
+    def pattern(self) -> str:
+        if self.solid:
+            return f"^{self.chars}*{self.solid}{self.chars}*{END}"
+        return f"^{self.chars}*{END}"
+
+    def schema(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "string", "maxLength": self.max_length, "pattern": self.pattern}
+        if self.min_length:
+            out["minLength"] = self.min_length
+        return out
+
+    def problem(self, value: str) -> str | None:
+        """The sentence for what is wrong with ``value``, or None. Same answer as the pattern, in linear time."""
+        if len(value) < self.min_length or (self.solid and not re.search(self.solid, value)
+                                            and re.fullmatch(f"{self.chars}*", value)):
+            return f"{self.what} is empty."
+        if len(value) > self.max_length:
+            return f"{self.what} is {len(value):,} characters long; the limit is {self.max_length:,}."
+        if not re.fullmatch(f"{self.chars}*", value):
+            return f"{self.what} contains {self.refused_text}."
+        return None
+
+
+def _printable(extra: str = "") -> tuple[str, str]:
+    return f"[^{_UNPRINTABLE}{extra}]", f"[^{_UNPRINTABLE}{extra}{_WHITESPACE}]"
+
+
+NAME = TextRule("The name", MAX_NAME, *_printable()[:1], "control characters; use printable characters only",
+                solid=_printable()[1])
+DESCRIPTION = TextRule("The description", 2000, "[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]",
+                       "control characters (other than tabs and line breaks)", min_length=0)
+USERNAME = TextRule("The registry username", 256, _printable(":")[0], "':' or control characters",
+                    solid=_printable(":")[1])
+# A GCR key file is about 2.4 kB (3.2 kB in base64); access tokens are under 2 kB.
+PASSWORD = TextRule("The registry password", 16 * 1024, "[^\\x00]", "a NUL character")
+TASK = TextRule("The task", 100_000, "[^\\x00]", "a NUL character (a command line cannot hold one)",
+                solid=f"[^\\x00{_WHITESPACE}]")
+# Printable ASCII (HTTP trims the spaces around a header value). A UUID is 36.
+IDEMPOTENCY_KEY = TextRule("The Idempotency-Key", 200, "[\\x20-\\x7e]", "characters other than printable ASCII",
+                           solid="[\\x21-\\x7e]")
+
+
+# -- the image grammar as one pattern per registry type (for the schema; parse_image gives the sentences) ----
+
+def _any_case(word: str) -> str:
+    """``gcr.io`` → ``[gG][cC][rR]\\.[iI][oO]``: case-insensitive without inline flags, which ECMA lacks."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+# A first path component is a host when it has a '.' or a ':' or is "localhost" (parse_image).
+_ANY_HOST = (rf"(?:{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})+{_PORT}?|{_DOMAIN_LABEL}{_PORT}|localhost"
+             rf"|{_IPV6}{_PORT}?)")
+_HUB_HOST = r"(?:docker\.io|index\.docker\.io|registry-1\.docker\.io)"
+_GCR_HOST = (rf"(?:(?:{_DOMAIN_LABEL}\.)*(?:{_any_case('gcr.io')}|[a-zA-Z0-9][a-zA-Z0-9-]*-"
+             rf"{_any_case('docker.pkg.dev')}){_PORT}?)")
+_FIRST_NO_DOT = rf"{_ALNUM}(?:(?:_|__|-+){_ALNUM})*"
+_NO_HOST = rf"(?:{_COMPONENT}|(?!localhost/){_FIRST_NO_DOT}(?:/{_COMPONENT})+)"
+_SUFFIX = r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
+
+
+def image_pattern(registry_type: str | None = None) -> str:
+    """The images ``parse_image`` accepts, and of those the ones ``check_registry_fit`` allows for the type."""
+    def named(host: str) -> str:
+        return rf"{host}/{_COMPONENT}(?:/{_COMPONENT})*"
+
+    body = {"dockerhub": rf"(?:{_NO_HOST}|{named(_HUB_HOST)})", "gcr": named(_GCR_HOST),
+            "private": named(_ANY_HOST)}.get(registry_type or "", rf"(?:{_NO_HOST}|{named(_ANY_HOST)})")
+    return f"^{body}{_SUFFIX}{END}"
+
+
+TEMPLATE_ID_PATTERN = rf"^tmpl_[0-9a-f]{{16}}{END}"
+INSTANCE_ID_PATTERN = rf"^inst_[0-9a-f]{{16}}{END}"
+
+
 def parse_image(image: str) -> ImageRef:
     """Parse ``image`` or raise ``FieldError('image', sentence)``."""
     def bad(why: str) -> FieldError:
@@ -86,8 +203,8 @@ def parse_image(image: str) -> ImageRef:
         raise bad("Enter a base image, for example python:3.11-slim.")
     if image != image.strip() or any(c.isspace() for c in image):
         raise bad("An image reference cannot contain spaces.")
-    if len(image) > 512:
-        raise bad("That image reference is too long.")
+    if len(image) > MAX_IMAGE:
+        raise bad(f"That image reference is {len(image)} characters long; the limit is {MAX_IMAGE}.")
     rest, digest = image, None
     if "@" in rest:
         rest, digest = rest.split("@", 1)
@@ -113,8 +230,6 @@ def parse_image(image: str) -> ImageRef:
             raise bad("Repository names must be lowercase.")
         raise bad(f"'{rest}' is not a valid repository name: use lowercase letters, digits and "
                   "separators ('.', '_', '-') between path parts.")
-    if len(rest) + (len(host) + 1 if host else 0) > 255:
-        raise bad("The repository name is longer than 255 characters.")
     return ImageRef(host=host, path=rest, tag=tag, digest=digest)
 
 
@@ -136,14 +251,21 @@ def registry_type_for(ref: ImageRef) -> str | None:
     return "private"
 
 
+def check_text(rule: TextRule, value: str, field: str) -> str:
+    problem = rule.problem(value)
+    if problem is not None:
+        raise FieldError(field, problem)
+    return value
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    return None if key is None else check_text(IDEMPOTENCY_KEY, key, "Idempotency-Key")
+
+
 def check_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise FieldError("name", "Give the template a name.")
-    if len(name) > MAX_NAME:
-        raise FieldError("name", f"The name is {len(name)} characters long; the limit is {MAX_NAME}.")
-    if not name.isprintable():
-        raise FieldError("name", "The name contains control characters; use printable characters only.")
-    return name
+    return check_text(NAME, name, "name")
 
 
 def check_registry_fit(ref: ImageRef, registry_type: Any) -> None:
@@ -175,7 +297,12 @@ def check_service_account_json(text: str) -> dict[str, Any]:
     return data
 
 
-def check_registry_auth(auth: Any, registry_type: str) -> Credentials | None:
+def check_registry_auth(auth: Any, registry_type: str, *, key_contents: bool = True) -> Credentials | None:
+    """Username and password rules; with ``key_contents``, also that a GCR JSON key is one.
+
+    The engine leaves the key's contents to the build (``check_gcr_key``): no request schema can state
+    "a JSON document with these fields inside a string", and the API refuses only what its schema says.
+    """
     if auth is None:
         return None
     if not isinstance(auth, dict):
@@ -185,6 +312,17 @@ def check_registry_auth(auth: Any, registry_type: str) -> Credentials | None:
         raise FieldError("registryAuth.username", "Enter the registry username.")
     if not isinstance(password, str) or not password:
         raise FieldError("registryAuth.password", "Enter the registry password or access token.")
+    check_text(USERNAME, username, "registryAuth.username")
+    check_text(PASSWORD, password, "registryAuth.password")
+    credentials = Credentials(username, password)
+    if key_contents:
+        check_gcr_key(credentials, registry_type)
+    return credentials
+
+
+def check_gcr_key(auth: Credentials, registry_type: str) -> None:
+    """A GCR ``_json_key`` (or ``_json_key_base64``) password must be a service-account key file."""
+    username, password = auth
     if registry_type == "gcr" and username == "_json_key":
         check_service_account_json(password)
     elif registry_type == "gcr" and username == "_json_key_base64":
@@ -194,7 +332,6 @@ def check_registry_auth(auth: Any, registry_type: str) -> Credentials | None:
             raise FieldError("registryAuth.password",
                              "This key is not valid base64: paste the output of `base64 key.json`.") from None
         check_service_account_json(decoded)
-    return Credentials(username, password)
 
 
 @dataclass(frozen=True)
@@ -220,10 +357,14 @@ def check_template_request(body: Any) -> TemplateRequest:
         raise FieldError("registryType", f"Choose a registry type: {_TYPE_CHOICES}.")
     ref = parse_image(image_text)
     check_registry_fit(ref, registry_type)
-    description = body.get("description")
-    if description is not None and not isinstance(description, str):
-        raise FieldError("description", "The description must be text.")
-    if description is not None and len(description) > 2000:
-        raise FieldError("description", "The description is longer than 2000 characters.")
-    auth = check_registry_auth(body.get("registryAuth"), registry_type)
+    description = check_description(body.get("description"))
+    auth = check_registry_auth(body.get("registryAuth"), registry_type, key_contents=False)
     return TemplateRequest(name, ref, image_text, registry_type, description, auth)
+
+
+def check_description(description: Any, field: str = "description") -> str | None:
+    if description is not None and not isinstance(description, str):
+        raise FieldError(field, "The description must be text.")
+    if description is not None and len(description) > DESCRIPTION.max_length:
+        raise FieldError(field, f"The description is longer than {DESCRIPTION.max_length} characters.")
+    return None if description is None else check_text(DESCRIPTION, description, field)

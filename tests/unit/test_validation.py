@@ -122,9 +122,10 @@ def test_valid_images_parse_into_their_parts(image: str, host: str | None, path:
                   "('.', '_', '-') between path parts."),
     ("app-:1", "'app-' is not a valid repository name: use lowercase letters, digits and separators "
                "('.', '_', '-') between path parts."),
-    ("x" * 513, "That image reference is too long."),
-    ("a" * 256, "The repository name is longer than 255 characters."),
-    ("registry.example.com/" + "a" * 240, "The repository name is longer than 255 characters."),
+    ("x" * 513, "That image reference is 513 characters long; the limit is 255."),
+    ("a" * 256, "That image reference is 256 characters long; the limit is 255."),
+    ("registry.example.com/" + "a" * 240, "That image reference is 261 characters long; the limit is 255."),
+    ("a" * 250 + ":tag12", "That image reference is 256 characters long; the limit is 255."),
 ])
 def test_invalid_images_name_the_problem(image: str, expected: str) -> None:
     err = field_error(parse_image, image)
@@ -132,7 +133,7 @@ def test_invalid_images_name_the_problem(image: str, expected: str) -> None:
     assert str(err) == expected
 
 
-def test_repository_of_exactly_255_characters_is_accepted() -> None:
+def test_a_reference_of_exactly_255_characters_is_accepted() -> None:
     assert parse_image("a" * 255).path == "a" * 255
 
 
