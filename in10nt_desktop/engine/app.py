@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from in10nt_desktop import __version__
-from in10nt_desktop.api.models import REGISTRY_TYPES
-from in10nt_desktop.api.validation import FieldError, check_template_request
+from in10nt_desktop.api.validation import FieldError, check_idempotency_key, check_template_request
 from in10nt_desktop.engine.builds import BuildManager, BuildSettings
 from in10nt_desktop.engine.container_engine import ContainerEngine
 from in10nt_desktop.engine.control_routes import EngineControl, control_router
@@ -35,46 +35,14 @@ from in10nt_desktop.engine.hosts import is_loopback_host
 from in10nt_desktop.engine.instance_routes import instance_router
 from in10nt_desktop.engine.instance_rows import InstanceError
 from in10nt_desktop.engine.instances import InstanceRuntime
-from in10nt_desktop.engine.limits import BodyLimit
+from in10nt_desktop.engine.limits import BadBody, BodyLimit, decode_json_body
+from in10nt_desktop.engine.openapi import MAX_LOG_AFTER, complete
 from in10nt_desktop.engine.registry import MAX_REDIRECTS
 from in10nt_desktop.engine.runtime_file import ensure_private_dir
 from in10nt_desktop.engine.store import Store
 from in10nt_desktop.engine.task_runs import DEFAULT_MAX_TASKS
 
 log = logging.getLogger(__name__)
-
-
-# OpenAPI for the create route, which validates its own body (field-level 422s in our error shape).
-CREATE_TEMPLATE_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": {
-            "type": "object",
-            "required": ["name", "image", "registryType"],
-            "properties": {
-                "name": {"type": "string", "minLength": 1, "maxLength": 128},
-                "image": {"type": "string", "example": "python:3.11-slim"},
-                "registryType": {"type": "string", "enum": list(REGISTRY_TYPES)},
-                "description": {"type": "string"},
-                "registryAuth": {"type": "object", "required": ["username", "password"], "properties": {
-                    "username": {"type": "string"}, "password": {"type": "string", "format": "password"}}},
-            },
-        }}},
-    },
-    "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
-                    "schema": {"type": "string"},
-                    "description": "Same key, same template: a retried POST never builds twice. The same key "
-                                   "with another body is refused (422, idempotency_key_reused)."}],
-}
-
-_ERROR = {"content": {"application/json": {"schema": {"type": "object", "properties": {"error": {
-    "type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                                     "field": {"type": "string"}}}}}}}}
-
-TEMPLATE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or wrong token", **_ERROR},
-    422: {"description": "A field broke a rule; `error.field` names it", **_ERROR},
-}
 
 
 @dataclass
@@ -225,10 +193,17 @@ def create_app(config: EngineConfig) -> FastAPI:
         return error_response(422, "invalid", str(first.get("msg", "Invalid request.")), ".".join(loc) or None)
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http(_request: Request, exc: StarletteHTTPException) -> Response:
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         message = "No such API path." if exc.status_code == 404 else str(exc.detail)
-        return error_response(exc.status_code, code, message)
+        headers = None
+        if exc.status_code == 405:
+            # Starlette names only the first route's methods; FastAPI has one route per method and path.
+            allowed = sorted({m for route in app.router.routes if route.matches(request.scope)[0] != Match.NONE
+                              for m in getattr(route, "methods", None) or ()})
+            headers = {"Allow": ", ".join(allowed)}
+            message = f"{request.method} is not allowed here; use {' or '.join(allowed)}."
+        return error_response(exc.status_code, code, message, headers=headers)
 
     def template_or_404(tid: str) -> dict[str, Any]:
         template = state.store.get_template(tid)
@@ -242,25 +217,25 @@ def create_app(config: EngineConfig) -> FastAPI:
                               "containerEngine": state.engine.host, "eventClients": state.events.clients,
                               "exitWhenIdle": state.control.exit_when_idle})
 
-    @app.post("/container-templates", status_code=201, summary="Create a template and start its build",
-              openapi_extra=CREATE_TEMPLATE_BODY, responses=TEMPLATE_RESPONSES)
+    @app.post("/container-templates", status_code=201, summary="Create a template and start its build")
     async def create_template(request: Request) -> Response:
         try:
-            body = await request.json()
-        except ValueError:
-            raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
+            body = decode_json_body(await request.body())
+        except BadBody as exc:
+            raise ApiError(400, "invalid_json", str(exc)) from None
         try:
             req = check_template_request(body)
         except FieldError as exc:
             raise ApiError(422, "invalid", exc.message, exc.field) from None
-        key = request.headers.get("idempotency-key")
+        key = idempotency_key(request)
         fingerprint = request_fingerprint(body) if key else None
         if key:
             existing = state.store.template_for_key(key)
             if existing is not None:
                 tid, stored = existing
                 if stored is not None and stored != fingerprint:
-                    raise ApiError(422, "idempotency_key_reused",
+                    # 409, not 422: the body is valid; it clashes with what the key already stands for.
+                    raise ApiError(409, "idempotency_key_reused",
                                    "This Idempotency-Key was already used for a different request; send a new "
                                    "key for a new template (the same key only repeats the same request).")
                 template = state.store.get_template(tid)
@@ -273,7 +248,7 @@ def create_app(config: EngineConfig) -> FastAPI:
             tid = template["templateId"]
             state.store.append_log(tid, f"Template created for {req.image_text} ({req.registry_type}" +
                                    (", with credentials)" if req.auth else ")"))
-            state.builds.start(tid, req.image, req.auth)
+            state.builds.start(tid, req.image, req.auth, req.registry_type)
         return json_response(template_or_404(tid), 201)
 
     @app.get("/container-templates", summary="List templates")
@@ -295,7 +270,7 @@ def create_app(config: EngineConfig) -> FastAPI:
         return json_response(out)
 
     @app.get("/container-templates/{template_id}/logs", summary="Build log lines after line N")
-    async def template_logs(template_id: str, after: int = 0) -> Response:
+    async def template_logs(template_id: str, after: int = Query(0, ge=0, le=MAX_LOG_AFTER)) -> Response:
         t = template_or_404(template_id)
         lines = state.store.logs(template_id, max(0, after))
         return json_response({"templateId": template_id, "status": t["status"], "lines": lines,
@@ -317,4 +292,20 @@ def create_app(config: EngineConfig) -> FastAPI:
     app.include_router(control_router(lambda: state.control, json_response, error_response))
     if config.events:
         app.include_router(events_router(lambda: state.events, config.events_heartbeat))
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = complete(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to replace the document
     return app
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The request's Idempotency-Key, if it sent one that follows the rule (else a 422)."""
+    key = request.headers.get("idempotency-key")
+    try:
+        return check_idempotency_key(key)
+    except FieldError as exc:
+        raise ApiError(422, "invalid", exc.message, exc.field) from None

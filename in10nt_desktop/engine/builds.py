@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from in10nt_desktop.api.validation import Credentials, ImageRef, parse_image
+from in10nt_desktop.api.validation import Credentials, FieldError, ImageRef, check_gcr_key, parse_image
 from in10nt_desktop.engine.build_queue import BuildQueue
 from in10nt_desktop.engine.container_engine import ContainerEngine, EngineUnavailable, PullError
 from in10nt_desktop.engine.registry import RegistryError
@@ -85,11 +85,11 @@ class BuildManager:
     def _moved_up(self, tid: str, position: int) -> None:
         self._store.set_live(tid, "queued", position)
 
-    def start(self, tid: str, ref: ImageRef, auth: Credentials | None) -> None:
+    def start(self, tid: str, ref: ImageRef, auth: Credentials | None, registry_type: str = "") -> None:
         """Queues the build; its first phase is in the store before this returns (the create answer shows it)."""
         position = self._queue.enter(tid)
         self._store.set_live(tid, "queued" if position else "resolving", position)
-        task = asyncio.get_running_loop().create_task(self._run(tid, ref, auth), name=f"build {tid}")
+        task = asyncio.get_running_loop().create_task(self._run(tid, ref, auth, registry_type), name=f"build {tid}")
         self._tasks[tid] = task
         task.add_done_callback(functools.partial(self._finished, tid))
 
@@ -140,7 +140,7 @@ class BuildManager:
         self._store.update_template(tid, status="failed", error=sentence,
                                     progress_current=None, progress_total=None)
 
-    async def _run(self, tid: str, ref: ImageRef, auth: Credentials | None) -> None:
+    async def _run(self, tid: str, ref: ImageRef, auth: Credentials | None, registry_type: str = "") -> None:
         position = self._queue.position(tid)
         if position is not None:
             self._log(tid, f"Waiting for a free build slot (#{position} in the queue)")
@@ -149,6 +149,8 @@ class BuildManager:
         started = time.monotonic()
         self._log(tid, "Build started")
         try:
+            if auth is not None:
+                check_gcr_key(auth, registry_type)  # here, not at create: see api/validation.py
             resolved = await asyncio.wait_for(
                 resolve(self._http, ref, auth, mirrors=self.settings.mirrors,
                         platform=self.settings.platform, log=lambda line: self._log(tid, line)),
@@ -159,7 +161,7 @@ class BuildManager:
             self._store.update_template(tid, status="ready", error=None, engine_image=engine_image,
                                         progress_current=None, progress_total=None)
             self._log(tid, f"Ready in {time.monotonic() - started:.1f} s, pinned to {resolved.digest}")
-        except RegistryError as exc:
+        except (RegistryError, FieldError) as exc:
             self._fail(tid, str(exc))
         except PullError as exc:
             self._fail(tid, str(exc))

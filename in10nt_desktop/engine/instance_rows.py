@@ -9,7 +9,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from in10nt_desktop.api.validation import FieldError, check_name
+from in10nt_desktop.api.validation import (
+    TASK,
+    TEMPLATE_ID_PATTERN,
+    FieldError,
+    check_description,
+    check_name,
+    check_text,
+)
 
 L_ID, L_NAME, L_DESCRIPTION = "in10nt.instance-id", "in10nt.name", "in10nt.description"
 L_TEMPLATE, L_SAVED = "in10nt.template-id", "in10nt.saved-template"
@@ -75,13 +82,32 @@ def from_inspect(attrs: dict[str, Any]) -> dict[str, Any]:
     return row(attrs["Config"].get("Labels") or {}, status, error, attrs["Config"].get("Image"))
 
 
-def body_text(body: dict[str, Any], key: str, what: str, *, required: bool = True) -> str | None:
-    value = body.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise InstanceError(422, "invalid", f"Give {what}.", key)
+def _invalid(exc: FieldError, wire_field: str) -> InstanceError:
+    return InstanceError(422, "invalid", exc.message, wire_field)
+
+
+def checked_description(value: Any) -> str | None:
+    """The template description rules (api/validation.py), for an instance."""
+    try:
+        return check_description(value)
+    except FieldError as exc:
+        raise _invalid(exc, "description") from None
+
+
+def checked_template_id(value: Any) -> str:
+    if not isinstance(value, str) or not re.search(TEMPLATE_ID_PATTERN, value):
+        raise InstanceError(422, "invalid", "Give the ID of a ready template: tmpl_ and 16 hex digits "
+                                            "(containerTemplateId).", "containerTemplateId")
     return value
+
+
+def checked_task(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InstanceError(422, "invalid", "Give the task: a shell command to run in the instance (sh -c).", "task")
+    try:
+        return check_text(TASK, value, "task")
+    except FieldError as exc:
+        raise _invalid(exc, "task") from None
 
 
 def checked_name(value: Any, wire_field: str) -> str:

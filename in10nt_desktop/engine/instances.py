@@ -41,8 +41,10 @@ from in10nt_desktop.engine.instance_rows import (
     LABELS,
     NO_SHELL,
     InstanceError,
-    body_text,
+    checked_description,
     checked_name,
+    checked_task,
+    checked_template_id,
     from_inspect,
     from_summary,
     row,
@@ -170,9 +172,8 @@ class InstanceRuntime:
     # -- creating --------------------------------------------------------------------------------------
     async def create(self, body: dict[str, Any], key: str | None) -> dict[str, Any]:
         name = checked_name(body.get("name"), "name")
-        description = body_text(body, "description", "a description as text", required=False)
-        tid = body_text(body, "containerTemplateId", "the ID of a ready template (containerTemplateId)")
-        assert tid is not None
+        description = checked_description(body.get("description"))
+        tid = checked_template_id(body.get("containerTemplateId"))
         template = self._store.get_template(tid)
         if template is None:
             raise InstanceError(404, "not_found", f"No template with ID {tid}.", "containerTemplateId")
@@ -188,9 +189,8 @@ class InstanceRuntime:
                                   lambda: self._template_image(client, template), key)
 
     async def create_from_saved(self, body: dict[str, Any], key: str | None) -> dict[str, Any]:
-        saved_name = body_text(body, "templateName", "the name of a saved template (templateName)")
+        saved_name = checked_name(body.get("templateName"), "templateName")
         name = checked_name(body.get("newInstanceName"), "newInstanceName")
-        assert saved_name is not None
         saved = self._store.get_saved(saved_name)
         if saved is None:
             raise InstanceError(404, "not_found", f"No saved template named '{saved_name}'.", "templateName")
@@ -324,12 +324,11 @@ class InstanceRuntime:
         self._publish(INSTANCE_DELETED, {"instanceId": iid})
 
     async def run(self, iid: str, body: dict[str, Any]) -> dict[str, Any]:
-        task = body_text(body, "task", "the task: a shell command to run in the instance (sh -c)")
+        task = checked_task(body.get("task"))
         timeout = body.get("timeout", DEFAULT_TIMEOUT)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_TIMEOUT:
             raise InstanceError(422, "invalid", f"timeout must be a number of seconds above 0 and at most "
                                                 f"{MAX_TIMEOUT:g}.", "timeout")
-        assert task is not None
         client = await self._client()
         attrs = await self._inspect(client, iid)
         current = from_inspect(attrs)

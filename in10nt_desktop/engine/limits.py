@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,6 +30,8 @@ HEAD_SECONDS = 10.0
 KEEP_ALIVE_SECONDS = 10.0  # above httpx's 5 s pool expiry: the client closes an idle connection first
 MAX_CONNECTIONS = 10_000
 SPARE_FILES = 256  # open files kept for the store, logs, registries and the container engine
+# JSON from a registry or a client: a manifest is 4 levels deep, a request 3; annotations and labels are flat.
+MAX_JSON_DEPTH = 32
 
 
 def connection_limit(open_files: int | None) -> int:
@@ -119,6 +122,53 @@ async def refuse(send: Send, status: int, code: str, message: str) -> None:
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
+
+
+# A JSON string (with its escapes) or a bracket: enough to measure nesting without parsing.
+_JSON_NESTING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when ``body`` nests arrays and objects deeper than ``limit``.
+
+    Python's parser has no depth limit of its own: deep enough input ends in a RecursionError.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for match in _JSON_NESTING.finditer(body):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+class BadBody(ValueError):
+    """A request body that is not JSON this engine can hold; ``str()`` is the sentence (a 400)."""
+
+
+def decode_json_body(raw: bytes) -> Any:
+    """The request body as JSON, refusing what parses in Python but no store can hold.
+
+    Python's parser has no depth limit (deep input ends in a RecursionError) and turns ``"\\ud800"``
+    into an unpaired surrogate, which SQLite, container labels and the container engine all refuse.
+    """
+    if json_too_deep(raw):
+        raise BadBody(f"The request body nests arrays or objects deeper than {MAX_JSON_DEPTH} levels.")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise BadBody("The request body is not valid JSON.") from None
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadBody("The request body is not valid JSON text: it holds an unpaired surrogate escape "
+                      "(\\ud800-\\udfff) that stands for no character.") from None
+    return data
 
 
 class HeadDeadlineH11(H11Protocol):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +23,7 @@ import httpx
 from in10nt_desktop.api.errors import describe_transport_error
 from in10nt_desktop.api.validation import Credentials
 from in10nt_desktop.engine.hosts import is_loopback_host
+from in10nt_desktop.engine.limits import MAX_JSON_DEPTH, json_too_deep
 from in10nt_desktop.engine.mirrors import Endpoint
 
 MANIFEST_TYPES = (
@@ -40,7 +40,6 @@ MiB = 1024 * 1024
 # for their error code: what is past the cap is dropped, not refused.
 MAX_BYTES = {"manifest": 4 * MiB, "config": 8 * MiB, "token": 1 * MiB, "error": 64 * 1024}
 _KIND_TEXT = {"manifest": "a manifest or index", "config": "an image config", "token": "a token answer"}
-MAX_JSON_DEPTH = 32  # a manifest is 4 levels deep; annotations and labels are flat
 MAX_REDIRECTS = 10  # set on the engine's client (engine/app.py); a registry redirects a blob once, to its storage
 
 
@@ -344,29 +343,6 @@ class RegistrySession:
             raise RegistryError(f"{self._where()} sent a blob that does not match {digest}.", "protocol")
         content_type = response.headers.get("content-type", "").split(";")[0].strip()
         return Fetched(response.content, content_type, digest, content_type)
-
-
-# A JSON string (with its escapes) or a bracket: enough to measure nesting without parsing.
-_JSON_NESTING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
-
-
-def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
-    """True when ``body`` nests arrays and objects deeper than ``limit``.
-
-    Python's parser has no depth limit of its own: deep enough input ends in a RecursionError.
-    """
-    if body.count(b"[") + body.count(b"{") <= limit:
-        return False
-    depth = 0
-    for match in _JSON_NESTING.finditer(body):
-        token = match.group()
-        if token in (b"[", b"{"):
-            depth += 1
-            if depth > limit:
-                return True
-        elif token in (b"]", b"}"):
-            depth -= 1
-    return False
 
 
 class TooDeep(ValueError):

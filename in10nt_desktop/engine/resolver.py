@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 
 from in10nt_desktop.api.validation import Credentials, ImageRef
+from in10nt_desktop.engine.limits import MAX_JSON_DEPTH
 from in10nt_desktop.engine.mirrors import Endpoint, endpoint_for
 from in10nt_desktop.engine.registry import (
     INDEX_TYPES,
-    MAX_JSON_DEPTH,
     Fetched,
     RegistryError,
     RegistrySession,

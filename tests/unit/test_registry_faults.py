@@ -184,7 +184,7 @@ async def test_a_config_that_is_not_json_is_a_sentence() -> None:
 
 
 def test_json_depth_counts_brackets_outside_strings_only() -> None:
-    from in10nt_desktop.engine.registry import MAX_JSON_DEPTH, json_too_deep
+    from in10nt_desktop.engine.limits import MAX_JSON_DEPTH, json_too_deep
 
     assert not json_too_deep(b'{"a": "' + b"[" * 1000 + b'\\"[{"}')
     assert not json_too_deep(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH)

@@ -1,0 +1,219 @@
+"""The engine's OpenAPI document: exactly what the routes enforce, built from the rules in api/validation.py.
+
+FastAPI writes the paths, summaries and descriptions; this module replaces each operation's parameters,
+request body and responses with what the engine really does, so a request the document allows is never
+refused with a 422, and every status an operation can answer is listed with the error shape. The test
+suite holds the two together with a schemathesis run against the real engine (tests/engine).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from in10nt_desktop.api.models import REGISTRY_TYPES
+from in10nt_desktop.api.validation import (
+    DESCRIPTION,
+    IDEMPOTENCY_KEY,
+    INSTANCE_ID_PATTERN,
+    MAX_IMAGE,
+    NAME,
+    PASSWORD,
+    TASK,
+    TEMPLATE_ID_PATTERN,
+    USERNAME,
+    image_pattern,
+)
+from in10nt_desktop.engine.limits import MAX_BODY
+from in10nt_desktop.engine.task_runs import MAX_TIMEOUT
+
+MAX_LOG_AFTER = 1_000_000_000  # a log line number; far more lines than any build writes
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "type": [schema.get("type", "string"), "null"]}
+
+
+_STRING, _INT = {"type": "string"}, {"type": "integer", "minimum": 0}
+_TIME = {"type": "string", "format": "date-time"}
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["code", "message"], "properties": {
+            "code": {**_STRING, "description": "stable, for programs (not_found, invalid, name_taken, …)"},
+            "message": {**_STRING, "description": "a sentence for people"},
+            "field": {**_STRING, "description": "the request field at fault (camelCase, dotted)"}}}}},
+    "Template": {"type": "object", "required": ["templateId", "name", "description", "image", "registryType",
+                                                "status", "error", "createdAt", "updatedAt"], "properties": {
+        "templateId": _STRING, "name": _STRING, "description": _nullable(_STRING), "image": _STRING,
+        "registryType": _STRING, "status": {"enum": ["building", "ready", "failed"]}, "error": _nullable(_STRING),
+        "createdAt": _TIME, "updatedAt": _TIME, "digest": _STRING, "sizeBytes": _INT, "platform": _STRING,
+        "layers": _INT, "progress": _ref("Progress")}},
+    "Progress": {"type": "object", "required": ["current", "total"],
+                 "properties": {"current": _INT, "total": _nullable(_INT)}},
+    "Status": {"type": "object", "required": ["templateId", "status", "error", "updatedAt"], "properties": {
+        "templateId": _STRING, "status": {"enum": ["building", "ready", "failed"]}, "error": _nullable(_STRING),
+        "updatedAt": _TIME, "progress": _ref("Progress")}},
+    "BuildLog": {"type": "object", "required": ["templateId", "status", "lines", "next"], "properties": {
+        "templateId": _STRING, "status": _STRING, "next": _INT, "lines": {"type": "array", "items": {
+            "type": "object", "required": ["n", "text", "at"],
+            "properties": {"n": _INT, "text": _STRING, "at": _nullable(_TIME)}}}}},
+    "Health": {"type": "object", "required": ["status", "version", "activeBuilds"], "properties": {
+        "status": {"const": "ok"}, "version": _STRING, "activeBuilds": _INT, "containerEngine": _nullable(_STRING)}},
+    "SavedTemplate": {"type": "object", "required": ["name", "createdAt", "image"], "properties": {
+        "name": _STRING, "sizeBytes": _nullable(_INT), "createdAt": _TIME, "sourceInstanceId": _nullable(_STRING),
+        "containerTemplateId": _nullable(_STRING), "image": _STRING}},
+    "Instance": {"type": "object", "required": ["instanceId", "name", "status"], "properties": {
+        "instanceId": _STRING, "name": _STRING, "description": _nullable(_STRING),
+        "containerTemplateId": _nullable(_STRING), "savedTemplateName": _nullable(_STRING),
+        "status": {"enum": ["creating", "running", "stopped", "failed"]}, "error": _nullable(_STRING),
+        "createdAt": _nullable(_TIME), "image": _nullable(_STRING)}},
+    "RunResult": {"type": "object", "required": ["exitCode", "output", "startedAt", "finishedAt", "timedOut",
+                                                 "outputTruncated", "outputBytes"], "properties": {
+        "exitCode": _nullable({"type": "integer"}), "output": _STRING, "startedAt": _TIME, "finishedAt": _TIME,
+        "timedOut": {"type": "boolean"}, "outputTruncated": {"type": "boolean"}, "outputBytes": _INT}},
+}
+
+
+# -- request bodies ---------------------------------------------------------------------------------------
+
+def _object(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": properties}
+
+
+_AUTH = {**_object({"username": USERNAME.schema(), "password": {**PASSWORD.schema(), "format": "password"}},
+                   ["username", "password"]), "type": ["object", "null"],
+         "description": "Registry credentials, kept in memory for the build only. For gcr, the username "
+                        "`_json_key` takes a service-account key file's contents and `_json_key_base64` its "
+                        "base64; a password that is not one fails the build (its contents are checked there)."}
+
+
+def _template_create() -> dict[str, Any]:
+    common = {"name": NAME.schema(), "description": _nullable(DESCRIPTION.schema()), "registryAuth": _AUTH}
+    # One branch per registry type: the image's registry host must fit the type (api/validation.py).
+    return {"oneOf": [_object({**common, "registryType": {"const": kind}, "image": {
+        "type": "string", "minLength": 1, "maxLength": MAX_IMAGE, "pattern": image_pattern(kind),
+        "example": {"dockerhub": "python:3.11-slim", "gcr": "gcr.io/my-project/app:1",
+                    "private": "registry.example.com/team/app:1"}[kind]}},
+        ["name", "image", "registryType"]) for kind in REGISTRY_TYPES]}
+
+
+_TEMPLATE_ID = {"type": "string", "pattern": TEMPLATE_ID_PATTERN}
+BODIES: dict[str, dict[str, Any]] = {
+    "template": _template_create(),
+    "instance": _object({"name": NAME.schema(), "description": _nullable(DESCRIPTION.schema()),
+                         "containerTemplateId": _TEMPLATE_ID}, ["name", "containerTemplateId"]),
+    "clone": _object({"templateName": NAME.schema(), "newInstanceName": NAME.schema()},
+                     ["templateName", "newInstanceName"]),
+    "run": _object({"task": TASK.schema(), "timeout": {
+        "type": "number", "exclusiveMinimum": 0, "maximum": MAX_TIMEOUT, "default": 600,
+        "description": "seconds; the task is killed when they run out"}}, ["task"]),
+    "snapshot": _object({"templateName": NAME.schema()}, ["templateName"]),
+}
+
+# -- parameters -------------------------------------------------------------------------------------------
+
+_KEY = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": IDEMPOTENCY_KEY.schema(),
+        "description": "Same key, same result: a retried POST never acts twice. The same key with another body "
+                       "is refused (409, idempotency_key_reused)."}
+PARAMETERS = {
+    "template_id": {"name": "template_id", "in": "path", "required": True, "schema": _TEMPLATE_ID},
+    "instance_id": {"name": "instance_id", "in": "path", "required": True,
+                    "schema": {"type": "string", "pattern": INSTANCE_ID_PATTERN}},
+    "name": {"name": "name", "in": "path", "required": True, "schema": NAME.schema()},
+    "after": {"name": "after", "in": "query", "required": False,
+              "schema": {"type": "integer", "minimum": 0, "maximum": MAX_LOG_AFTER, "default": 0}},
+}
+
+# -- responses --------------------------------------------------------------------------------------------
+
+_WHY = {
+    400: "The body is not JSON (invalid_json)",
+    401: "Missing or wrong API token (unauthorized)",
+    403: "The request was not addressed to 127.0.0.1 or localhost (forbidden_host)",
+    404: "No such template, instance or saved template (not_found; gone when removed outside In10nt)",
+    408: f"The body took longer than {30} s to arrive (body_too_slow)",
+    409: "The request clashes with the current state: name taken, template not ready, instance still being "
+         "created, image in use or missing, Idempotency-Key already used for another body (idempotency_key_reused)",
+    413: f"The body is larger than {MAX_BODY // 1024 // 1024} MiB (body_too_large); the connection is closed",
+    422: "A field broke a rule; `error.field` names it (invalid)",
+    429: "Every task slot and the queue are taken (tasks_busy); retry after `Retry-After` seconds",
+    500: "The container engine refused (container_engine_error)",
+    503: "No container engine answers (no_container_engine), or the engine is at its connection limit "
+         "(plain text from the HTTP server)",
+}
+
+
+def _error(status: int) -> dict[str, Any]:
+    content: dict[str, Any] = {"application/json": {"schema": _ref("Error")}}
+    if status == 503:
+        content["text/plain"] = {"schema": _STRING}
+    out: dict[str, Any] = {"description": _WHY[status], "content": content}
+    if status == 429:
+        out["headers"] = {"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1}}}
+    return out
+
+
+def _ok(schema: dict[str, Any] | None, description: str = "OK") -> dict[str, Any]:
+    if schema is None:
+        return {"description": description}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _list(name: str) -> dict[str, Any]:
+    return {"type": "array", "items": _ref(name)}
+
+
+_BODY_ERRORS = (400, 408, 413, 422)
+_ENGINE_ERRORS = (500, 503)
+# (method, path): (success status, success schema, parameters, body, more error statuses)
+OPERATIONS: dict[tuple[str, str], tuple[int, dict[str, Any] | None, list[str], str | None, tuple[int, ...]]] = {
+    ("get", "/healthz"): (200, _ref("Health"), [], None, ()),
+    ("post", "/container-templates"): (201, _ref("Template"), ["key"], "template", (*_BODY_ERRORS, 409)),
+    ("get", "/container-templates"): (200, _list("Template"), [], None, ()),
+    ("get", "/container-templates/{template_id}"): (200, _ref("Template"), ["template_id"], None, (404,)),
+    ("delete", "/container-templates/{template_id}"): (204, None, ["template_id"], None, (404,)),
+    ("get", "/container-templates/{template_id}/status"): (200, _ref("Status"), ["template_id"], None, (404,)),
+    ("get", "/container-templates/{template_id}/logs"): (200, _ref("BuildLog"), ["template_id", "after"], None,
+                                                         (404, 422)),
+    ("get", "/saved-templates"): (200, _list("SavedTemplate"), [], None, ()),
+    ("delete", "/saved-templates/{name}"): (204, None, ["name"], None, (404, 409, *_ENGINE_ERRORS)),
+    ("get", "/instances"): (200, _list("Instance"), [], None, _ENGINE_ERRORS),
+    ("post", "/instances"): (201, _ref("Instance"), ["key"], "instance", (*_BODY_ERRORS, 404, 409, *_ENGINE_ERRORS)),
+    ("post", "/instances/from-saved-template"): (201, _ref("Instance"), ["key"], "clone",
+                                                 (*_BODY_ERRORS, 404, 409, *_ENGINE_ERRORS)),
+    ("get", "/instances/{instance_id}"): (200, _ref("Instance"), ["instance_id"], None, (404, 409, *_ENGINE_ERRORS)),
+    ("delete", "/instances/{instance_id}"): (204, None, ["instance_id"], None, (404, 409, *_ENGINE_ERRORS)),
+    ("post", "/instances/{instance_id}/run"): (200, _ref("RunResult"), ["instance_id"], "run",
+                                               (*_BODY_ERRORS, 404, 409, 429, *_ENGINE_ERRORS)),
+    ("post", "/instances/{instance_id}/snapshot"): (201, _ref("SavedTemplate"), ["instance_id", "key"], "snapshot",
+                                                    (*_BODY_ERRORS, 404, 409, *_ENGINE_ERRORS)),
+}
+_EVERY_OPERATION = (401, 403, 503)  # the guard, and the HTTP server's connection limit
+
+
+def complete(document: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI's document with every known operation described exactly (others keep FastAPI's description)."""
+    document.setdefault("components", {})["schemas"] = dict(SCHEMAS)
+    document["components"]["securitySchemes"] = {"bearer": {
+        "type": "http", "scheme": "bearer", "description": "The token in the engine's engine.json"}}
+    document["security"] = [{"bearer": []}]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            spec = OPERATIONS.get((method, path))
+            if spec is None:
+                continue
+            status, schema, parameters, body, errors = spec
+            operation["parameters"] = [_KEY if p == "key" else PARAMETERS[p] for p in parameters]
+            operation.pop("requestBody", None)
+            if body is not None:
+                operation["requestBody"] = {"required": True,
+                                            "content": {"application/json": {"schema": BODIES[body]}}}
+            responses = {str(status): _ok(schema)}
+            for code in sorted({*errors, *_EVERY_OPERATION}):
+                responses[str(code)] = _error(code)
+            operation["responses"] = responses
+    return document
