@@ -33,6 +33,7 @@ DEFAULT_TIMEOUT = 600.0
 MAX_TIMEOUT = 86_400.0
 KILL_GRACE = 10.0  # after the kill, how long the output stream may take to close
 PID_WAIT = 5.0  # the wrapper prints its PID first; a kill waits this long for it
+EXIT_SETTLE = 3.0  # after the output ended, how long the exec may still be reported running
 DEFAULT_MAX_TASKS = 16  # running at once; each holds a thread and a connection to the container engine
 # A queued task waits this long for a slot. The SDK reads a task's answer for its timeout + 60 s, which
 # covers this wait, PID_WAIT and KILL_GRACE.
@@ -216,10 +217,7 @@ async def run_task(engine: ContainerEngine, slots: TaskSlots, container_id: str,
             await _stop(engine, client, container_id, output, stream)
             raise
         finished = now_iso()
-        try:
-            info = await engine.call(client.api.exec_inspect, exec_id)
-        except docker.errors.NotFound:  # the instance was deleted while the task ran
-            info = {}
+        info = await _final_state(engine, client, exec_id, settle=not stuck)
     finally:
         _hand_back(slots, conn, stream)
     text, dropped = output.text()
@@ -234,6 +232,20 @@ async def run_task(engine: ContainerEngine, slots: TaskSlots, container_id: str,
     exit_code = None if info.get("Running") else info.get("ExitCode")
     return {"exitCode": exit_code, "output": text, "startedAt": started, "finishedAt": finished,
             "timedOut": timed_out, "outputTruncated": dropped > 0, "outputBytes": output.total}
+
+
+async def _final_state(engine: ContainerEngine, client: Any, exec_id: str, *, settle: bool) -> dict[str, Any]:
+    """The exec's state once its output ended. Podman may still say Running for a moment after the
+    stream closed (more so on a busy machine), so ask again briefly before answering with no exit code."""
+    for _ in range(int(EXIT_SETTLE / 0.1) if settle else 1):
+        try:
+            info: dict[str, Any] = await engine.call(client.api.exec_inspect, exec_id)
+        except docker.errors.NotFound:  # the instance was deleted while the task ran
+            return {}
+        if not info.get("Running"):
+            break
+        await asyncio.sleep(0.1)
+    return info
 
 
 def _hand_back(slots: TaskSlots, conn: Any, stream: asyncio.Future[None] | None) -> None:

@@ -24,7 +24,7 @@ from stack.engine_proc import EngineProc, start_engine, wait_status
 from stack.images import StackImages
 from stack.podman import Podman
 
-EXAMPLES = 20  # per operation and phase: about 1,000 requests, ~25 s on the 2-core CI machine
+EXAMPLES = 10  # per operation and phase: about 850 requests, ~15 s on the 2-core CI machine
 RUN_LIMIT = 240.0  # far above the run's usual time: past it the run is hung, and the test says so
 
 

@@ -61,7 +61,7 @@ def test_an_image_matches_its_pattern_exactly_when_the_rules_accept_it(image: st
 
 
 @pytest.mark.parametrize("registry_type", TYPES)
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(data=st.data())
 def test_images_generated_from_a_pattern_are_accepted(registry_type: str | None, data: st.DataObject) -> None:
     image = data.draw(st.from_regex(image_pattern(registry_type)).filter(lambda s: len(s) <= MAX_IMAGE))
