@@ -16,6 +16,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from in10nt_desktop.engine.limits import BadBody, decode_json_body
+
 log = logging.getLogger(__name__)
 IDLE_CHECK = 0.5  # seconds between looks at the build count while waiting to exit
 
@@ -63,9 +65,9 @@ def control_router(control: Callable[[], EngineControl], json_response: Callable
     @router.post("/engine/exit-when-idle", summary="Exit once no build runs (ours)", openapi_extra=EXIT_WHEN_IDLE_BODY)
     async def exit_when_idle(request: Request) -> Response:
         try:
-            body = await request.json()
-        except ValueError:
-            return error_response(400, "invalid_json", "The request body is not valid JSON.")
+            body = decode_json_body(await request.body())
+        except BadBody as exc:
+            return error_response(400, "invalid_json", str(exc))
         enabled = body.get("enabled") if isinstance(body, dict) else None
         if not isinstance(enabled, bool):
             return error_response(422, "invalid", "Send {\"enabled\": true} or {\"enabled\": false}.", "enabled")

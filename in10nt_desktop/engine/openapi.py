@@ -23,6 +23,7 @@ from in10nt_desktop.api.validation import (
     USERNAME,
     image_pattern,
 )
+from in10nt_desktop.engine.events import EVENT_TYPES
 from in10nt_desktop.engine.limits import MAX_BODY
 from in10nt_desktop.engine.task_runs import MAX_TIMEOUT
 
@@ -39,6 +40,8 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 
 _STRING, _INT = {"type": "string"}, {"type": "integer", "minimum": 0}
 _TIME = {"type": "string", "format": "date-time"}
+# A running build's phase and place in the queue (engine/builds.py), present only while it builds.
+_LIVE = {"phase": {"enum": ["queued", "resolving", "pulling", "finishing"]}, "queuePosition": _nullable(_INT)}
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -51,18 +54,19 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "templateId": _STRING, "name": _STRING, "description": _nullable(_STRING), "image": _STRING,
         "registryType": _STRING, "status": {"enum": ["building", "ready", "failed"]}, "error": _nullable(_STRING),
         "createdAt": _TIME, "updatedAt": _TIME, "digest": _STRING, "sizeBytes": _INT, "platform": _STRING,
-        "layers": _INT, "progress": _ref("Progress")}},
+        "layers": _INT, "progress": _ref("Progress"), **_LIVE}},
     "Progress": {"type": "object", "required": ["current", "total"],
                  "properties": {"current": _INT, "total": _nullable(_INT)}},
     "Status": {"type": "object", "required": ["templateId", "status", "error", "updatedAt"], "properties": {
         "templateId": _STRING, "status": {"enum": ["building", "ready", "failed"]}, "error": _nullable(_STRING),
-        "updatedAt": _TIME, "progress": _ref("Progress")}},
+        "updatedAt": _TIME, "progress": _ref("Progress"), **_LIVE}},
     "BuildLog": {"type": "object", "required": ["templateId", "status", "lines", "next"], "properties": {
         "templateId": _STRING, "status": _STRING, "next": _INT, "lines": {"type": "array", "items": {
             "type": "object", "required": ["n", "text", "at"],
             "properties": {"n": _INT, "text": _STRING, "at": _nullable(_TIME)}}}}},
     "Health": {"type": "object", "required": ["status", "version", "activeBuilds"], "properties": {
-        "status": {"const": "ok"}, "version": _STRING, "activeBuilds": _INT, "containerEngine": _nullable(_STRING)}},
+        "status": {"const": "ok"}, "version": _STRING, "activeBuilds": _INT, "containerEngine": _nullable(_STRING),
+        "eventClients": _INT, "exitWhenIdle": {"type": "boolean"}}},
     "SavedTemplate": {"type": "object", "required": ["name", "createdAt", "image"], "properties": {
         "name": _STRING, "sizeBytes": _nullable(_INT), "createdAt": _TIME, "sourceInstanceId": _nullable(_STRING),
         "containerTemplateId": _nullable(_STRING), "image": _STRING}},
@@ -71,6 +75,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "containerTemplateId": _nullable(_STRING), "savedTemplateName": _nullable(_STRING),
         "status": {"enum": ["creating", "running", "stopped", "failed"]}, "error": _nullable(_STRING),
         "createdAt": _nullable(_TIME), "image": _nullable(_STRING)}},
+    # One event of GET /events (OpenAPI 3.1 reads a stream's schema as one event's; the table of what each
+    # event's data holds is in the operation's description, engine/event_routes.py).
+    "Event": {"type": "object", "required": ["id", "event", "data"], "properties": {
+        "id": {"type": "string", "pattern": "^[0-9]+(?![\\s\\S])"},
+        "event": {"enum": list(EVENT_TYPES)},
+        "data": {"type": "string", "contentMediaType": "application/json",
+                 "contentSchema": {"type": "object"}}}},
     "RunResult": {"type": "object", "required": ["exitCode", "output", "startedAt", "finishedAt", "timedOut",
                                                  "outputTruncated", "outputBytes"], "properties": {
         "exitCode": _nullable({"type": "integer"}), "output": _STRING, "startedAt": _TIME, "finishedAt": _TIME,
@@ -112,6 +123,7 @@ BODIES: dict[str, dict[str, Any]] = {
         "type": "number", "exclusiveMinimum": 0, "maximum": MAX_TIMEOUT, "default": 600,
         "description": "seconds; the task is killed when they run out"}}, ["task"]),
     "snapshot": _object({"templateName": NAME.schema()}, ["templateName"]),
+    "exit_when_idle": _object({"enabled": {"type": "boolean"}}, ["enabled"]),
 }
 
 # -- parameters -------------------------------------------------------------------------------------------
@@ -126,6 +138,13 @@ PARAMETERS = {
     "name": {"name": "name", "in": "path", "required": True, "schema": NAME.schema()},
     "after": {"name": "after", "in": "query", "required": False,
               "schema": {"type": "integer", "minimum": 0, "maximum": MAX_LOG_AFTER, "default": 0}},
+    # Any text is taken: one this engine did not hand out (or too old) starts the stream with `reset`.
+    # The bound is the request head's (16 KiB, engine/limits.py).
+    "lastEventId": {"name": "lastEventId", "in": "query", "required": False, "schema": _STRING,
+                    "description": "Resume after this event id (for clients that cannot set Last-Event-ID)"},
+    "Last-Event-ID": {"name": "Last-Event-ID", "in": "header", "required": False, "schema": _STRING,
+                      "description": "Resume after this event id; one the buffer no longer holds gets `reset` "
+                                     "first"},
 }
 
 # -- responses --------------------------------------------------------------------------------------------
@@ -157,10 +176,10 @@ def _error(status: int) -> dict[str, Any]:
     return out
 
 
-def _ok(schema: dict[str, Any] | None, description: str = "OK") -> dict[str, Any]:
+def _ok(schema: dict[str, Any] | None, media_type: str = "application/json") -> dict[str, Any]:
     if schema is None:
-        return {"description": description}
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+        return {"description": "OK"}
+    return {"description": "OK", "content": {media_type: {"schema": schema}}}
 
 
 def _list(name: str) -> dict[str, Any]:
@@ -191,7 +210,13 @@ OPERATIONS: dict[tuple[str, str], tuple[int, dict[str, Any] | None, list[str], s
                                                (*_BODY_ERRORS, 404, 409, 429, *_ENGINE_ERRORS)),
     ("post", "/instances/{instance_id}/snapshot"): (201, _ref("SavedTemplate"), ["instance_id", "key"], "snapshot",
                                                     (*_BODY_ERRORS, 404, 409, *_ENGINE_ERRORS)),
+    ("get", "/events"): (200, _ref("Event"), ["lastEventId", "Last-Event-ID"], None, ()),
+    ("post", "/engine/exit-when-idle"): (200, _object({"exitWhenIdle": {"type": "boolean"}}, ["exitWhenIdle"]),
+                                         [], "exit_when_idle", _BODY_ERRORS),
+    ("post", "/engine/shutdown"): (202, _object({"stopping": {"const": True}}, ["stopping"]), [], None, ()),
 }
+# Answers that are not JSON: the event stream (engine/event_routes.py describes its events).
+MEDIA_TYPES = {("get", "/events"): "text/event-stream"}
 _EVERY_OPERATION = (401, 403, 503)  # the guard, and the HTTP server's connection limit
 
 
@@ -208,11 +233,12 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
                 continue
             status, schema, parameters, body, errors = spec
             operation["parameters"] = [_KEY if p == "key" else PARAMETERS[p] for p in parameters]
+            media_type = MEDIA_TYPES.get((method, path), "application/json")
             operation.pop("requestBody", None)
             if body is not None:
                 operation["requestBody"] = {"required": True,
                                             "content": {"application/json": {"schema": BODIES[body]}}}
-            responses = {str(status): _ok(schema)}
+            responses = {str(status): _ok(schema, media_type)}
             for code in sorted({*errors, *_EVERY_OPERATION}):
                 responses[str(code)] = _error(code)
             operation["responses"] = responses

@@ -95,7 +95,7 @@ def test_validation_answers_422_naming_the_field(engine: EngineProc, body: dict[
         assert len(http.get("/container-templates").json()) == before  # nothing half-created
 
 
-@pytest.mark.parametrize(("password", "words"), [("not json", "JSON key"), ('{"type": "user"}', "service-account")])
+@pytest.mark.parametrize(("password", "words"), [("not json", "not JSON"), ('{"type": "user"}', "service-account")])
 def test_a_gcr_json_key_that_is_not_one_fails_the_build_with_a_sentence(engine: EngineProc, password: str,
                                                                        words: str) -> None:
     # Its contents are checked by the build, not at create: no request schema can state them (api/validation.py).
