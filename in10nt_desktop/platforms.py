@@ -11,6 +11,8 @@ What lives here, and what each platform does:
 - **Peak resident memory** (the ``--self-test`` line): ``getrusage`` on POSIX (Linux counts
   KiB, macOS bytes), psutil's peak working set on Windows, which has no ``resource`` module.
 - **Is the engine's process alive**: psutil, see ``process_alive``.
+- **Open files**: the engine raises its soft ``RLIMIT_NOFILE`` to the hard limit (macOS: at most
+  OPEN_MAX, 10,240); Windows counts no sockets against a per-process file limit.
 - **Single-instance lock** on the engine's data dir: ``flock`` on POSIX, ``msvcrt.locking`` on
   Windows; both are released by the OS when the process dies, so a crash never leaves it held.
 - **Signals that mean "quit"**: SIGTERM and SIGINT on POSIX; SIGINT and SIGBREAK on Windows,
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import logging
 import os
 import signal
 import subprocess
@@ -42,6 +45,7 @@ from typing import Any
 
 import platformdirs
 
+log = logging.getLogger(__name__)
 APP_DIR_NAME = "in10nt-desktop"
 # engine.json is written after the engine has started; a process that started later than that
 # (plus this much clock slack) holds a reused PID and is not the engine that wrote it.
@@ -63,6 +67,33 @@ def peak_resident_memory_mb() -> float:
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # macOS: bytes; Linux: KiB
+
+
+def raise_open_files_limit() -> int | None:
+    """Raise this process's soft limit on open files to its hard limit; returns the limit now in force.
+
+    Desktop sessions often start programs with a soft limit of 1,024 (macOS: 256), which a few
+    hundred idle connections exhaust; the hard limit is usually far higher and needs no privilege.
+    """
+    if sys.platform == "win32":
+        return None  # sockets there are handles, not counted against a per-process file limit
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    target = hard
+    if hard == resource.RLIM_INFINITY or sys.platform == "darwin":
+        target = min(hard, 10_240) if hard != resource.RLIM_INFINITY else 10_240  # macOS refuses more than OPEN_MAX
+    if soft >= target:
+        return soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError) as exc:
+        log.warning("could not raise the open files limit from %d to %d: %s", soft, target, exc)
+        return soft
+    log.info("open files limit raised from %d to %d", soft, target)
+    return target
 
 
 def process_alive(pid: int, started_by: float | None = None) -> bool:

@@ -30,7 +30,7 @@ from in10nt_desktop.engine.runtime_file import (
     write_private,
 )
 from in10nt_desktop.engine.task_runs import DEFAULT_MAX_TASKS
-from in10nt_desktop.platforms import AlreadyLocked, exclusive_lock
+from in10nt_desktop.platforms import AlreadyLocked, exclusive_lock, raise_open_files_limit
 
 log = logging.getLogger(__name__)
 
@@ -62,33 +62,6 @@ def data_dir_lock(data_dir: Path) -> Iterator[None]:
                          "--data-dir.") from None
 
 
-def raise_open_files_limit() -> int | None:
-    """Raise this process's soft limit on open files to its hard limit; returns the limit now in force.
-
-    Desktop sessions often start programs with a soft limit of 1,024 (macOS: 256), which a few
-    hundred idle connections exhaust; the hard limit is usually far higher and needs no privilege.
-    """
-    if sys.platform == "win32":
-        return None  # sockets there are handles, not counted against a per-process file limit
-    import resource
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return None
-    target = hard
-    if hard == resource.RLIM_INFINITY or sys.platform == "darwin":
-        target = min(hard, 10_240) if hard != resource.RLIM_INFINITY else 10_240  # macOS refuses more than OPEN_MAX
-    if soft >= target:
-        return soft
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    except (ValueError, OSError) as exc:
-        log.warning("could not raise the open files limit from %d to %d: %s", soft, target, exc)
-        return soft
-    log.info("open files limit raised from %d to %d", soft, target)
-    return target
-
-
 async def serve(config: EngineConfig, *, port: int = 0, log_level: str = "warning",
                 ready_line: bool = True) -> None:
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets created with it, and without
@@ -111,7 +84,7 @@ async def serve(config: EngineConfig, *, port: int = 0, log_level: str = "warnin
 
     config.request_exit = request_exit
     app = create_app(config)
-    open_files = raise_open_files_limit()
+    open_files = raise_open_files_limit()  # platforms.py; the connection limit stays under it
     # engine/limits.py says why each bound is what it is.
     server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False,
                                           timeout_graceful_shutdown=5, http=HeadDeadlineH11,
