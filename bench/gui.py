@@ -192,15 +192,16 @@ async def monitored(verdicts: Verdicts, root: Path) -> None:
 
 
 def main() -> int:
-    import qasync
     from PySide6.QtWidgets import QApplication
+
+    from in10nt_desktop.app.event_loop import new_event_loop
 
     verdicts = Verdicts()
     with temp_root("bench-gui-") as root:
         startup(verdicts, root)
         table(verdicts)
         app = QApplication.instance() or QApplication([])
-        loop = qasync.QEventLoop(app)
+        loop = new_event_loop(app)
         asyncio.set_event_loop(loop)
         with loop:
             loop.run_until_complete(monitored(verdicts, root))

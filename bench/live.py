@@ -207,13 +207,14 @@ async def streaming_stalls(verdicts: Verdicts, root: Path) -> None:
 
 
 def main() -> int:
-    import qasync
     from PySide6.QtWidgets import QApplication
+
+    from in10nt_desktop.app.event_loop import new_event_loop
 
     verdicts = Verdicts()
     app = QApplication.instance() or QApplication([])
     app.setQuitOnLastWindowClosed(False)  # closing the measured window must not stop the loop
-    loop = qasync.QEventLoop(app)
+    loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
     with temp_root("bench-live-") as root, loop:
         loop.run_until_complete(event_to_repaint(verdicts, root))

@@ -217,13 +217,13 @@ def main() -> int:
     parts: list[object] = []
     try:
         engine, parts = fill_stack(work)
-        import qasync
+        from in10nt_desktop.app.event_loop import new_event_loop
         from PySide6.QtWidgets import QApplication
 
         app = QApplication.instance() or QApplication([sys.argv[0]])
         app.setApplicationName("In10nt Desktop")
         app.setQuitOnLastWindowClosed(False)  # closing a dialog must not stop the loop mid-script
-        loop = qasync.QEventLoop(app)
+        loop = new_event_loop(app)
         asyncio.set_event_loop(loop)
         with loop:
             loop.run_until_complete(shoot(engine.data_dir))  # type: ignore[attr-defined]

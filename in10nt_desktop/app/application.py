@@ -73,11 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     # imported after it (looking for ``__feature__`` use), which cost ~60 ms of start-up here.
     import httpx  # noqa: F401
     import pydantic  # noqa: F401
-    import qasync
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     import in10nt_desktop.api  # noqa: F401
+    from in10nt_desktop.app.event_loop import new_event_loop
 
     app = QApplication.instance() or QApplication([*sys.argv[:1], *args.qt_args])
     assert isinstance(app, QApplication)
@@ -94,10 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     icon = QIcon(str(path)) if path else None
     if icon is not None:
         app.setWindowIcon(icon)
-    loop = qasync.QEventLoop(app)
+    loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        return int(loop.run_until_complete(_run(args, icon)))
+        code = int(loop.run_until_complete(_run(args, icon)))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        return code
 
 
 async def _run(args: argparse.Namespace, icon: Any) -> int:

@@ -8,15 +8,16 @@ from collections.abc import Callable
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import qasync
 from PySide6.QtWidgets import QApplication
+
+from in10nt_desktop.app.event_loop import new_event_loop
 
 
 def _qasync_loop() -> asyncio.AbstractEventLoop:
     app = QApplication.instance() or QApplication([])
     # As in the app: closing the last window must not stop the loop before cleanup has run.
     app.setQuitOnLastWindowClosed(False)  # type: ignore[union-attr]
-    return qasync.QEventLoop(app)
+    return new_event_loop(app)  # with async generator hooks, as the app runs it
 
 
 def pytest_asyncio_loop_factories(config: object, item: object) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
