@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from in10nt_desktop.api.models import REGISTRY_TYPES
+from in10nt_desktop.api.registry import CHECK_TIMEOUT, MAX_CHECK_TIMEOUT, MIN_CHECK_TIMEOUT
 from in10nt_desktop.api.validation import (
     Credentials,
     FieldError,
@@ -30,8 +31,8 @@ from in10nt_desktop.engine.mirrors import endpoint_for
 from in10nt_desktop.engine.registry import RegistryError, RegistrySession
 from in10nt_desktop.engine.resolver import Resolved, resolve
 
-DEFAULT_TIMEOUT = 10.0
-MIN_TIMEOUT, MAX_TIMEOUT = 0.5, 60.0
+DEFAULT_TIMEOUT = CHECK_TIMEOUT
+MIN_TIMEOUT, MAX_TIMEOUT = MIN_CHECK_TIMEOUT, MAX_CHECK_TIMEOUT
 # Checks run beside builds on the same HTTP client; more than this many at once wait their turn
 # (inside their own time limit), so a client checking a thousand templates cannot crowd out builds.
 MAX_CONCURRENT_CHECKS = 8
