@@ -12,7 +12,7 @@ from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QFontDatabase, QPalette
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from in10nt_desktop.app.drift_service import DriftState
 from in10nt_desktop.app.template_rows import TemplateRow
@@ -34,7 +34,9 @@ class DriftBox(QFrame):
         self._failure: tuple[str, str] | None = None  # template id, sentence
         self._checking: str | None = None
         self.headline = QLabel()
-        self.digests = QLabel()
+        self.built = QLineEdit()
+        self.current = QLineEdit()
+        self.digests = QWidget()
         self.line = QLabel()
         self.recreate_button = QPushButton("Create a&gain…")
         self.check_button = QPushButton("Check &now")
@@ -48,11 +50,20 @@ class DriftBox(QFrame):
         bold.setBold(True)
         self.headline.setFont(bold)
         self.headline.setText(DRIFT_MARK[0].upper() + DRIFT_MARK[1:])
-        for label in (self.headline, self.digests, self.line):
+        for label in (self.headline, self.line):
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                           | Qt.TextInteractionFlag.TextSelectableByKeyboard)
-        self.digests.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        digests = QFormLayout(self.digests)
+        digests.setContentsMargins(0, 0, 0, 0)
+        digests.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for edit, caption, name in ((self.built, "Built from:", "Digest the template was built from"),
+                                    (self.current, "Tag now:", "Digest the tag points to now")):
+            edit.setReadOnly(True)
+            edit.setFont(mono)
+            edit.setAccessibleName(name)
+            digests.addRow(caption, edit)
         self.recreate_button.setAccessibleName("Create the template again from the tag's new image")
         self.recreate_button.setToolTip("Opens the wizard filled in from this template: a new template is built from "
                                         "what the tag points to now (this one keeps its image).")
@@ -122,7 +133,9 @@ class DriftBox(QFrame):
         self.setBackgroundRole(QPalette.ColorRole.AlternateBase if drifted else QPalette.ColorRole.Window)
         self.setAutoFillBackground(drifted)
         if state is not None and drifted:
-            self.digests.setText(f"Built from:  {state.built_digest}\nTag now:     {state.current_digest}")
+            for edit, digest in ((self.built, state.built_digest), (self.current, state.current_digest)):
+                edit.setText(digest)
+                edit.setCursorPosition(0)
             self.check_button.setText("Check a&gain")
             line = f"{row.image} points to another image since this template was built (checked " \
                    f"{_when(state.checked_at)}). Create it again to build from the new image."

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QRadioButton,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -155,8 +156,8 @@ class CredentialsPage(QWizardPage):
         layout = QVBoxLayout(self)
         layout.addWidget(self.remembered)
         layout.addWidget(self._stack)
-        layout.addWidget(self.remember_box)
         layout.addWidget(self.access)
+        layout.addWidget(self.remember_box)
         layout.addStretch(1)
         layout.addWidget(self._note)
         self.remembered.setVisible(False)
@@ -170,6 +171,11 @@ class CredentialsPage(QWizardPage):
         self._stack.setCurrentWidget(self.panels[registry_type])
         for key, panel in self.panels.items():
             panel.setEnabled(key == registry_type)  # QWizard gives focus to the first enabled input
+            # The stack is as tall as its current panel, not its tallest: what follows sits right under it.
+            ignored = QSizePolicy.Policy.Ignored
+            panel.setSizePolicy(QSizePolicy.Policy.Preferred if key == registry_type else ignored,
+                                QSizePolicy.Policy.Preferred if key == registry_type else ignored)
+        self._stack.adjustSize()
         self._on_changed()
 
     # -- the remembered login and "Remember" ---------------------------------------------------------

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from fake_services import FakeLogins, FakePreflight
+from gui_helpers import collect_qt_garbage, wait_until  # noqa: F401 - autouse fixture
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
@@ -163,8 +164,9 @@ def test_remember_is_offered_for_typed_credentials(wizard: CreateTemplateWizard,
     assert asked == [("registry.example.com", "alice", SecretSource("typed", SECRET), IMAGE)]
 
 
-def test_gcr_offers_the_environment_key_and_a_gcloud_token(wizard: CreateTemplateWizard,
-                                                           logins: FakeLogins) -> None:
+@pytest.mark.asyncio  # the key file is read on the qasync loop
+async def test_gcr_offers_the_environment_key_and_a_gcloud_token(wizard: CreateTemplateWizard,
+                                                                 logins: FakeLogins) -> None:
     assert ("find_gcr", None) in logins.calls
     logins.gcr_offered.emit(GcrOffers("/keys/sa.json", "/usr/bin/gcloud"))
     to_credentials(wizard, "gcr.io/proj/app:1")
@@ -184,6 +186,7 @@ def test_gcr_offers_the_environment_key_and_a_gcloud_token(wizard: CreateTemplat
     wizard.back()
     panel.env_key_button.click()
     assert panel.mode() is GcrMode.KEY_FILE and panel.key_edit.text() == "/keys/sa.json"
+    await wait_until(lambda: panel.key_message.text() == "There is no file at /keys/sa.json.")
 
 
 def test_registry_logins_page_lists_tests_forgets_and_imports(qtbot: QtBot, logins: FakeLogins,
