@@ -14,8 +14,9 @@ from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
 
 from in10nt_desktop.app.docker_logins import DockerLogin
-from in10nt_desktop.app.drafts import SecretSource
+from in10nt_desktop.app.drafts import SecretSource, TemplateDraft
 from in10nt_desktop.app.gcr_sources import GcrOffers
+from in10nt_desktop.app.preflight_service import AccessCheck
 from in10nt_desktop.app.registry_vault import LoginSummary, RegistryLogin
 from in10nt_desktop.ui.connection_dialog import ConnectionDialog
 from in10nt_desktop.ui.registry_logins_page import RegistryLoginsPage
@@ -238,3 +239,19 @@ def test_the_connections_dialog_has_a_registry_logins_tab(qtbot: QtBot, logins: 
     plain = ConnectionDialog([], "", None)
     qtbot.addWidget(plain)
     assert plain.logins_page is None
+
+
+def test_retry_of_a_failed_private_build_offers_the_remembered_login(qtbot: QtBot, preflight: FakePreflight,
+                                                                    logins: FakeLogins) -> None:
+    logins.summaries["registry.example.com"] = LoginSummary("registry.example.com", "alice")
+    draft = TemplateDraft(name="app", image=IMAGE, registry_type="private")  # what Retry hands over
+    w = CreateTemplateWizard(["app"], "http://127.0.0.1:9", draft, preflight=preflight, logins=logins)
+    qtbot.addWidget(w)
+    w.show()
+    assert w.windowTitle() == "Retry template build"
+    w.next()
+    assert preflight.checks[-1] == AccessCheck(IMAGE, "private", use_login=True)  # the prefilled image, at once
+    w.next()
+    assert w.credentials_page.using_remembered()
+    assert ("fetch", "registry.example.com") in logins.calls
+    w.close()
