@@ -28,7 +28,7 @@ class AccessRow(QWidget):
 
     def __init__(self, what: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.button = QPushButton("&Test access")
+        self.button = QPushButton("Te&st access")
         self.button.setAccessibleName(f"Test access to {what} now")
         self.button.setToolTip("Ask the registry now, without building: the image's digest, platforms and size, "
                                "or why a build would fail.")

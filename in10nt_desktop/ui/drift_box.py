@@ -136,7 +136,7 @@ class DriftBox(QFrame):
             for edit, digest in ((self.built, state.built_digest), (self.current, state.current_digest)):
                 edit.setText(digest)
                 edit.setCursorPosition(0)
-            self.check_button.setText("Check a&gain")
+            self.check_button.setText("C&heck again")
             line = f"{row.image} points to another image since this template was built (checked " \
                    f"{_when(state.checked_at)}). Create it again to build from the new image."
         else:

@@ -176,7 +176,8 @@ class GcrPanel(QWidget):
     def set_offers(self, offers: GcrOffers) -> None:
         self._offers = offers
         if offers.key_path:
-            self.env_key_button.setText(f"Use the &key from GOOGLE_APPLICATION_CREDENTIALS: {offers.key_path}")
+            self.env_key_button.setText(f"Use the key file from the &environment: {offers.key_path} "
+                                        "(GOOGLE_APPLICATION_CREDENTIALS)")
         self.env_key_button.setVisible(bool(offers.key_path))
         self.gcloud_button.setVisible(bool(offers.gcloud))
         self._form.setRowVisible(3, bool(offers.key_path or offers.gcloud))

@@ -371,7 +371,7 @@ class ReviewPage(QWizardPage):
         self.copied_labels: dict[str, QLabel] = {}
         self.code_note = QLabel()
         self.access = AccessRow("the image with these settings")
-        self.access.button.setText("&Test again")
+        self.access.button.setText("Te&st again")
         self.access.setVisible(False)
         self._build_ui()
 

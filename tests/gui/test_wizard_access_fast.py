@@ -5,20 +5,27 @@ answer, in milliseconds. The real engine and registries are in test_access_check
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
-from fake_services import FakeLogins, FakePreflight
-from gui_helpers import collect_qt_garbage, wait_until  # noqa: F401 - autouse fixture
+from fake_services import FakeLogins, FakePreflight, FakeServices, template_data
+from gui_helpers import collect_qt_garbage, ini_settings, wait_until  # noqa: F401 - autouse fixture
+from mnemonics import clashes
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
 
+from in10nt_desktop.app.connection import ConnState
 from in10nt_desktop.app.docker_logins import DockerLogin
 from in10nt_desktop.app.drafts import SecretSource, TemplateDraft
+from in10nt_desktop.app.drift_service import DriftState
 from in10nt_desktop.app.gcr_sources import GcrOffers
 from in10nt_desktop.app.preflight_service import AccessCheck
+from in10nt_desktop.app.profiles import DEFAULT_PROFILES
 from in10nt_desktop.app.registry_vault import LoginSummary, RegistryLogin
 from in10nt_desktop.ui.connection_dialog import ConnectionDialog
+from in10nt_desktop.ui.main_window import MainWindow
 from in10nt_desktop.ui.registry_logins_page import RegistryLoginsPage
 from in10nt_desktop.ui.secret_field import MessageKind
 from in10nt_desktop.ui.wizard import CreateTemplateWizard
@@ -173,7 +180,8 @@ async def test_gcr_offers_the_environment_key_and_a_gcloud_token(wizard: CreateT
     to_credentials(wizard, "gcr.io/proj/app:1")
     panel = wizard.credentials_page.panel()
     assert isinstance(panel, GcrPanel)
-    assert panel.env_key_button.text() == "Use the &key from GOOGLE_APPLICATION_CREDENTIALS: /keys/sa.json"
+    assert panel.env_key_button.text() == ("Use the key file from the &environment: /keys/sa.json "
+                                           "(GOOGLE_APPLICATION_CREDENTIALS)")
     assert not panel.gcloud_button.isHidden()
     panel.gcloud_button.click()
     assert ("gcloud_token", "/usr/bin/gcloud") in logins.calls
@@ -255,3 +263,57 @@ def test_retry_of_a_failed_private_build_offers_the_remembered_login(qtbot: QtBo
     assert w.credentials_page.using_remembered()
     assert ("fetch", "registry.example.com") in logins.calls
     w.close()
+
+
+@pytest.mark.asyncio
+async def test_no_mnemonic_clash_with_the_new_controls(qtbot: QtBot, tmp_path: Path) -> None:
+    """Test access, the remembered login, Remember, GCR offers, the Registry logins tab and the drift box."""
+    services = FakeServices()
+    services.logins.summaries["registry.example.com"] = LoginSummary("registry.example.com", "alice")
+    win = MainWindow(services, ini_settings(tmp_path / "s.ini"))  # type: ignore[arg-type]
+    qtbot.addWidget(win)
+    win.show()
+    services.connection.go(ConnState.ONLINE, "Connected")
+    problems: list[str] = []
+    data = template_data("drifting", digest="sha256:" + "1" * 64)
+    services.templates.server_changed(data)
+    services.drift.store.set_enabled(True)
+    services.drift.store.put(DriftState(data.template_id, True, "sha256:" + "1" * 64, "sha256:" + "2" * 64,
+                                        datetime.now(UTC)))
+    win.templates_page.select(data.template_id)
+    assert win.templates_page.details.drift_box.recreate_button.isVisible()
+    problems += [f"window, drifted row: {c}" for c in clashes(win)]
+
+    for image, registry in (("registry.example.com/t/i:1", "private"), ("gcr.io/p/i:1", "gcr"),
+                            ("busybox:1", "dockerhub")):
+        wizard = CreateTemplateWizard(set(), "http://127.0.0.1:9", None, win, preflight=services.preflight,
+                                      logins=services.logins)
+        wizard.show()
+        services.logins.gcr_offered.emit(GcrOffers("/keys/sa.json", "/usr/bin/gcloud"))
+        wizard.name_page.name_edit.setText("x")
+        wizard.next()
+        wizard.image_page.set_values(image, registry)
+        problems += [f"{registry} image page: {c}" for c in clashes(wizard)]
+        wizard.next()
+        problems += [f"{registry} credentials: {c}" for c in clashes(wizard)]
+        if registry == "private":
+            wizard.credentials_page.remembered.other_button.click()
+        panel = wizard.credentials_page.panel()
+        if isinstance(panel, PairPanel):
+            panel.username_edit.setText("u")
+            panel.secret_field.set_typed("p")
+            assert not wizard.credentials_page.remember_box.isHidden()
+            problems += [f"{registry} credentials, typed: {c}" for c in clashes(wizard)]
+        wizard.next()
+        problems += [f"{registry} review: {c}" for c in clashes(wizard)]
+        wizard.close()
+
+    dialog = ConnectionDialog(list(DEFAULT_PROFILES), DEFAULT_PROFILES[0].name, None, win, logins=services.logins,
+                              preflight=services.preflight)
+    dialog.show()
+    problems += [f"Connections tab: {c}" for c in clashes(dialog)]
+    dialog.tabs.setCurrentIndex(1)
+    services.logins.docker_found.emit([DockerLogin("quay.io", "quay.io", "robot", "config.json", inline="eA==")], [])
+    problems += [f"Registry logins tab: {c}" for c in clashes(dialog)]
+    dialog.close()
+    assert problems == [], "\n".join(problems)
