@@ -43,6 +43,9 @@ HELPER_PW = "helper-S3cret-token"
 TYPED_PW = "typed-Pw-0042"
 GCLOUD_TOKEN = "ya29.fake-gcloud-token-1234"
 PASSWORDS = (INLINE_PW, HELPER_PW, TYPED_PW, GCLOUD_TOKEN)
+# The helper and gcloud are played by POSIX scripts (a shebang to this Python): real programs the code
+# runs, so those tests go with the Linux stack tier rather than the fast tier CI runs on every OS.
+posix_programs = pytest.mark.stack
 
 
 @pytest.fixture
@@ -193,6 +196,7 @@ async def test_service_remembers_a_typed_and_an_env_secret(memory_keyring: Memor
     assert scan_for_passwords(tmp_path, text=caplog.text) == []
 
 
+@posix_programs
 def test_find_lists_docker_logins_without_reading_helper_secrets(docker_home: dict[str, str]) -> None:
     found, problems = docker_logins.find(docker_home)
     assert [(f.host, f.username, f.source) for f in found] == [
@@ -207,6 +211,7 @@ def test_find_lists_docker_logins_without_reading_helper_secrets(docker_home: di
     assert docker_logins.read(found[2], docker_home) == ("inline-user", INLINE_PW)
 
 
+@posix_programs
 def test_docker_config_faults_are_sentences(tmp_path: Path, docker_home: dict[str, str]) -> None:
     with pytest.raises(DockerLoginError, match="There is no Docker config at"):
         docker_logins.find({"HOME": str(tmp_path / "nobody"), "PATH": "/usr/bin"})
@@ -223,6 +228,7 @@ def test_docker_config_faults_are_sentences(tmp_path: Path, docker_home: dict[st
         docker_logins.read(absent, docker_home)
 
 
+@posix_programs
 @pytest.mark.asyncio
 async def test_import_copies_only_what_was_chosen(memory_keyring: MemoryKeyring, docker_home: dict[str, str],
                                                   tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -248,6 +254,7 @@ async def test_import_copies_only_what_was_chosen(memory_keyring: MemoryKeyring,
     assert scan_for_passwords(tmp_path, text=caplog.text) == []
 
 
+@posix_programs
 @pytest.mark.asyncio
 async def test_gcr_offers_the_key_path_and_a_gcloud_token(tmp_path: Path) -> None:
     bin_dir = tmp_path / "gbin"

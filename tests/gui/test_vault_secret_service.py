@@ -15,6 +15,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# A real part (gnome-keyring in a D-Bus session): the Linux stack tier, not the fast tier CI runs everywhere.
+pytestmark = pytest.mark.stack
+
 PASSWORD = "vault-Secret-Service-pw-77"
 HELPER_PW = "vault-helper-pw-88"
 
