@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field
 
 from in10nt_desktop.api.errors import APIError, NotFoundError, ValidationError
 from in10nt_desktop.api.models import RegistryAuth, _Row
+from in10nt_desktop.api.validation import FieldError, parse_image, registry_type_for
 
 if TYPE_CHECKING:
     from in10nt_desktop.api.http import HttpCore
@@ -66,6 +67,14 @@ class DriftInfo(_Row):
     error: CheckProblem | None = None
 
 
+def implied_registry_type(image: str) -> str:
+    """The type the image's host implies; a malformed image gets the server's own sentence about it."""
+    try:
+        return registry_type_for(parse_image(image)) or "dockerhub"
+    except FieldError:
+        return "dockerhub"
+
+
 def timed_body(registry_auth: RegistryAuth | None, timeout: float | None) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if registry_auth is not None:
@@ -83,13 +92,13 @@ class RegistryResource:
                     registry_auth: RegistryAuth | None = None, timeout: float | None = None) -> RegistryCheck:
         """What a build of ``image`` would find (digest, platforms, size), or why it would fail.
 
+        ``registry_type`` defaults to what the image's host implies (as the wizard and the CLI do).
         A refused password or a missing tag is an answer (``ok`` False, ``error`` says which field),
         not an exception; ``ValidationError`` is for a malformed request, ``NotFoundError`` for a
         server without the check. ``timeout`` (seconds, 0.5-60) bounds the whole check on the server.
         """
-        body = {"image": image, **timed_body(registry_auth, timeout)}
-        if registry_type is not None:
-            body["registryType"] = registry_type
+        body = {"image": image, "registryType": registry_type or implied_registry_type(image),
+                **timed_body(registry_auth, timeout)}
         # Never retried: a check is cheap to ask again, and a retry would double a slow registry's wait.
         return await self._http.item(RegistryCheck, "POST", "/registry/check", json=body, retry=False,
                                      timeout=(timeout or CHECK_TIMEOUT) + _MARGIN)

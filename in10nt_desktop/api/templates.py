@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 from in10nt_desktop.api.errors import BuildFailedError, In10ntError, WaitTimeoutError
 from in10nt_desktop.api.models import BoundRow, BuildLog, RegistryAuth, StatusInfo, TemplateData
-from in10nt_desktop.api.waits import RetryCallback, until_answered
 from in10nt_desktop.api.registry import CHECK_TIMEOUT, DriftInfo, timed_body
+from in10nt_desktop.api.waits import RetryCallback, until_answered
 
 if TYPE_CHECKING:
     from in10nt_desktop.api.http import HttpCore

@@ -37,8 +37,8 @@ from in10nt_desktop.engine.instance_rows import InstanceError
 from in10nt_desktop.engine.instances import InstanceRuntime
 from in10nt_desktop.engine.limits import BadBody, BodyLimit, decode_json_body
 from in10nt_desktop.engine.openapi import MAX_LOG_AFTER, complete
-from in10nt_desktop.engine.registry import MAX_REDIRECTS
 from in10nt_desktop.engine.preflight_routes import preflight_router
+from in10nt_desktop.engine.registry import MAX_REDIRECTS
 from in10nt_desktop.engine.runtime_file import ensure_private_dir
 from in10nt_desktop.engine.store import Store
 from in10nt_desktop.engine.task_runs import DEFAULT_MAX_TASKS

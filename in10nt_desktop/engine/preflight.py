@@ -22,10 +22,10 @@ from in10nt_desktop.api.validation import (
     Credentials,
     FieldError,
     ImageRef,
+    check_gcr_key,
     check_registry_auth,
     check_registry_fit,
     parse_image,
-    registry_type_for,
 )
 from in10nt_desktop.engine.mirrors import endpoint_for
 from in10nt_desktop.engine.registry import RegistryError, RegistrySession
@@ -56,18 +56,22 @@ def read_timeout(body: dict[str, Any]) -> float:
 
 
 def read_check_request(body: Any) -> CheckRequest:
-    """The create body's image rules (``name`` is not needed); ``registryType`` defaults to the image's."""
+    """The create body's image rules, without the name: ``image`` and ``registryType`` required.
+
+    The registry password is checked as in a create (its length and characters); a GCR key's
+    contents are the check's own finding, not a refusal (``check_key``), as they are the build's.
+    """
     if not isinstance(body, dict):
         raise FieldError("body", "The request body must be a JSON object.")
     image = body.get("image")
     if not isinstance(image, str):
         raise FieldError("image", "Enter a base image, for example python:3.11-slim.")
-    ref = parse_image(image)
     registry_type = body.get("registryType")
-    if registry_type is None:
-        registry_type = registry_type_for(ref) or REGISTRY_TYPES[0]
+    if registry_type not in REGISTRY_TYPES:
+        raise FieldError("registryType", f"Choose a registry type: {', '.join(REGISTRY_TYPES)}.")
+    ref = parse_image(image)
     check_registry_fit(ref, registry_type)
-    auth = check_registry_auth(body.get("registryAuth"), registry_type)
+    auth = check_registry_auth(body.get("registryAuth"), registry_type, key_contents=False)
     return CheckRequest(ref, image, registry_type, auth, read_timeout(body))
 
 
@@ -127,8 +131,12 @@ class Preflight:
             "needsCredentials": False, "error": None,
         }
         try:
+            if req.auth is not None:
+                check_gcr_key(req.auth, req.registry_type)  # a GCR key that is not one: the build would fail
             async with asyncio.timeout(req.timeout), self._slots:
                 resolved = await self._resolve(req)
+        except FieldError as exc:
+            answer["error"] = _error("credentials_invalid", exc.message, exc.field)
         except TimeoutError:
             answer["error"] = _timed_out(where, req.timeout)
         except RegistryError as exc:
@@ -152,7 +160,8 @@ class Preflight:
             endpoint = endpoint_for(req.ref.registry, self._mirrors)
             session = RegistrySession(self.http, endpoint, req.ref.repository, req.auth)
             try:
-                await session.get("tags/list?n=1", "application/json", f"{req.ref.repository} tags")
+                # Read like an error answer (at most 64 KiB, the rest dropped): only its status and code matter.
+                await session.get("tags/list?n=1", "application/json", f"{req.ref.repository} tags", "error")
             except RegistryError as probe:
                 if probe.code == "NAME_UNKNOWN":
                     raise probe from None

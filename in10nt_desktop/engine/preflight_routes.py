@@ -1,8 +1,9 @@
 """``POST /registry/check`` and ``POST /container-templates/{id}/drift``: the HTTP face of engine/preflight.py.
 
 Both answer 200 with a result whatever the registry did (a refused password is a result, not an
-engine failure); only a malformed request (422), an unknown template (404) or a template with
-nothing pinned yet (409) is an error answer. Neither writes anything: no row, no log line.
+engine failure); only a malformed body (400, 422), an unknown template (404) or a template with
+nothing pinned yet (409) is an error answer. Neither writes anything: no row, no log line. Their
+OpenAPI description (bodies, answers, every status) is in engine/openapi.py with the others'.
 """
 
 from __future__ import annotations
@@ -16,54 +17,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from in10nt_desktop.api.validation import FieldError, check_registry_auth
-from in10nt_desktop.engine.preflight import (
-    DEFAULT_TIMEOUT,
-    MAX_TIMEOUT,
-    MIN_TIMEOUT,
-    Preflight,
-    read_check_request,
-    read_timeout,
-)
+from in10nt_desktop.engine.limits import BadBody, decode_json_body
+from in10nt_desktop.engine.preflight import Preflight, read_check_request, read_timeout
 from in10nt_desktop.engine.store import Store, now_iso
 
-_AUTH = {"type": "object", "required": ["username", "password"], "properties": {
-    "username": {"type": "string"}, "password": {"type": "string", "format": "password"}}}
-_TIMEOUT = {"type": "number", "minimum": MIN_TIMEOUT, "maximum": MAX_TIMEOUT, "default": DEFAULT_TIMEOUT,
-            "description": "seconds the whole check may take; past it the answer is a timeout sentence"}
-_ERROR = {"type": ["object", "null"], "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                                                     "field": {"type": ["string", "null"]}}}
-
-
-def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    return {"type": "object", "properties": properties, **({"required": required} if required else {})}
-
-
-def _openapi(body: dict[str, Any], body_required: bool, answer: dict[str, Any], what: str) -> dict[str, Any]:
-    return {"requestBody": {"required": body_required, "content": {"application/json": {"schema": body}}},
-            "responses": {"200": {"description": what, "content": {"application/json": {"schema": answer}}}}}
-
-
-_NULLABLE_STR = {"type": ["string", "null"]}
-CHECK_OPENAPI = _openapi(
-    _object({"image": {"type": "string", "example": "python:3.11-slim"},
-             "registryType": {"type": "string", "enum": ["dockerhub", "private", "gcr"],
-                              "description": "default: what the image's host implies"},
-             "registryAuth": _AUTH, "timeoutSeconds": _TIMEOUT}, ["image"]),
-    True,
-    _object({"ok": {"type": "boolean"}, "image": {"type": "string"}, "registry": {"type": "string"},
-             "digest": _NULLABLE_STR, "platform": _NULLABLE_STR,
-             "platforms": {"type": "array", "items": {"type": "string"}},
-             "sizeBytes": {"type": ["integer", "null"], "description": "compressed layers of the chosen platform"},
-             "layers": {"type": ["integer", "null"]},
-             "needsCredentials": {"type": "boolean",
-                                  "description": "the registry refused the image without (valid) credentials"},
-             "elapsedMs": {"type": "integer"}, "error": _ERROR}),
-    "The check's result, also when the registry refused (ok is false and error says why)")
-DRIFT_OPENAPI = _openapi(
-    _object({"registryAuth": _AUTH, "timeoutSeconds": _TIMEOUT}), False,
-    _object({"drifted": {"type": ["boolean", "null"]}, "builtDigest": {"type": "string"},
-             "currentDigest": _NULLABLE_STR, "checkedAt": {"type": "string"}, "error": _ERROR}),
-    "drifted is null when the registry could not say (error tells why)")
+CHECK_DESCRIPTION = """\
+What a build of the image would find, or why it would fail, without pulling or storing anything: the
+build's own resolve (auth flow, reads, limits), bounded by `timeoutSeconds` (default 10). A registry's
+refusal is an answer (200, `ok: false`, `error.field` names what to fix), not an error status.
+"""
+DRIFT_DESCRIPTION = """\
+Reads the template's tag once and compares it with the digest its build pinned. The engine keeps no
+credentials: send `registryAuth` again for a private image. `drifted` is null when the registry could
+not say (`error` tells why); an image pinned by digest never drifts. 409 before a build pinned a digest.
+"""
 
 
 def _json(payload: Any, status: int = 200) -> Response:
@@ -83,9 +50,9 @@ async def _body(request: Request, required: bool) -> dict[str, Any] | Response:
     if not raw.strip() and not required:
         return {}
     try:
-        body = json.loads(raw)
-    except ValueError:
-        return _refusal(400, "invalid_json", "The request body is not valid JSON.")
+        body = decode_json_body(raw)
+    except BadBody as exc:
+        return _refusal(400, "invalid_json", str(exc))
     if not isinstance(body, dict):
         return _refusal(422, "invalid", "The request body must be a JSON object.", "body")
     return body
@@ -103,8 +70,9 @@ def preflight_router(http: Callable[[], httpx.AsyncClient], store: Callable[[], 
             made[:] = [Preflight(client, mirrors, platform)]
         return made[0]
 
+    # The request and answer schemas are in engine/openapi.py, with every other operation's.
     @router.post("/registry/check", summary="Check an image on its registry (nothing is pulled or stored)",
-                 openapi_extra=CHECK_OPENAPI, response_class=Response)
+                 description=CHECK_DESCRIPTION, response_class=Response)
     async def check(request: Request) -> Response:
         body = await _body(request, required=True)
         if isinstance(body, Response):
@@ -116,7 +84,7 @@ def preflight_router(http: Callable[[], httpx.AsyncClient], store: Callable[[], 
         return _json(await preflight().check(req))
 
     @router.post("/container-templates/{template_id}/drift", summary="Has the template's tag moved since its build?",
-                 openapi_extra=DRIFT_OPENAPI, response_class=Response)
+                 description=DRIFT_DESCRIPTION, response_class=Response)
     async def drift(template_id: str, request: Request) -> Response:
         body = await _body(request, required=False)
         if isinstance(body, Response):
@@ -125,7 +93,7 @@ def preflight_router(http: Callable[[], httpx.AsyncClient], store: Callable[[], 
         if template is None:
             return _refusal(404, "not_found", f"No template with ID {template_id}.")
         try:
-            auth = check_registry_auth(body.get("registryAuth"), str(template["registryType"]))
+            auth = check_registry_auth(body.get("registryAuth"), str(template["registryType"]), key_contents=False)
             timeout = read_timeout(body)
         except FieldError as exc:
             return _refusal(422, "invalid", exc.message, exc.field)

@@ -53,14 +53,15 @@ def test_open_registry_answers_what_the_build_would_pin(engine: EngineProc, imag
     assert answer["registry"] == img.registry
 
 
-def test_registry_type_defaults_to_the_images_host(engine: EngineProc, images: StackImages) -> None:
-    answer = check(engine, {"image": images.open_busybox.ref})
-    assert (answer["ok"], answer["registryType"]) == (True, "private")
+def test_registry_type_is_required_as_in_a_create(engine: EngineProc, images: StackImages) -> None:
+    with engine.http() as http:
+        r = http.post("/registry/check", json={"image": images.open_busybox.ref})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "registryType"
 
 
 def test_index_lists_every_platform(engine: EngineProc, images: StackImages) -> None:
     img = images.open_multi
-    answer = check(engine, {"image": img.ref})
+    answer = check(engine, {"image": img.ref, "registryType": "private"})
     assert answer["ok"] is True, answer
     assert answer["digest"] == img.digest  # the index, as a build pins it
     assert answer["platforms"] == ["linux/amd64", "linux/arm64/v8"]
@@ -69,20 +70,22 @@ def test_index_lists_every_platform(engine: EngineProc, images: StackImages) -> 
 
 def test_basic_auth_registry(engine: EngineProc, images: StackImages) -> None:
     img = images.private_busybox
-    anonymous = check(engine, {"image": img.ref})
+    anonymous = check(engine, {"image": img.ref, "registryType": "private"})
     assert anonymous["ok"] is False
     assert anonymous["needsCredentials"] is True
     assert anonymous["error"]["code"] == "credentials_required"
     assert anonymous["error"]["field"] == "registryAuth"
     assert "requires credentials" in anonymous["error"]["message"]
 
-    wrong = check(engine, {"image": img.ref, "registryAuth": {"username": "testuser", "password": "nope"}})
+    wrong = check(engine, {"image": img.ref, "registryType": "private",
+                           "registryAuth": {"username": "testuser", "password": "nope"}})
     assert wrong["error"]["code"] == "credentials_rejected"
     assert wrong["error"]["field"] == "registryAuth.password"
     assert wrong["error"]["message"].startswith(f"Credentials rejected by {img.registry}")
     assert wrong["needsCredentials"] is True
 
-    right = check(engine, {"image": img.ref, "registryAuth": {"username": "testuser", "password": SECRET}})
+    right = check(engine, {"image": img.ref, "registryType": "private",
+                           "registryAuth": {"username": "testuser", "password": SECRET}})
     assert (right["ok"], right["digest"], right["error"]) == (True, img.digest, None)
 
 
@@ -93,29 +96,34 @@ def test_token_registry_as_docker_hub(engine: EngineProc, images: StackImages) -
     assert right["registry"].startswith("Docker Hub (mirror ")
     wrong = check(engine, {**body, "registryAuth": {"username": "hubuser", "password": "wrong"}})
     assert (wrong["ok"], wrong["error"]["code"]) == (False, "credentials_rejected")
-    assert check(engine, {"image": "busybox:1.36"})["ok"] is True  # a public library image, anonymously
+    assert check(engine, {"image": "busybox:1.36", "registryType": "dockerhub"})["ok"] is True  # public, anonymously
 
 
 def test_token_registry_as_gcr(engine: EngineProc, images: StackImages, gcr_key_json: str) -> None:
     answer = check(engine, {"image": "gcr.io/proj/busybox:v1", "registryType": "gcr",
                             "registryAuth": {"username": "_json_key", "password": gcr_key_json}})
     assert (answer["ok"], answer["digest"]) == (True, images.gcr_busybox.digest), answer
+    not_a_key = check(engine, {"image": "gcr.io/proj/busybox:v1", "registryType": "gcr",
+                               "registryAuth": {"username": "_json_key", "password": "not json"}})
+    assert not_a_key["ok"] is False
+    assert (not_a_key["error"]["code"], not_a_key["error"]["field"]) == ("credentials_invalid",
+                                                                          "registryAuth.password")
 
 
 def test_missing_tag_and_missing_repository(engine: EngineProc, images: StackImages) -> None:
     host = images.open_busybox.registry
-    tag = check(engine, {"image": f"{host}/x/busybox:2024.07"})
+    tag = check(engine, {"image": f"{host}/x/busybox:2024.07", "registryType": "private"})
     assert tag["ok"] is False
     assert tag["error"] == {"code": "tag_not_found", "field": "image",
                             "message": f"No tag 2024.07 in x/busybox on {host} — tags are checked, not listed."}
-    repo = check(engine, {"image": f"{host}/ml-team/trainer:1"})
+    repo = check(engine, {"image": f"{host}/ml-team/trainer:1", "registryType": "private"})
     assert repo["error"]["code"] == "repository_not_found", repo
     assert repo["error"]["message"] == f"No repository ml-team/trainer on {host}."
     assert repo["needsCredentials"] is False
 
 
 def test_unreachable_host(engine: EngineProc) -> None:
-    answer = check(engine, {"image": f"127.0.0.1:{free_port()}/x/busybox:1"})
+    answer = check(engine, {"image": f"127.0.0.1:{free_port()}/x/busybox:1", "registryType": "private"})
     assert answer["ok"] is False
     assert answer["error"]["code"] == "unreachable"
     assert answer["error"]["field"] == "image"
@@ -132,7 +140,8 @@ def silent_registry(registry_open: Registry) -> Iterator[GateProxy]:
 
 
 def test_slow_registry_ends_in_a_timeout_sentence(engine: EngineProc, silent_registry: GateProxy) -> None:
-    answer = check(engine, {"image": f"{silent_registry.host}/x/busybox:1", "timeoutSeconds": 1})
+    answer = check(engine, {"image": f"{silent_registry.host}/x/busybox:1", "registryType": "private",
+                            "timeoutSeconds": 1})
     assert answer["ok"] is False
     assert answer["error"]["code"] == "timeout"
     assert answer["error"]["message"] == (f"{silent_registry.host} did not answer within 1 s; the registry may be "
@@ -141,13 +150,15 @@ def test_slow_registry_ends_in_a_timeout_sentence(engine: EngineProc, silent_reg
 
 
 @pytest.mark.parametrize(("body", "field"), [
-    ({"image": "Python:3"}, "image"),
+    ({"image": "Python:3", "registryType": "dockerhub"}, "image"),
     ({"registryType": "dockerhub"}, "image"),
     ({"image": "busybox:1", "registryType": "ecr"}, "registryType"),
-    ({"image": "busybox:1", "registryAuth": {"username": "u"}}, "registryAuth.password"),
-    ({"image": "busybox:1", "timeoutSeconds": 0}, "timeoutSeconds"),
-    ({"image": "busybox:1", "timeoutSeconds": 61}, "timeoutSeconds"),
-    ({"image": "busybox:1", "timeoutSeconds": True}, "timeoutSeconds"),
+    ({"image": "busybox:1", "registryType": None}, "registryType"),
+    ({"image": "busybox:1", "registryType": "gcr"}, "image"),
+    ({"image": "busybox:1", "registryType": "dockerhub", "registryAuth": {"username": "u"}}, "registryAuth.password"),
+    ({"image": "busybox:1", "registryType": "dockerhub", "timeoutSeconds": 0}, "timeoutSeconds"),
+    ({"image": "busybox:1", "registryType": "dockerhub", "timeoutSeconds": 61}, "timeoutSeconds"),
+    ({"image": "busybox:1", "registryType": "dockerhub", "timeoutSeconds": True}, "timeoutSeconds"),
 ])
 def test_bad_requests_name_the_field(engine: EngineProc, body: dict[str, Any], field: str) -> None:
     with engine.http() as http:
@@ -163,7 +174,7 @@ def test_a_check_writes_nothing_and_never_echoes_the_password(engine: EngineProc
     img = images.private_busybox
     for password in (SECRET, "a-wrong-password-42"):
         with engine.http() as http:
-            r = http.post("/registry/check", json={"image": img.ref,
+            r = http.post("/registry/check", json={"image": img.ref, "registryType": "private",
                                                    "registryAuth": {"username": "testuser", "password": password}})
         assert password not in r.text
     assert files_of(engine.data_dir) == before
@@ -182,5 +193,5 @@ def test_openapi_describes_both_routes(engine: EngineProc) -> None:
 
 
 def test_check_needs_the_engine_token(engine: EngineProc) -> None:
-    r = httpx.post(engine.url + "/registry/check", json={"image": "busybox:1"})
+    r = httpx.post(engine.url + "/registry/check", json={"image": "busybox:1", "registryType": "dockerhub"})
     assert r.status_code == 401

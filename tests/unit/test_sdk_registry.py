@@ -47,6 +47,16 @@ async def test_check_sends_the_create_fields_and_keeps_unknown_answer_fields(loo
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize(("image", "implied"), [("python:3.11-slim", "dockerhub"), ("gcr.io/p/i:1", "gcr"),
+                                                ("registry.example.com/a/b:1", "private"), ("Bad Image", "dockerhub")])
+async def test_check_sends_the_registry_type_the_image_implies(loopback: Loopback, image: str, implied: str) -> None:
+    loopback.routes[("POST", "/registry/check")] = (200, {"ok": True})
+    async with In10ntClient(loopback.url, "k") as client:
+        await client.registry.check(image)
+    assert json.loads(loopback.requests[0].body)["registryType"] == implied
+
+
+@pytest.mark.asyncio
 async def test_drift_path_is_encoded_and_a_server_without_it_is_a_not_found(loopback: Loopback) -> None:
     async with In10ntClient(loopback.url, "k") as client:
         with pytest.raises(NotFoundError):
