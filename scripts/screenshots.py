@@ -4,7 +4,8 @@
 Starts a real stack on loopback (docker-registry servers, the local engine), fills it with
 templates in all three states (ready builds, a failed one with a wrong password, one held in
 ``building`` by a gate proxy), runs the real app against it on the xcb platform, and grabs the
-main window, every wizard page and the connection dialog. Run: ``.venv/bin/python scripts/screenshots.py``.
+main window, every wizard page, "Test access" (ok and rejected), the Registry logins tab and a
+template whose tag moved since its build, and the connection dialog. Run: ``.venv/bin/python scripts/screenshots.py``.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from PySide6.QtCore import Qt
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "screenshots"
@@ -40,6 +43,9 @@ def start_xvfb() -> subprocess.Popen[bytes] | None:
     os.environ["DISPLAY"] = f":{n}"
     os.environ["QT_QPA_PLATFORM"] = "xcb"
     return proc
+
+
+STACK: dict[str, str] = {}  # what the vault shots need to know about the stack (hosts, images)
 
 
 def fill_stack(work: Path) -> tuple[object, list[object]]:
@@ -76,21 +82,41 @@ def fill_stack(work: Path) -> tuple[object, list[object]]:
             time.sleep(0.05)
         http.post("/container-templates", json={"name": "web-app", "image": f"{gate.host}/library/busybox:1.36",
                                                 "registryType": "private", "description": "held in building"})
+    push_image(hub.url, "library/python", "3.11-slim", labels={"rebuilt": "2024-07-02"})  # the tag moves on
+    STACK.update(private=private.host, trainer=f"{private.host}/ml-team/trainer:2024.06")
     return engine, [gate, engine, private, hub]
 
 
 async def shoot(engine_dir: Path) -> None:
+    import keyring
+    import keyring.backend
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtGui import QIcon
 
-    from in10nt_desktop.app.application import icon_path
     from in10nt_desktop.app.app_services import AppServices
+    from in10nt_desktop.app.application import icon_path
     from in10nt_desktop.app.keychain import KeyStore
     from in10nt_desktop.app.local_engine import LocalEngine
     from in10nt_desktop.app.profiles import LOCAL_NAME, ProfileStore
     from in10nt_desktop.ui.connection_dialog import ConnectionDialog
     from in10nt_desktop.ui.main_window import MainWindow
-    from PySide6.QtGui import QIcon
+
+    class ScreenshotKeyring(keyring.backend.KeyringBackend):
+        """A keychain in memory, so the shots show what a desktop with one shows."""
+
+        priority = 1  # type: ignore[assignment]
+        items: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.items.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.items[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.items.pop((service, username), None)
+
+    keyring.set_keyring(ScreenshotKeyring())
 
     settings = QSettings(str(engine_dir.parent / "settings.ini"), QSettings.Format.IniFormat)
     session = AppServices(settings, KeyStore(), LocalEngine(engine_dir))
@@ -124,6 +150,7 @@ async def shoot(engine_dir: Path) -> None:
     page.details.tabs.setCurrentIndex(0)
 
     await shoot_wizard(window, settle)
+    await shoot_vault(window, session, settle)
 
     dialog = ConnectionDialog(session.profiles.load(), LOCAL_NAME, session.keys.problem, window)
     dialog.show()
@@ -184,6 +211,78 @@ async def shoot_wizard(window: object, settle: object) -> None:
     wizard.close()
 
 
+async def shoot_vault(window: object, session: object, settle: object) -> None:
+    """Test access (ok, rejected), the Registry logins tab with Docker's logins, and a moved tag."""
+    from datetime import timedelta
+
+    from in10nt_desktop.app.drafts import SecretSource
+    from in10nt_desktop.app.profiles import LOCAL_NAME
+    from in10nt_desktop.ui.connection_dialog import ConnectionDialog
+    from in10nt_desktop.ui.wizard import CreateTemplateWizard
+
+    s = session
+    for _ in range(200):
+        if s.preflight.available is not None:  # type: ignore[attr-defined]
+            break
+        await asyncio.sleep(0.05)
+    wizard = CreateTemplateWizard({"python-ml"}, s.connection.base_url, None, window,  # type: ignore[attr-defined]
+                                  preflight=s.preflight, logins=s.logins)  # type: ignore[attr-defined]
+    wizard.show()
+    wizard.name_page.name_edit.setText("trainer-2")
+    wizard.next()
+    wizard.image_page.image_edit.setText(STACK["trainer"])
+    wizard.next()
+    panel = wizard.credentials_page.panel()
+    panel.username_edit.setText("ci-bot")  # type: ignore[union-attr]
+    for password, shot in (("expired", "wizard-access-rejected"), ("s3cret-token", "wizard-access-ok")):
+        panel.secret_field.set_typed(password)  # type: ignore[union-attr]
+        for _ in range(100):
+            text = wizard.credentials_page.access.text()
+            if text.startswith(("✓", "Credentials rejected")):
+                break
+            await asyncio.sleep(0.05)
+        await settle()  # type: ignore[operator]
+        wizard.grab().save(str(OUT / f"{shot}.png"))
+    wizard.close()
+
+    s.logins.remember(STACK["private"], "ci-bot", SecretSource("typed", "s3cret-token"),  # type: ignore[attr-defined]
+                      STACK["trainer"])
+    s.logins.remember("gcr.io", "_json_key", SecretSource("typed", '{"type": "service_account"}'),  # type: ignore[attr-defined]
+                      "gcr.io/ml-project/agent:1", "key file")
+    dialog = ConnectionDialog(s.profiles.load(), LOCAL_NAME, s.keys.problem, window,  # type: ignore[attr-defined]
+                              logins=s.logins, preflight=s.preflight)  # type: ignore[attr-defined]
+    dialog.resize(760, 520)
+    dialog.show()
+    dialog.tabs.setCurrentIndex(1)
+    page = dialog.logins_page
+    assert page is not None
+    for _ in range(100):
+        if page.table.rowCount() >= 2:
+            break
+        await asyncio.sleep(0.05)
+    page.table.selectRow(1)
+    page.import_button.click()
+    for _ in range(100):
+        if page.found_list.count():
+            break
+        await asyncio.sleep(0.05)
+    page.found_list.item(0).setCheckState(Qt.CheckState.Checked)
+    await settle()  # type: ignore[operator]
+    dialog.grab().save(str(OUT / "registry-logins.png"))
+    dialog.close()
+
+    s.drift.interval = timedelta(0)  # type: ignore[attr-defined]  # as if the day had passed
+    s.drift.schedule()  # type: ignore[attr-defined]
+    python = next(r for r in s.templates.store.rows if r.name == "python-ml")  # type: ignore[attr-defined]
+    for _ in range(100):
+        if s.drift.store.drifted(python) is not None:  # type: ignore[attr-defined]
+            break
+        await asyncio.sleep(0.05)
+    window.templates_page.select(python.template_id)  # type: ignore[attr-defined]
+    await settle(1.0)  # type: ignore[operator]
+    window.grab().save(str(OUT / "main-window-drift.png"))  # type: ignore[attr-defined]
+
+
 def name(wizard: object) -> None:
     page = wizard.page(wizard.currentId())  # type: ignore[attr-defined]
     page.name_edit.setText("private-env")
@@ -210,6 +309,26 @@ def review(wizard: object) -> None:
 WIZARD_STEPS = [name, image, credentials, review]
 
 
+def docker_logins_for_shots(work: Path) -> None:
+    """A Docker config with an inline login and one in a credential helper, for "Import from Docker"."""
+    import base64
+    import json
+
+    config = work / "docker"
+    config.mkdir()
+    (config / "config.json").write_text(json.dumps({
+        "auths": {"https://index.docker.io/v1/": {"auth": base64.b64encode(b"ml-team:dckr_pat_x").decode()},
+                  "quay.io": {}},
+        "credsStore": "shots"}))
+    helper = work / "bin" / "docker-credential-shots"
+    helper.parent.mkdir()
+    helper.write_text(f"#!{sys.executable}\nimport json, sys\n"
+                      "print(json.dumps({'https://quay.io': 'robot+ci'}) if sys.argv[1] == 'list' else '{}')\n")
+    helper.chmod(0o755)
+    os.environ["DOCKER_CONFIG"] = str(config)
+    os.environ["PATH"] = f"{helper.parent}{os.pathsep}{os.environ['PATH']}"
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     xvfb = start_xvfb()
@@ -217,8 +336,10 @@ def main() -> int:
     parts: list[object] = []
     try:
         engine, parts = fill_stack(work)
-        from in10nt_desktop.app.event_loop import new_event_loop
+        docker_logins_for_shots(work)
         from PySide6.QtWidgets import QApplication
+
+        from in10nt_desktop.app.event_loop import new_event_loop
 
         app = QApplication.instance() or QApplication([sys.argv[0]])
         app.setApplicationName("In10nt Desktop")

@@ -22,6 +22,8 @@ trap give_back EXIT
 
 APT_PKGS=(
   python3-venv docker-registry podman runc conmon busybox-static skopeo curl ca-certificates
+  # a real Secret Service for the registry-login vault test: gnome-keyring in a private D-Bus session
+  gnome-keyring dbus-daemon
   # Qt (PySide6) offscreen and under Xvfb; see docs/test-stack.md
   xvfb libegl1 libgl1 libfontconfig1 libfreetype6 libglib2.0-0 libdbus-1-3 fonts-dejavu-core
   libxkbcommon0 libxkbcommon-x11-0 libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
@@ -38,7 +40,7 @@ if ((${#missing[@]})); then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-for tool in docker-registry podman runc skopeo curl; do
+for tool in docker-registry podman runc skopeo curl gnome-keyring-daemon dbus-run-session; do
   command -v "$tool" >/dev/null || { echo "error: $tool is missing after the install step" >&2; exit 1; }
 done
 

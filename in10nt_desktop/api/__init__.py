@@ -27,12 +27,13 @@ from in10nt_desktop.api.models import (
     StatusInfo,
     TemplateData,
 )
+from in10nt_desktop.api.registry import CheckProblem, DriftInfo, RegistryCheck
 from in10nt_desktop.api.templates import Template
 
 __all__ = [
     "HOSTED_BASE_URL", "REGISTRY_TYPES", "APIError", "AuthenticationError", "BuildFailedError", "BuildLog",
-    "ConflictError", "ConnectionFailedError", "Event", "EventsUnsupportedError", "In10ntClient", "In10ntError",
-    "Instance", "LogLine",
-    "NotFoundError", "Progress", "RateLimitError", "RegistryAuth", "RunResult", "SavedTemplate",
+    "CheckProblem", "ConflictError", "ConnectionFailedError", "DriftInfo", "Event", "EventsUnsupportedError",
+    "In10ntClient", "In10ntError", "Instance", "LogLine",
+    "NotFoundError", "Progress", "RateLimitError", "RegistryAuth", "RegistryCheck", "RunResult", "SavedTemplate",
     "ServerError", "StatusInfo", "Template", "TemplateData", "ValidationError", "WaitTimeoutError",
 ]

@@ -13,6 +13,7 @@ from in10nt_desktop.api.errors import In10ntError, NotFoundError
 from in10nt_desktop.api.events import Event, event_stream, server_has_events
 from in10nt_desktop.api.http import HttpCore
 from in10nt_desktop.api.instances import InstancesResource, SavedTemplatesResource
+from in10nt_desktop.api.registry import RegistryResource
 from in10nt_desktop.api.templates import TemplatesResource
 
 HOSTED_BASE_URL = "https://in10t-api-v2.fly.dev"
@@ -35,6 +36,7 @@ class In10ntClient:
         self.saved_templates = SavedTemplatesResource(self._http)
         self.instances = InstancesResource(self._http)
         self.engine = EngineResource(self._http)
+        self.registry = RegistryResource(self._http)
 
     @classmethod
     def from_env(cls, **kw: object) -> In10ntClient:

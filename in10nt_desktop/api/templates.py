@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from in10nt_desktop.api.errors import BuildFailedError, In10ntError, WaitTimeoutError
 from in10nt_desktop.api.models import BoundRow, BuildLog, RegistryAuth, StatusInfo, TemplateData
+from in10nt_desktop.api.registry import CHECK_TIMEOUT, DriftInfo, timed_body
 from in10nt_desktop.api.waits import RetryCallback, until_answered
 
 if TYPE_CHECKING:
@@ -150,3 +151,16 @@ class TemplatesResource:
                                         gave_up=_gave_up(template_id, timeout, "its ready template"),
                                         server=self._http.base_url)
         return template._bind(self._http)
+
+    async def drift(self, template_id: str, registry_auth: RegistryAuth | None = None,
+                    timeout: float | None = None) -> DriftInfo:
+        """Does the template's tag still point to the digest it was built from?
+
+        ``drifted`` is None when the registry could not say (unreachable, credentials needed: see
+        ``error``). The server keeps no credentials, so a private image needs ``registry_auth`` again.
+        ``ConflictError`` while the template has no pinned digest yet; ``NotFoundError`` for an unknown
+        template or a server without the check (``client.registry.available()`` tells which).
+        """
+        return await self._http.item(DriftInfo, "POST", template_path(template_id, "/drift"),
+                                     json=timed_body(registry_auth, timeout), retry=False,
+                                     timeout=(timeout or CHECK_TIMEOUT) + 5.0)

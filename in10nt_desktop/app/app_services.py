@@ -13,12 +13,16 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from in10nt_desktop.api import In10ntError
 from in10nt_desktop.app.build_monitor import BuildMonitor
 from in10nt_desktop.app.connection import ClientFactory, Connection, default_client
+from in10nt_desktop.app.drift_service import DriftService
 from in10nt_desktop.app.errors import ErrorReporter
 from in10nt_desktop.app.keychain import KeyStore
 from in10nt_desktop.app.live_updates import LiveUpdates
 from in10nt_desktop.app.local_engine import LocalEngine
 from in10nt_desktop.app.log_follower import LogFollower
+from in10nt_desktop.app.preflight_service import PreflightService
 from in10nt_desktop.app.profiles import Profile, ProfileStore
+from in10nt_desktop.app.registry_logins import RegistryLoginsService
+from in10nt_desktop.app.registry_vault import RegistryVault
 from in10nt_desktop.app.services import InstancesService, SavedTemplatesService
 from in10nt_desktop.app.templates_service import TemplatesService
 
@@ -46,6 +50,11 @@ class AppServices(QObject):
         self.live = LiveUpdates(self.connection, self.templates, self.saved, self.instances, self.monitor, self)
         self.logs = LogFollower(self.connection, self)
         self._keep_engine = False
+        vault = RegistryVault()  # registry logins: a keychain service of their own, not the API keys
+        self.preflight = PreflightService(self.connection, vault, self)
+        self.logins = RegistryLoginsService(vault, self.preflight, parent=self)
+        self.drift = DriftService(self.connection, self.templates, self.preflight, vault, settings, parent=self)
+        self.connection.connected.connect(lambda _client: self.logins.load())
 
     # -- connection ---------------------------------------------------------------------------
     def activate(self, profile: Profile, base_url_override: str | None = None, remember: bool = True) -> None:
@@ -103,6 +112,7 @@ class AppServices(QObject):
     async def close(self) -> None:
         self.logs.stop()
         await self._release_engine()
+        await self.logins.close()
         await self.connection.close()
         await self.engine.stop()
 

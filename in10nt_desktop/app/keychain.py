@@ -14,6 +14,9 @@ import logging
 from typing import Any
 
 log = logging.getLogger(__name__)
+# qasync's executor logs what every worker thread is given and returns, at DEBUG level: with
+# IN10NT_LOG=debug that would put keychain secrets in the log. Its debug lines say nothing else of use.
+logging.getLogger("qasync").setLevel(logging.INFO)
 SERVICE = "in10nt-desktop"
 TIMEOUT = 5.0
 
@@ -52,7 +55,9 @@ class KeyStore:
         return f"KeyStore(service={self._service!r}, persistent={self.persistent}, keys=<{len(self._session)} hidden>)"
 
     async def _run(self, operation: str, *args: str) -> Any:
-        return await asyncio.wait_for(asyncio.to_thread(_call, operation, self._service, *args), self._timeout)
+        # A closure, not arguments: qasync's executor logs the arguments of what it runs (at DEBUG level).
+        service = self._service
+        return await asyncio.wait_for(asyncio.to_thread(lambda: _call(operation, service, *args)), self._timeout)
 
     def _unavailable(self, exc: BaseException) -> None:
         if self.persistent:

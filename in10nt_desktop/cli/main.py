@@ -34,7 +34,7 @@ from in10nt_desktop.api import (
     WaitTimeoutError,
 )
 from in10nt_desktop.api.validation import FieldError, parse_image, registry_type_for
-from in10nt_desktop.cli import commands, instance_commands, watch_commands
+from in10nt_desktop.cli import commands, image_commands, instance_commands, watch_commands
 from in10nt_desktop.engine.runtime_file import RUNTIME_FILE, default_data_dir, read_runtime
 
 EXIT_UNKNOWN = 4  # a wait gave up: the build may still end either way (3 is `events` without a stream)
@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"in10nt {__version__}")
     _global_options(parser, suppress=False)
     top = parser.add_subparsers(dest="group", required=True,
-                                metavar="{templates,saved-templates,instances,events,engine}")
+                                metavar="{templates,saved-templates,instances,images,events,engine}")
 
     tpl = top.add_parser("templates", help="container templates").add_subparsers(dest="cmd", required=True)
     tlist = tpl.add_parser("list", parents=[common], help="list templates")
@@ -153,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     sdel.add_argument("name", nargs="+")
     instance_commands.add_clone_parser(saved, common)
     instance_commands.add_parsers(top, common)
+    image_commands.add_parsers(top, tpl, common)
 
     events = top.add_parser("events", parents=[common], help="print every change on the server as it happens")
     events.add_argument("--since", type=_bounded(int, 0, 2**63 - 1), metavar="ID",
@@ -251,12 +252,14 @@ def infer_registry_type(image: str) -> str:
 async def _run(args: argparse.Namespace) -> int:
     if args.group == "engine":
         raise AssertionError("engine commands run outside asyncio")
-    handlers = {**commands.HANDLERS, **instance_commands.HANDLERS, ("events", "stream"): watch_commands.events_cmd}
+    handlers = {**commands.HANDLERS, **instance_commands.HANDLERS, **image_commands.HANDLERS,
+                ("events", "stream"): watch_commands.events_cmd}
     if args.group == "templates" and args.cmd == "list" and args.watch:
         handlers[("templates", "list")] = watch_commands.templates_watch
     handler: Callable[[In10ntClient, argparse.Namespace], Awaitable[int]] = handlers[(args.group, args.cmd)]
-    if args.group == "templates" and args.cmd == "create":
+    if hasattr(args, "password_stdin"):  # every command that takes registry credentials
         args.registry_auth = read_auth(args)
+    if args.group == "templates" and args.cmd == "create":
         args.registry_type = args.registry_type or infer_registry_type(args.image)
     async with connect(args) as client:
         return await handler(client, args)

@@ -37,6 +37,7 @@ from in10nt_desktop.engine.instance_rows import InstanceError
 from in10nt_desktop.engine.instances import InstanceRuntime
 from in10nt_desktop.engine.limits import BadBody, BodyLimit, decode_json_body
 from in10nt_desktop.engine.openapi import MAX_LOG_AFTER, complete
+from in10nt_desktop.engine.preflight_routes import preflight_router
 from in10nt_desktop.engine.registry import MAX_REDIRECTS
 from in10nt_desktop.engine.runtime_file import ensure_private_dir
 from in10nt_desktop.engine.store import Store
@@ -290,6 +291,7 @@ def create_app(config: EngineConfig) -> FastAPI:
     # Instances and DELETE /saved-templates/{name} (which removes an image) need the container engine.
     app.include_router(instance_router(lambda: state.instances))
     app.include_router(control_router(lambda: state.control, json_response, error_response))
+    app.include_router(preflight_router(lambda: state.http, lambda: state.store, config.mirrors, config.platform))
     if config.events:
         app.include_router(events_router(lambda: state.events, config.events_heartbeat))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from in10nt_desktop.api.models import REGISTRY_TYPES
+from in10nt_desktop.api.registry import CHECK_TIMEOUT, MAX_CHECK_TIMEOUT, MIN_CHECK_TIMEOUT
 from in10nt_desktop.api.validation import (
     DESCRIPTION,
     IDEMPOTENCY_KEY,
@@ -82,6 +83,25 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "event": {"enum": list(EVENT_TYPES)},
         "data": {"type": "string", "contentMediaType": "application/json",
                  "contentSchema": {"type": "object"}}}},
+    # POST /registry/check and POST /container-templates/{id}/drift (engine/preflight.py): a registry's
+    # refusal is an answer with `error`, not an error status.
+    "RegistryCheck": {"type": "object", "required": ["ok", "image", "registryType", "registry", "digest", "platform",
+                                                     "platforms", "sizeBytes", "layers", "needsCredentials",
+                                                     "elapsedMs", "error"], "properties": {
+        "ok": {"type": "boolean"}, "image": _STRING, "registryType": {"enum": list(REGISTRY_TYPES)},
+        "registry": {**_STRING, "description": "as people name it: Docker Hub, registry.example.com:5000"},
+        "digest": _nullable(_STRING), "platform": _nullable(_STRING),
+        "platforms": {"type": "array", "items": _STRING}, "sizeBytes": _nullable(_INT), "layers": _nullable(_INT),
+        "needsCredentials": {"type": "boolean"}, "elapsedMs": _INT, "error": _ref("CheckProblem")}},
+    "Drift": {"type": "object", "required": ["templateId", "image", "drifted", "builtDigest", "currentDigest",
+                                             "checkedAt", "error"], "properties": {
+        "templateId": _STRING, "image": _STRING, "drifted": {"type": ["boolean", "null"]}, "builtDigest": _STRING,
+        "currentDigest": _nullable(_STRING), "checkedAt": _TIME, "error": _ref("CheckProblem")}},
+    "CheckProblem": {"type": ["object", "null"], "required": ["code", "message", "field"], "properties": {
+        "code": {**_STRING, "description": "credentials_required, credentials_rejected, credentials_invalid, "
+                                           "tag_not_found, repository_not_found, platform_missing, not_found, "
+                                           "unreachable, tls, timeout, rate_limited, protocol"},
+        "message": _STRING, "field": _nullable(_STRING)}},
     "RunResult": {"type": "object", "required": ["exitCode", "output", "startedAt", "finishedAt", "timedOut",
                                                  "outputTruncated", "outputBytes"], "properties": {
         "exitCode": _nullable({"type": "integer"}), "output": _STRING, "startedAt": _TIME, "finishedAt": _TIME,
@@ -112,8 +132,23 @@ def _template_create() -> dict[str, Any]:
         ["name", "image", "registryType"]) for kind in REGISTRY_TYPES]}
 
 
+_CHECK_TIMEOUT = {"type": "number", "minimum": MIN_CHECK_TIMEOUT, "maximum": MAX_CHECK_TIMEOUT,
+                  "default": CHECK_TIMEOUT, "description": "seconds the whole check may take"}
+
+
+def _check_request() -> dict[str, Any]:
+    """A create body without the name: the image must fit the registry type, as in a create."""
+    return {"oneOf": [_object({"registryType": {"const": kind}, "registryAuth": _AUTH,
+                               "timeoutSeconds": _CHECK_TIMEOUT,
+                               "image": {"type": "string", "minLength": 1, "maxLength": MAX_IMAGE,
+                                         "pattern": image_pattern(kind)}}, ["image", "registryType"])
+                      for kind in REGISTRY_TYPES]}
+
+
 _TEMPLATE_ID = {"type": "string", "pattern": TEMPLATE_ID_PATTERN}
 BODIES: dict[str, dict[str, Any]] = {
+    "registry_check": _check_request(),
+    "drift": _object({"registryAuth": _AUTH, "timeoutSeconds": _CHECK_TIMEOUT}, []),
     "template": _template_create(),
     "instance": _object({"name": NAME.schema(), "description": _nullable(DESCRIPTION.schema()),
                          "containerTemplateId": _TEMPLATE_ID}, ["name", "containerTemplateId"]),
@@ -214,7 +249,12 @@ OPERATIONS: dict[tuple[str, str], tuple[int, dict[str, Any] | None, list[str], s
     ("post", "/engine/exit-when-idle"): (200, _object({"exitWhenIdle": {"type": "boolean"}}, ["exitWhenIdle"]),
                                          [], "exit_when_idle", _BODY_ERRORS),
     ("post", "/engine/shutdown"): (202, _object({"stopping": {"const": True}}, ["stopping"]), [], None, ()),
+    ("post", "/registry/check"): (200, _ref("RegistryCheck"), [], "registry_check", _BODY_ERRORS),
+    ("post", "/container-templates/{template_id}/drift"): (200, _ref("Drift"), ["template_id"], "drift",
+                                                           (*_BODY_ERRORS, 404, 409)),
 }
+# Bodies that may be left out (the operation then takes its defaults).
+OPTIONAL_BODIES = frozenset({("post", "/container-templates/{template_id}/drift")})
 # Answers that are not JSON: the event stream (engine/event_routes.py describes its events).
 MEDIA_TYPES = {("get", "/events"): "text/event-stream"}
 _EVERY_OPERATION = (401, 403, 503)  # the guard, and the HTTP server's connection limit
@@ -236,7 +276,7 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
             media_type = MEDIA_TYPES.get((method, path), "application/json")
             operation.pop("requestBody", None)
             if body is not None:
-                operation["requestBody"] = {"required": True,
+                operation["requestBody"] = {"required": (method, path) not in OPTIONAL_BODIES,
                                             "content": {"application/json": {"schema": BODIES[body]}}}
             responses = {str(status): _ok(schema, media_type)}
             for code in sorted({*errors, *_EVERY_OPERATION}):

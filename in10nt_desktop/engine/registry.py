@@ -46,9 +46,10 @@ MAX_REDIRECTS = 10  # set on the engine's client (engine/app.py); a registry red
 class RegistryError(Exception):
     """``str(err)`` is the sentence that becomes a failed template's ``error``."""
 
-    def __init__(self, message: str, kind: str) -> None:
+    def __init__(self, message: str, kind: str, code: str | None = None) -> None:
         super().__init__(message)
         self.kind = kind  # not_found | auth | unreachable | tls | rate_limit | timeout | protocol
+        self.code = code  # the registry's own error code when it sent one (MANIFEST_UNKNOWN, NAME_UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ class RegistrySession:
                                      "(username and access token) or try again later.", "rate_limit")
             return RegistryError(f"{where} is rate limiting requests; try again later.", "rate_limit")
         if response.status_code == 404 or code in ("MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UNKNOWN"):
-            return RegistryError(f"Image or tag not found on {where}: {what}.", "not_found")
+            return RegistryError(f"Image or tag not found on {where}: {what}.", "not_found", code)
         if response.status_code in (401, 403):
             if self._auth is None:
                 return RegistryError(f"{where} requires credentials for {self.repository} (or the image does "

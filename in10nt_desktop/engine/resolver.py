@@ -51,6 +51,7 @@ class Resolved:
     endpoint: Endpoint
     repository: str
     layer_sizes: dict[str, int]
+    platforms: tuple[str, ...] = ()  # every platform the tag offers (an index lists several)
 
 
 def _json_object(fetched: Fetched, what: str, where: str) -> dict[str, Any]:
@@ -110,7 +111,7 @@ def choose_platform(index: dict[str, Any], wanted: str) -> dict[str, Any]:
     if exact:
         return exact[0]
     offered = ", ".join(sorted({_platform_of(m) for m in images})) or "none"
-    raise RegistryError(f"The image has no {wanted} variant (it offers: {offered}).", "not_found")
+    raise RegistryError(f"The image has no {wanted} variant (it offers: {offered}).", "not_found", "NO_PLATFORM")
 
 
 async def resolve(client: httpx.AsyncClient, ref: ImageRef, auth: Credentials | None, *,
@@ -126,6 +127,7 @@ async def resolve(client: httpx.AsyncClient, ref: ImageRef, auth: Credentials | 
     if session.token_requests:
         say(f"Authenticated with a token from {endpoint.display}'s token service")
     data = _json_object(top, "an image manifest", endpoint.display)
+    offered = listed_platforms(data)
     if top.media_type in INDEX_TYPES or "manifests" in data:
         listed = data.get("manifests")
         if not isinstance(listed, list):
@@ -160,4 +162,15 @@ async def resolve(client: httpx.AsyncClient, ref: ImageRef, auth: Credentials | 
     say(f"Resolved to {top.digest}: {found}, {len(layers)} layer{'' if len(layers) == 1 else 's'}, {size} bytes")
     return Resolved(digest=top.digest, platform=found, size_bytes=size, layers=len(layers), endpoint=endpoint,
                     repository=ref.repository,
-                    layer_sizes={str(layer.get('digest')): int(layer.get('size', 0)) for layer in layers})
+                    layer_sizes={str(layer.get('digest')): int(layer.get('size', 0)) for layer in layers},
+                    platforms=offered or (found,))
+
+
+def listed_platforms(index: dict[str, Any]) -> tuple[str, ...]:
+    """The platforms an index offers, attestations left out; empty for a single manifest."""
+    listed = index.get("manifests")
+    if not isinstance(listed, list):
+        return ()
+    names = (_platform_of(m) for m in listed if isinstance(m, dict) and isinstance(m.get("platform"), dict)
+             and m["platform"].get("os") not in (None, "unknown"))
+    return tuple(dict.fromkeys(names))

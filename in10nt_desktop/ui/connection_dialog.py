@@ -1,4 +1,7 @@
-"""Add, edit and switch connection profiles; the API key field feeds the keychain, never a file."""
+"""Add, edit and switch connection profiles; the API key field feeds the keychain, never a file.
+
+A second tab lists the registry logins kept in the keychain (ui/registry_logins_page.py).
+"""
 
 from __future__ import annotations
 
@@ -15,11 +18,14 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from in10nt_desktop.app.profiles import Profile, new_profile_id
+from in10nt_desktop.app.vault_protocols import LoginsView, PreflightView
+from in10nt_desktop.ui.registry_logins_page import RegistryLoginsPage
 
 KIND_TEXT = {"local": "This computer: the local engine, started by the app when needed",
              "cloud": "The hosted In10nt service", "custom": "An In10nt-compatible server at a URL"}
@@ -30,8 +36,11 @@ class ConnectionDialog(QDialog):
     profiles_changed = Signal(list)           # list[Profile] to save
 
     def __init__(self, profiles: list[Profile], active: str, keychain_note: str | None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, logins: LoginsView | None = None,
+                 preflight: PreflightView | None = None) -> None:
         super().__init__(parent)
+        self._logins, self._preflight = logins, preflight
+        self.logins_page: RegistryLoginsPage | None = None
         self.setWindowTitle("Connections")
         self.setMinimumSize(640, 380)
         self.profiles = list(profiles)
@@ -90,7 +99,17 @@ class ConnectionDialog(QDialog):
         self.problem.setAccessibleName("Profile problem")
         form.addRow("", self.problem)
         body.addWidget(form_holder, 3)
-        outer.addLayout(body, 1)
+        if self._logins is None:
+            outer.addLayout(body, 1)
+        else:
+            self.tabs = QTabWidget()
+            self.tabs.setAccessibleName("Connections and registry logins")
+            connections = QWidget()
+            connections.setLayout(body)
+            self.tabs.addTab(connections, "C&onnections")
+            self.logins_page = RegistryLoginsPage(self._logins, self._preflight)
+            self.tabs.addTab(self.logins_page, "Registry &logins")
+            outer.addWidget(self.tabs, 1)
 
         self.box = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.connect_button = self.box.addButton("&Connect", QDialogButtonBox.ButtonRole.AcceptRole)

@@ -25,6 +25,7 @@ from in10nt_desktop.app import code_snippets
 from in10nt_desktop.app.drafts import TemplateDraft
 from in10nt_desktop.app.template_rows import TemplateRow
 from in10nt_desktop.cli.output import human_size
+from in10nt_desktop.ui.drift_box import DriftBox
 
 # Fields shown first and how to label them; anything else the server sends follows, as given.
 _KNOWN = [("templateId", "Template ID"), ("name", "Name"), ("description", "Description"), ("image", "Image"),
@@ -76,6 +77,8 @@ class DetailsPanel(QWidget):
         font.setBold(True)
         self.title.setFont(font)
         layout.addWidget(self.title)
+        self.drift_box = DriftBox()
+        layout.addWidget(self.drift_box)
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Template details")
         layout.addWidget(self.tabs, 1)
@@ -123,6 +126,7 @@ class DetailsPanel(QWidget):
         if self.row is not None:
             self._last_id = self.row.template_id
         self.row = row
+        self.drift_box.show_row(row)
         if row is not None:
             data = row.data.model_dump(mode="json", by_alias=True)
             keys = [k for k, _ in _KNOWN if data.get(k) not in (None, "")] + \

@@ -155,6 +155,9 @@ class MainWindow(QMainWindow):
         s.logs.reset.connect(lambda _tid: self.templates_page.details.clear_log())
         s.logs.lines_added.connect(self._on_log_lines)
         s.logs.unavailable.connect(lambda _tid, text: self.templates_page.details.log.setPlaceholderText(text))
+        self.templates_page.set_drift(s.drift)
+        self.templates_page.details.drift_box.recreate_requested.connect(
+            lambda row: self.open_wizard(TemplateDraft.from_template(row.data), title="Create template again"))
 
     # -- service events ----------------------------------------------------------------------------
     def _on_state(self, state: str, text: str) -> None:
@@ -256,12 +259,16 @@ class MainWindow(QMainWindow):
     def _update_actions(self, *_args: object) -> None:
         self.actions_.update_enabled()
 
-    def open_wizard(self, prefill: TemplateDraft | None = None) -> None:
+    def open_wizard(self, prefill: TemplateDraft | None = None, title: str | None = None) -> None:
         from in10nt_desktop.ui.wizard import CreateTemplateWizard  # not needed for the first paint
 
-        names = {row.name for row in self.services.templates.store.rows}
-        self.wizard = CreateTemplateWizard(names, self.services.connection.base_url, prefill, self)
-        self.wizard.draft_ready.connect(self.services.templates.create)
+        s = self.services
+        names = {row.name for row in s.templates.store.rows}
+        self.wizard = wizard = CreateTemplateWizard(names, s.connection.base_url, prefill, self,
+                                                    preflight=s.preflight, logins=s.logins, title=title)
+        wizard.draft_ready.connect(s.templates.create)
+        wizard.login_to_remember.connect(lambda host, user, secret, image: s.logins.remember(host, user, secret, image))
+        wizard.login_used.connect(s.logins.note_image)
         self.wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.wizard.open()
 
@@ -271,7 +278,8 @@ class MainWindow(QMainWindow):
         keys = self.services.keys
         note = keys.problem if not keys.persistent else None
         profile = self.services.connection.profile
-        dialog = ConnectionDialog(self.services.profiles.load(), profile.name if profile else "", note, self)
+        dialog = ConnectionDialog(self.services.profiles.load(), profile.name if profile else "", note, self,
+                                  logins=self.services.logins, preflight=self.services.preflight)
         dialog.profiles_changed.connect(self.services.save_profiles)
         dialog.connect_requested.connect(self._switch_profile)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # its key field must not outlive it

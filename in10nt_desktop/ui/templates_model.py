@@ -15,7 +15,10 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QStyle
 
+from in10nt_desktop.app.drift_service import DriftStore
 from in10nt_desktop.app.template_rows import TemplateRow, TemplateStore
 
 Index = QModelIndex | QPersistentModelIndex
@@ -35,10 +38,12 @@ HEADERS = {Column.NAME: "Name", Column.IMAGE: "Image", Column.REGISTRY: "Registr
 ROW_ROLE = Qt.ItemDataRole.UserRole          # the TemplateRow itself
 _DISPLAY, _TOOLTIP, _ACCESSIBLE, _ROW = (int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.ToolTipRole),
                                          int(Qt.ItemDataRole.AccessibleTextRole), int(ROW_ROLE))
-_ANSWERED = frozenset((_DISPLAY, _TOOLTIP, _ACCESSIBLE, _ROW))
+_DECORATION = int(Qt.ItemDataRole.DecorationRole)
+_ANSWERED = frozenset((_DISPLAY, _TOOLTIP, _ACCESSIBLE, _ROW, _DECORATION))
 _NAME, _IMAGE, _REGISTRY, _STATUS, _CREATED = (int(Column.NAME), int(Column.IMAGE), int(Column.REGISTRY),
                                                int(Column.STATUS), int(Column.CREATED))
 STATUS_ORDER = {"building": 0, "failed": 1, "ready": 2}
+DRIFT_MARK = "base image updated since build"
 
 
 class TemplatesModel(QAbstractTableModel):
@@ -54,6 +59,23 @@ class TemplatesModel(QAbstractTableModel):
         store.rows_changed.connect(self._on_rows_changed)
         store.reset_done.connect(self._resort)
         self._sort: tuple[int, Qt.SortOrder] | None = None
+        self._drift: DriftStore | None = None
+        self._icon: QIcon | None = None
+
+    def set_drift(self, drift: DriftStore) -> None:
+        """Mark rows whose tag moved since their build (the Image cell says so)."""
+        self._drift = drift
+        drift.changed.connect(self._on_drift_changed)
+
+    def _on_drift_changed(self, template_id: str) -> None:
+        pos = self._store.position(template_id)
+        if pos is not None:
+            self.dataChanged.emit(self.index(pos, _NAME), self.index(pos, _IMAGE))
+
+    def _drift_icon(self) -> QIcon:
+        if self._icon is None:
+            self._icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_BrowserReload)
+        return self._icon
 
     # -- sorting: done on the store's rows, not by the proxy --------------------------------------------
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -95,10 +117,16 @@ class TemplatesModel(QAbstractTableModel):
             return None
         row = self._store.rows[index.row()]
         column = index.column()
+        if role == _DECORATION:  # a mark a narrow Image column cannot hide: the tag moved since the build
+            if column == _NAME and self._drift is not None and self._drift.drifted(row) is not None:
+                return self._drift_icon()
+            return None
         if role == _DISPLAY:
             if column == _NAME:
                 return row.name
             if column == _IMAGE:
+                if self._drift is not None and self._drift.drifted(row) is not None:
+                    return f"{row.image}  ⟳ {DRIFT_MARK}"
                 return row.image
             if column == _REGISTRY:
                 return row.registry_type
@@ -116,11 +144,18 @@ class TemplatesModel(QAbstractTableModel):
                 if row.stale:
                     return f"{row.status} (not confirmed by the server lately: it may be offline)"
                 return row.status
+            state = self._drift.drifted(row) if column in (_IMAGE, _NAME) and self._drift is not None else None
+            if state is not None:
+                return (f"Base image updated since build: {row.image} now points to {state.current_digest[:19]}…; "
+                        f"this template was built from {state.built_digest[:19]}…. Create it again to use the new "
+                        "image.")
             if column in (_IMAGE, _NAME):
                 return row.data.description or row.image
             return None
         if column == _STATUS:  # accessible text
             return f"{row.status}: {row.error}" if row.error else row.status
+        if column in (_IMAGE, _NAME) and self._drift is not None and self._drift.drifted(row) is not None:
+            return f"{row.name if column == _NAME else row.image}, {DRIFT_MARK}"
         return None
 
     def headerData(self, section: int, orientation: Qt.Orientation,

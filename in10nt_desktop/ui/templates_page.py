@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from in10nt_desktop.app.template_rows import TemplateRow, TemplateStore
+from in10nt_desktop.app.vault_protocols import DriftView
 from in10nt_desktop.ui.details_panel import DetailsPanel
 from in10nt_desktop.ui.row_view import RowView
 from in10nt_desktop.ui.status_badge import StatusBadgeDelegate
@@ -116,6 +117,11 @@ class TemplatesPage(QWidget):
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setSizes([880, 440])
         layout.addWidget(self.splitter, 1)
+
+    def set_drift(self, drift: DriftView) -> None:
+        """Show tag drift: a mark in the Image column, and the details panel's "Base image" box."""
+        self.model.set_drift(drift.store)
+        self.details.drift_box.set_drift(drift)
 
     # -- selection -------------------------------------------------------------------------------
     def selected_rows(self) -> list[TemplateRow]:

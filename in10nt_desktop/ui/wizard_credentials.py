@@ -1,53 +1,39 @@
-"""The wizard's credentials page: fields that follow the registry type.
+"""The wizard's credentials page: fields that follow the registry type, and the remembered login.
 
-It is the one page that does I/O: it reads a GCR key file, off the GUI thread, in an
-``asyncSlot`` on the qasync loop.
+The GCR panel, the one that reads a file, is in ``wizard_gcr.py``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-from collections.abc import Awaitable, Callable
-from enum import IntEnum
-from typing import TYPE_CHECKING
-
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QFileDialog,
+    QCheckBox,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QRadioButton,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
     QWizardPage,
 )
 
-from in10nt_desktop.api.validation import FieldError, check_registry_auth, check_service_account_json
+from in10nt_desktop.api.validation import FieldError, check_registry_auth
 from in10nt_desktop.app.drafts import SecretSource
+from in10nt_desktop.ui.access_check import AccessRow
 from in10nt_desktop.ui.secret_field import FieldMessage, MessageKind, SecretField
+from in10nt_desktop.ui.wizard_gcr import KEY_FIELD, GcrMode, GcrPanel
 from in10nt_desktop.ui.wizard_pages import (
     REGISTRY_TYPE_NAMES,
     buddy_label,
     field_column,
 )
 
-if TYPE_CHECKING:  # qasync ships no type information
-    def asyncSlot(*types: type) -> Callable[[Callable[..., Awaitable[None]]], Callable[..., asyncio.Task[None]]]: ...
-else:
-    from qasync import asyncSlot
+__all__ = ["CredentialsPage", "GcrMode", "GcrPanel", "PairPanel", "RememberedLoginBox"]
 
-
-KEY_FIELD = "registryAuth.password"
-GCR_KEY_USER = "_json_key"
-GCR_TOKEN_USER = "oauth2accesstoken"
-MAX_KEY_BYTES = 64 * 1024
 CREDENTIAL_INTROS = {
     "dockerhub": "Only needed for private repositories. Use a Docker Hub access token rather than your "
                  "password.",
@@ -55,33 +41,6 @@ CREDENTIAL_INTROS = {
     "gcr": "Sign in with a service-account key file or an access token, or pull a public image without "
            "credentials.",
 }
-
-
-class GcrMode(IntEnum):
-    KEY_FILE = 0
-    TOKEN = 1
-    NONE = 2
-
-
-def read_key_file(path: str) -> str:
-    """Run in a worker thread: the key file's text, or a ``FieldError`` saying why not."""
-    if os.path.isdir(path):  # Windows reports a folder as PermissionError
-        raise FieldError(KEY_FIELD, f"{path} is a folder; choose the key file inside it.")
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_KEY_BYTES + 1)
-    except FileNotFoundError:
-        raise FieldError(KEY_FIELD, f"There is no file at {path}.") from None
-    except PermissionError:
-        raise FieldError(KEY_FIELD, f"You are not allowed to read {path}.") from None
-    except OSError as err:
-        raise FieldError(KEY_FIELD, f"{path} could not be read: {err.strerror or err}.") from None
-    if len(data) > MAX_KEY_BYTES:
-        raise FieldError(KEY_FIELD, "That file is too large to be a service-account key.")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return ""  # not text, so not JSON: check_service_account_json says so in its own words
 
 
 class PairPanel(QWidget):
@@ -137,225 +96,73 @@ class PairPanel(QWidget):
         self.secret_field.clear()
 
 
-class GcrPanel(QWidget):
-    """GCR / Artifact Registry: a service-account key file, an access token, or nothing."""
+class RememberedLoginBox(QWidget):
+    """The login the keychain holds for the image's host: use it (username shown, secret never), or not."""
 
     changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.mode_buttons: dict[GcrMode, QRadioButton] = {
-            GcrMode.KEY_FILE: QRadioButton("Service-account JSON &key file"),
-            GcrMode.TOKEN: QRadioButton("Access &token"),
-            GcrMode.NONE: QRadioButton("No credentials (a p&ublic image)"),
-        }
-        self._mode_group = QButtonGroup(self)
-        self.key_edit = QLineEdit()
-        self.choose_button = QPushButton("C&hoose…")
-        self.key_message = FieldMessage()
-        self.token_field = SecretField("Access token")
-        self._key_timer = QTimer(self)
-        self._key_task: asyncio.Task[None] | None = None
-        self._key_wanted_path: str | None = None  # the path of the latest read started
-        self._key_read_path: str | None = None  # the path the stored text or error belongs to
-        self._key_text: str | None = None
-        self._key_error = ""
-        self._key_summary = ""
-        self._form = QFormLayout(self)
-        self._build_ui()
-        self.mode_buttons[GcrMode.KEY_FILE].setChecked(True)
-        self.refresh()
+        self.use_button = QRadioButton()
+        self.other_button = QRadioButton("Use &other credentials")
+        self.use_button.setChecked(True)
+        self.use_button.setAccessibleName("Use the remembered login")
+        self.other_button.setAccessibleName("Use other credentials")
+        group = QButtonGroup(self)
+        group.addButton(self.use_button)
+        group.addButton(self.other_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 8)
+        layout.setSpacing(4)
+        layout.addWidget(self.use_button)
+        layout.addWidget(self.other_button)
+        self.use_button.toggled.connect(lambda _on: self.changed.emit())
 
-    def _build_ui(self) -> None:
-        modes = QVBoxLayout()
-        modes.setContentsMargins(0, 0, 0, 0)
-        modes.setSpacing(4)
-        names = {GcrMode.KEY_FILE: "service-account JSON key file", GcrMode.TOKEN: "access token",
-                 GcrMode.NONE: "no credentials"}
-        for mode, radio in self.mode_buttons.items():
-            radio.setAccessibleName(f"Sign in with: {names[mode]}")
-            self._mode_group.addButton(radio, int(mode))
-            modes.addWidget(radio)
-        mode_box = QWidget()
-        mode_box.setLayout(modes)
-        self.key_edit.setAccessibleName("Service-account JSON key file path")
-        self.key_edit.setPlaceholderText("/path/to/key.json")
-        self.choose_button.setAccessibleName("Choose the service-account JSON key file")
-        self.choose_button.setAutoDefault(False)
-        key_row = QHBoxLayout()
-        key_row.setContentsMargins(0, 0, 0, 0)
-        key_row.addWidget(self.key_edit, 1)
-        key_row.addWidget(self.choose_button)
-        key_box = QWidget()
-        key_column = QVBoxLayout(key_box)
-        key_column.setContentsMargins(0, 0, 0, 0)
-        key_column.setSpacing(4)
-        key_column.addLayout(key_row)
-        key_column.addWidget(self.key_message)
-        key_box.setFocusProxy(self.key_edit)
-        self._form.setContentsMargins(0, 0, 0, 0)
-        self._form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self._form.addRow(buddy_label("Sign in with:", self.mode_buttons[GcrMode.KEY_FILE]), mode_box)
-        self._form.addRow(buddy_label("Key &file:", self.key_edit), key_box)
-        self._form.addRow(buddy_label("Access t&oken:", self.token_field), self.token_field)
-        self._key_timer.setSingleShot(True)
-        self._key_timer.setInterval(300)
-        self._key_timer.timeout.connect(lambda: self._start_key_read())
-        self._mode_group.idToggled.connect(self._on_mode_toggled)
-        self.key_edit.textChanged.connect(self._on_key_path_edited)
-        self.key_edit.editingFinished.connect(lambda: self._start_key_read())
-        self.choose_button.clicked.connect(self._on_choose_clicked)
-        self.token_field.changed.connect(self.refresh)
-
-    # -- values -------------------------------------------------------------------------------
-
-    def mode(self) -> GcrMode:
-        return GcrMode(self._mode_group.checkedId())
-
-    def set_mode(self, mode: GcrMode) -> None:
-        self.mode_buttons[mode].setChecked(True)
-
-    def key_path(self) -> str:
-        return os.path.expanduser(self.key_edit.text().strip())
-
-    def key_text(self) -> str | None:
-        """The key file's contents, once read and checked for the path now in the field."""
-        return self._key_text if self._key_read_path == self.key_path() else None
-
-    def key_error(self) -> str:
-        return self._key_error if self._key_read_path == self.key_path() else ""
-
-    def username(self) -> str | None:
-        return {GcrMode.KEY_FILE: GCR_KEY_USER, GcrMode.TOKEN: GCR_TOKEN_USER}.get(self.mode())
-
-    def secret(self) -> SecretSource | None:
-        if self.mode() is GcrMode.KEY_FILE:
-            text = self.key_text()
-            return SecretSource("typed", text) if text is not None else None
-        if self.mode() is GcrMode.TOKEN:
-            return self.token_field.source()
-        return None
-
-    def blocking(self) -> bool:
-        if self.mode() is GcrMode.KEY_FILE:
-            return self.key_text() is None
-        if self.mode() is GcrMode.TOKEN:
-            return self.token_field.source() is None or self.token_field.problem() is not None
-        return False
-
-    def clear(self) -> None:
-        self._key_timer.stop()
-        self._cancel_key_read()
-        self._key_text = None
-        self._key_read_path = self._key_wanted_path = None
-        self.key_edit.clear()
-        self.token_field.clear()
-
-    # -- reading the key file -----------------------------------------------------------------
-
-    def _on_key_path_edited(self) -> None:
-        if self.key_path():
-            self._key_timer.start()
-        else:
-            self._key_timer.stop()
-        self.refresh()
-
-    def _on_choose_clicked(self) -> None:
-        dialog = QFileDialog(self, "Choose the service-account JSON key file")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setNameFilters(["JSON key files (*.json)", "All files (*)"])
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.fileSelected.connect(self._on_key_file_chosen)
-        dialog.open()  # not exec(): no nested event loop under qasync
-
-    def _on_key_file_chosen(self, path: str) -> None:
-        self.key_edit.setText(path)
-        self._start_key_read(force=True)  # the same path again may be a fixed file
-
-    def _start_key_read(self, force: bool = False) -> None:
-        self._key_timer.stop()
-        path = self.key_path()
-        if path and (force or path != self._key_wanted_path):
-            self._cancel_key_read()
-            self._key_wanted_path, self._key_read_path = path, None
-            self._key_task = self._load_key_file(path)  # kept, so closing the wizard can cancel it
-            self.refresh()
-
-    def _cancel_key_read(self) -> None:
-        if self._key_task is not None and not self._key_task.done():
-            self._key_task.cancel()
-        self._key_task = None
-
-    @asyncSlot()
-    async def _load_key_file(self, path: str) -> None:
-        """Read and check the key off the GUI thread."""
-        text: str | None = None
-        try:
-            raw = await asyncio.to_thread(read_key_file, path)
-            data = check_service_account_json(raw)
-        except FieldError as err:
-            error, summary = err.message, ""
-        else:
-            text, error = raw, ""  # the file's contents exactly, as the registry expects them
-            project = f" in project {data['project_id']}" if data.get("project_id") else ""
-            summary = f"Service-account key for {data['client_email']}{project}."
-        if path != self.key_path():
-            return  # the field changed while reading: a newer read will report
-        self._key_read_path, self._key_text, self._key_error, self._key_summary = path, text, error, summary
-        self.refresh()
-
-    # -- display ------------------------------------------------------------------------------
-
-    def _on_mode_toggled(self, _id: int, checked: bool) -> None:
-        if checked:
-            self.refresh()
-
-    def refresh(self) -> None:
-        mode = self.mode()
-        self._form.setRowVisible(1, mode is GcrMode.KEY_FILE)
-        self._form.setRowVisible(2, mode is GcrMode.TOKEN)
-        if not self.key_path():
-            self.key_message.set_message(MessageKind.INFO, "Choose the service-account JSON key file.")
-        elif self.key_error():
-            self.key_message.set_message(MessageKind.ERROR, self.key_error())
-        elif self.key_text() is not None:
-            self.key_message.set_message(MessageKind.INFO, self._key_summary)
-        else:
-            self.key_message.set_message(MessageKind.INFO, "Reading the key file…")
-        self.key_edit.setAccessibleDescription(self.key_message.text())
-        if mode is GcrMode.TOKEN and self.token_field.source() is None:
-            try:
-                check_registry_auth({"username": GCR_TOKEN_USER, "password": ""}, "gcr")
-            except FieldError as err:
-                self.token_field.set_error(err.message)
-        else:
-            self.token_field.set_error("")
-        self.changed.emit()
+    def offer(self, host: str, username: str) -> None:
+        self.use_button.setText(f"Use the login &remembered for {host}: {username} (password in the system keychain)")
+        self.use_button.setAccessibleName(f"Use the login remembered for {host}, user {username}")
 
 
 class CredentialsPage(QWizardPage):
-    """The fields follow the registry type chosen on the image page."""
+    """The fields follow the registry type chosen on the image page; a remembered login is offered first."""
+
+    remember_note = "Credentials are sent once, with the create request. The app does not keep them."
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.registry_type = "dockerhub"
+        self.host = ""
         self.panels: dict[str, PairPanel | GcrPanel] = {
             "dockerhub": PairPanel("dockerhub", "Access token", "Access &token:"),
             "private": PairPanel("private", "Password", "Pass&word:"),
             "gcr": GcrPanel(),
         }
         self._stack = QStackedWidget()
-        self._note = QLabel("Credentials are sent once, with the create request. The app does not keep them.")
+        self.remembered = RememberedLoginBox()
+        self._remembered_user: str | None = None
+        self._remembered_secret: SecretSource | None = None
+        self._remembered_problem = ""
+        self.remember_box = QCheckBox()
+        self.remember_box.setAccessibleName("Remember this login for the registry")
+        self.remember_box.setVisible(False)
+        self.access = AccessRow("the registry with these credentials")
+        self._note = QLabel(self.remember_note)
         self.setTitle("Registry credentials")
         for panel in self.panels.values():
             self._stack.addWidget(panel)
-            panel.changed.connect(self.completeChanged)
+            panel.changed.connect(self._on_changed)
         self._note.setWordWrap(True)
         self._note.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.remembered)
         layout.addWidget(self._stack)
+        layout.addWidget(self.access)
+        layout.addWidget(self.remember_box)
         layout.addStretch(1)
         layout.addWidget(self._note)
+        self.remembered.setVisible(False)
+        self.remembered.changed.connect(self._on_changed)
+        self.remember_box.toggled.connect(self._on_changed)
         self.set_registry_type("dockerhub")
 
     def set_registry_type(self, registry_type: str) -> None:
@@ -364,21 +171,81 @@ class CredentialsPage(QWizardPage):
         self._stack.setCurrentWidget(self.panels[registry_type])
         for key, panel in self.panels.items():
             panel.setEnabled(key == registry_type)  # QWizard gives focus to the first enabled input
+            # The stack is as tall as its current panel, not its tallest: what follows sits right under it.
+            ignored = QSizePolicy.Policy.Ignored
+            panel.setSizePolicy(QSizePolicy.Policy.Preferred if key == registry_type else ignored,
+                                QSizePolicy.Policy.Preferred if key == registry_type else ignored)
+        self._stack.adjustSize()
+        self._on_changed()
+
+    # -- the remembered login and "Remember" ---------------------------------------------------------
+    def set_host(self, host: str, remembered_user: str | None, can_remember: bool, persistent: bool = True) -> None:
+        """The image's registry host, the login the keychain holds for it (username only), and
+        whether the vault exists (``can_remember``) and is the real keychain (``persistent``)."""
+        if host != self.host or remembered_user != self._remembered_user:
+            self._remembered_secret, self._remembered_problem = None, ""
+        self.host, self._remembered_user = host, remembered_user
+        self.remembered.setVisible(remembered_user is not None)
+        if remembered_user is not None:
+            self.remembered.offer(host, remembered_user)
+        where = "in the system keychain" if persistent else "for this session only (no system keychain)"
+        self.remember_box.setText(f"Re&member this login for {host} ({where})")
+        self.remember_box.setAccessibleName(f"Remember this login for {host}")
+        self._can_remember = can_remember
+        self._on_changed()
+
+    def using_remembered(self) -> bool:
+        return self._remembered_user is not None and self.remembered.use_button.isChecked()
+
+    def set_remembered_secret(self, secret: SecretSource | None) -> None:
+        """The keychain's answer for the remembered login (None: it is gone)."""
+        self._remembered_secret = secret
+        if secret is None:
+            self._remembered_problem = f"The login for {self.host} is no longer in the keychain; enter credentials."
+            self.remembered.other_button.setChecked(True)
+        self._on_changed()
+
+    def remember_wanted(self) -> bool:
+        return not self.remember_box.isHidden() and self.remember_box.isChecked() and self.username() is not None \
+            and self.secret() is not None
+
+    def _on_changed(self) -> None:
+        remembered = self.using_remembered()
+        self._stack.setVisible(not remembered)
+        self.remember_box.setVisible(getattr(self, "_can_remember", False) and not remembered
+                                     and self._typed_username() is not None and self._typed_secret() is not None)
+        if remembered:
+            self._note.setText(self._remembered_problem or "The remembered login is read from the keychain and sent "
+                               "once, with the create request.")
+        elif self.remember_wanted():
+            self._note.setText(f"Sent with the create request, and kept in the keychain for {self.host}: the next "
+                               "template from this registry needs no typing.")
+        else:
+            self._note.setText(self._remembered_problem or self.remember_note)
         self.completeChanged.emit()
 
+    # -- values ----------------------------------------------------------------------------------------
     def panel(self) -> PairPanel | GcrPanel:
         return self.panels[self.registry_type]
 
-    def username(self) -> str | None:
+    def _typed_username(self) -> str | None:
         panel = self.panel()
         return (panel.username() or None) if isinstance(panel, PairPanel) else panel.username()
 
-    def secret(self) -> SecretSource | None:
+    def _typed_secret(self) -> SecretSource | None:
         panel = self.panel()
         return panel.secret_field.source() if isinstance(panel, PairPanel) else panel.secret()
 
+    def username(self) -> str | None:
+        return self._remembered_user if self.using_remembered() else self._typed_username()
+
+    def secret(self) -> SecretSource | None:
+        return self._remembered_secret if self.using_remembered() else self._typed_secret()
+
     def secret_label(self) -> str:
         panel = self.panel()
+        if self.using_remembered():
+            return "Password"
         if isinstance(panel, PairPanel):
             return panel.secret_label
         return "Key file" if panel.mode() is GcrMode.KEY_FILE else "Access token"
@@ -386,19 +253,28 @@ class CredentialsPage(QWizardPage):
     def secret_summary(self) -> str:
         """How the secret is given, never the secret."""
         panel, secret = self.panel(), self.secret()
+        if self.using_remembered():
+            return f"remembered for {self.host} (read from the keychain, hidden)"
         if secret is None:
             return "none (anonymous pull)"
         if isinstance(panel, GcrPanel) and panel.mode() is GcrMode.KEY_FILE:
             return f"{panel.key_path()} (contents hidden)"
+        if isinstance(panel, GcrPanel) and panel.token_from_gcloud():
+            return "from gcloud auth print-access-token (hidden; expires in about an hour)"
         return f"from ${secret.value}" if secret.kind == "env" else "typed (hidden)"
 
     def isComplete(self) -> bool:
+        if self.using_remembered():
+            return self._remembered_secret is not None
         return not self.panel().blocking()
 
     def validatePage(self) -> bool:
-        self.panel().refresh()
+        if not self.using_remembered():
+            self.panel().refresh()
         return self.isComplete()
 
     def clear(self) -> None:
         for panel in self.panels.values():
             panel.clear()
+        self._remembered_secret = None
+        self.access.clear()

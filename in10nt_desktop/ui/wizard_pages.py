@@ -39,6 +39,7 @@ from in10nt_desktop.api.validation import (
 from in10nt_desktop.app import code_snippets
 from in10nt_desktop.app.code_snippets import DEFAULT_PASSWORD_VAR
 from in10nt_desktop.app.drafts import TemplateDraft
+from in10nt_desktop.ui.access_check import AccessRow
 from in10nt_desktop.ui.secret_field import FieldMessage, MessageKind
 
 MAX_DESCRIPTION = 2000
@@ -182,6 +183,8 @@ class ImagePage(QWizardPage):
         self._type_group = QButtonGroup(self)
         self.follow_button = QPushButton("&Match the image's registry")
         self.type_message = FieldMessage()
+        self.access = AccessRow("the image")
+        self.access.setVisible(False)  # shown when the server can check images
         self._build_ui()
         self._refresh()
 
@@ -228,6 +231,7 @@ class ImagePage(QWizardPage):
         form.addRow(buddy_label("&Image:", self.image_edit), field_column(self.image_edit, self.image_message))
         form.addRow("Or start from:", preset_box)
         form.addRow(buddy_label("Registry type:", self.type_buttons["dockerhub"]), type_box)
+        form.addRow("", self.access)
         self.image_edit.textChanged.connect(self._on_image_edited)
         self._type_group.idClicked.connect(self._on_type_clicked)
         self.follow_button.clicked.connect(self._on_follow_clicked)
@@ -366,11 +370,14 @@ class ReviewPage(QWizardPage):
         self.copy_buttons: dict[str, QPushButton] = {}
         self.copied_labels: dict[str, QLabel] = {}
         self.code_note = QLabel()
+        self.access = AccessRow("the image with these settings")
+        self.access.button.setText("Te&st again")
+        self.access.setVisible(False)
         self._build_ui()
 
     def _build_ui(self) -> None:
         self.setTitle("Review and create")
-        self.setSubTitle("Nothing is sent until you press Create. The build starts right away.")
+        self.setSubTitle("Nothing is created until you press Create. The build starts right away.")
         for key in ("name", "description", "image", "registry", "username", "secret"):
             label = QLabel()
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -381,6 +388,8 @@ class ReviewPage(QWizardPage):
         for key, text in (("name", "Name:"), ("description", "Description:"), ("image", "Image:"),
                           ("registry", "Registry type:"), ("username", "Username:"), ("secret", "Password:")):
             form.addRow(text, self.summary[key])
+        form.addRow("Access check:", self.access)
+        form.setRowVisible(self.access, False)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         names = {"python": "Python SDK code", "cli": "in10nt command line", "curl": "curl request"}
         for key, title in self.SNIPPETS:
@@ -420,6 +429,10 @@ class ReviewPage(QWizardPage):
     def copy(self, key: str) -> None:
         QGuiApplication.clipboard().setText(self.code_views[key].toPlainText())
         self.copied_labels[key].setText("Copied to the clipboard.")
+
+    def show_access(self, available: bool) -> None:
+        self._summary_form.setRowVisible(self.access, available)
+        self.access.setVisible(available)
 
     def show_draft(self, draft: TemplateDraft, secret_label: str, secret_summary: str) -> None:
         self.summary["name"].setText(draft.name)

@@ -8,9 +8,16 @@ from collections.abc import Callable
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import keyring
+import keyring.backends.fail
 from PySide6.QtWidgets import QApplication
 
 from in10nt_desktop.app.event_loop import new_event_loop
+
+# As on a bare machine: no keychain unless a test installs one (gui_helpers.keyring_backend). Left to
+# itself, keyring would pick the highest-priority backend class it can find, and the test keychains
+# defined in gui_helpers are such classes (one of them hangs on purpose).
+keyring.set_keyring(keyring.backends.fail.Keyring())
 
 
 def _qasync_loop() -> asyncio.AbstractEventLoop:

@@ -16,8 +16,12 @@ from PySide6.QtCore import QObject, Signal
 from in10nt_desktop.api import RunResult, SavedTemplate, TemplateData
 from in10nt_desktop.api.models import InstanceData
 from in10nt_desktop.app.connection import ConnState
-from in10nt_desktop.app.drafts import TemplateDraft
+from in10nt_desktop.app.docker_logins import DockerLogin
+from in10nt_desktop.app.drafts import SecretSource, TemplateDraft
+from in10nt_desktop.app.drift_service import DriftStore
+from in10nt_desktop.app.preflight_service import AccessCheck, CheckOutcome
 from in10nt_desktop.app.profiles import DEFAULT_PROFILES, Profile
+from in10nt_desktop.app.registry_vault import LoginSummary
 from in10nt_desktop.app.services import BulkResult
 from in10nt_desktop.app.task_runs import TaskHistory, TaskRun
 from in10nt_desktop.app.template_rows import TemplateStore
@@ -215,6 +219,103 @@ class FakeLive:
         self.activations += 1
 
 
+class FakePreflight(QObject):
+    """The image check: ``checks`` records what was asked; a test answers with ``answer``."""
+
+    availability_changed = Signal(bool)
+    checked = Signal(object)
+
+    def __init__(self, available: bool | None = True) -> None:
+        super().__init__()
+        self.available = available
+        self.checks: list[AccessCheck] = []
+        self.cancels = 0
+
+    def check(self, request: AccessCheck) -> int:
+        self.checks.append(request)
+        return len(self.checks)
+
+    def cancel(self) -> None:
+        self.cancels += 1
+
+    def answer(self, ok: bool, text: str, field: str | None = None, number: int | None = None) -> CheckOutcome:
+        outcome = CheckOutcome(number or len(self.checks), ok, text, field)
+        self.checked.emit(outcome)
+        return outcome
+
+
+class FakeLogins(QObject):
+    listed = Signal(list)
+    remembered = Signal(str, bool)
+    forgotten = Signal(str)
+    failed = Signal(str)
+    fetched = Signal(str, object)
+    test_started = Signal(str, int)
+    docker_found = Signal(list, list)
+    imported = Signal(list, list)
+    gcr_offered = Signal(object)
+    gcloud_token_ready = Signal(object, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.summaries: dict[str, LoginSummary] = {}
+        self.persistent = True
+        self.problem: str | None = None
+        self.calls: list[tuple[str, object]] = []
+
+    def login_for(self, host: str) -> LoginSummary | None:
+        return self.summaries.get(host)
+
+    def load(self) -> None:
+        self.listed.emit(sorted(self.summaries.values(), key=lambda s: s.host))
+
+    def remember(self, host: str, username: str, secret: SecretSource, image: str = "", source: str = "typed") -> None:
+        self.calls.append(("remember", (host, username, secret, image)))
+        self.summaries[host] = LoginSummary(host, username, source, "", image)
+        self.remembered.emit(host, True)
+        self.load()
+
+    def forget(self, host: str) -> None:
+        self.calls.append(("forget", host))
+        self.summaries.pop(host, None)
+        self.forgotten.emit(host)
+        self.load()
+
+    def fetch(self, host: str) -> None:
+        self.calls.append(("fetch", host))
+
+    def note_image(self, host: str, image: str) -> None:
+        self.calls.append(("note_image", (host, image)))
+
+    def test(self, host: str, image: str, registry_type: str) -> None:
+        self.calls.append(("test", (host, image, registry_type)))
+
+    def find_docker_logins(self) -> None:
+        self.calls.append(("find_docker_logins", None))
+
+    def import_docker(self, logins: list[DockerLogin]) -> None:
+        self.calls.append(("import_docker", logins))
+
+    def find_gcr(self) -> None:
+        self.calls.append(("find_gcr", None))
+
+    def gcloud_token(self, gcloud: str) -> None:
+        self.calls.append(("gcloud_token", gcloud))
+
+
+class FakeDrift(QObject):
+    checked = Signal(str, object)
+    check_failed = Signal(str, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store = DriftStore(self)
+        self.asked: list[str] = []
+
+    def check_now(self, template_id: str) -> None:
+        self.asked.append(template_id)
+
+
 class FakeServices(QObject):
     key_stored = Signal(bool, str)
 
@@ -229,6 +330,9 @@ class FakeServices(QObject):
         self.profiles = FakeProfiles()
         self.keys = FakeKeys()
         self.live = FakeLive()
+        self.preflight = FakePreflight()
+        self.logins = FakeLogins()
+        self.drift = FakeDrift()
         self.building_in_engine = 0
         self.kept_engine = False
         self.activated: list[Profile] = []

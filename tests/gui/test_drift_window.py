@@ -1,0 +1,129 @@
+"""Tag drift in the window, against the real engine and registry: a new image pushed to a ready
+template's tag marks its row "base image updated since build", the details show both digests and
+offer "Create again" (the wizard, prefilled); a registry that can no longer say leaves the row as it
+was; what was learnt survives a restart without asking the registry again within the day."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from gui_helpers import (
+    CountingTransport,
+    MemoryKeyring,
+    collect_qt_garbage,  # noqa: F401 - autouse fixture
+    go_online,
+    ini_settings,
+    keyring_backend,
+    open_session,
+    wait_until,
+)
+from PySide6.QtWidgets import QWidget
+from stack.engine_proc import EngineProc, wait_status
+from stack.images import MANIFEST_ACCEPT, push_image
+from stack.registry import Registry
+
+from in10nt_desktop.api import In10ntClient
+from in10nt_desktop.ui.main_window import MainWindow
+from in10nt_desktop.ui.templates_model import DRIFT_MARK, Column
+from in10nt_desktop.ui.wizard import CreateTemplateWizard
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    with keyring_backend(MemoryKeyring()) as backend:
+        assert isinstance(backend, MemoryKeyring)
+        yield backend
+
+
+def image_cell(window: MainWindow, template_id: str) -> str:
+    model = window.templates_page.model
+    pos = window.templates_page.store.position(template_id)
+    assert pos is not None
+    return str(model.index(pos, Column.IMAGE).data())
+
+
+async def test_a_moved_tag_is_shown_with_both_digests_and_create_again(
+        engine: EngineProc, registry_open: Registry, memory_keyring: MemoryKeyring, tmp_path: Path) -> None:
+    repo = f"x/window-drift-{uuid.uuid4().hex[:6]}"
+    first = push_image(registry_open.url, repo, "1")
+    with engine.http() as http:
+        tid = http.post("/container-templates", json={"name": "drifting", "image": first.ref,
+                                                      "registryType": "private"}).json()["templateId"]
+    wait_status(engine, tid, {"ready"})
+    settings = ini_settings(tmp_path / "settings.ini")
+    transport = CountingTransport()
+
+    def factory(base_url: str, key: str | None) -> In10ntClient:
+        return In10ntClient(base_url, key, transport=transport)
+
+    async with open_session(settings, engine.data_dir, client_factory=factory) as services:
+        window = MainWindow(services, settings)
+        window.show()
+        try:
+            await go_online(services)
+            await wait_until(lambda: services.drift.store.enabled)
+            window.templates_page.select(tid)
+            box = window.templates_page.details.drift_box
+            assert box.isVisible()
+            assert box.line.text() == "Base image: not checked yet (checked once a day)."  # built minutes ago
+
+            box.check_button.click()  # "Check now"
+            await wait_until(lambda: services.drift.store.get(tid) is not None)
+            assert box.line.text().startswith("Base image: up to date (checked ")
+            assert image_cell(window, tid) == first.ref
+
+            second = await asyncio.to_thread(push_image, registry_open.url, repo, "1", labels={"rev": "2"})
+            box.check_button.click()
+            await wait_until(lambda: DRIFT_MARK in image_cell(window, tid))
+            assert image_cell(window, tid) == f"{first.ref}  ⟳ {DRIFT_MARK}"
+            assert box.headline.isVisible() and box.headline.text() == "Base image updated since build"
+            assert (box.built.text(), box.current.text()) == (first.digest, second.digest)
+            assert box.recreate_button.isVisible()
+
+            # The registry can no longer say (the tag is gone): the row stays as it was.
+            r = await asyncio.to_thread(httpx.delete, f"{registry_open.url}/v2/{repo}/manifests/{second.digest}",
+                                        headers={"Accept": MANIFEST_ACCEPT})
+            assert r.status_code == 202, r.text
+            box.check_button.click()
+            await wait_until(lambda: box.line.text().startswith("Could not check the tag: No tag 1 in"),
+                             message=box.line.text())
+            assert DRIFT_MARK in image_cell(window, tid)
+            assert box.headline.isVisible()
+
+            box.recreate_button.click()  # "Create again": the wizard, filled in from the template
+            await wait_until(lambda: isinstance(window.wizard, CreateTemplateWizard) and window.wizard.isVisible())
+            wizard = window.wizard
+            assert isinstance(wizard, CreateTemplateWizard)
+            assert wizard.windowTitle() == "Create template again"
+            assert (wizard.name_page.name(), wizard.image_page.image()) == ("drifting", first.ref)
+            wizard.reject()
+        finally:
+            for child in window.findChildren(QWidget):
+                if child.isWindow() and child.isVisible():
+                    child.close()
+            window.close()
+            window.deleteLater()
+            await asyncio.sleep(0)
+
+    # A restart: the mark is back at once, and the registry is not asked again within the day.
+    transport.seen.clear()
+    async with open_session(settings, engine.data_dir, client_factory=factory) as services:
+        await go_online(services)
+        await wait_until(lambda: services.drift.store.enabled)
+        row = services.templates.store.get(tid)
+        assert row is not None and services.drift.store.drifted(row) is not None
+        services.drift.schedule()  # decides at once: nothing is due, so no check is started
+        assert not services.connection.tasks.running("drift")
+        assert not [path for _method, path in transport.seen if path.endswith("/drift")]
+
+        services.drift.interval = timedelta(0)  # a day later
+        services.drift.schedule()
+        await wait_until(lambda: any(path.endswith(f"{tid}/drift") for _m, path in transport.seen))
