@@ -8,6 +8,7 @@ only if it started it (an engine the user runs in a terminal keeps running).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import logging
@@ -26,6 +27,13 @@ START_TIMEOUT = 30.0
 # Engines deliberately left running for builds in flight: kept referenced so that dropping their
 # Popen does not look like a forgotten child (the OS re-parents them when the app exits).
 _LEFT_RUNNING: list[subprocess.Popen[bytes]] = []
+
+
+@atexit.register
+def _reap_left_running() -> None:
+    """One that has finished its builds and stopped meanwhile is reaped now (no zombie, no warning)."""
+    for proc in _LEFT_RUNNING:
+        proc.poll()
 
 
 class EngineStartError(Exception):
