@@ -54,6 +54,7 @@ class EngineConfig:
     docker_host: str | None = None
     max_parallel_builds: int = 4
     max_tasks: int = DEFAULT_MAX_TASKS  # tasks running at once (as many more may wait for a slot)
+    stall_seconds: float = 60.0  # registry silence before a build is flagged stalled (engine/build_watchdog.py)
     pull: bool = True
     platform: str | None = None
     instance_network: str | None = None  # network mode of instance containers; None: the container engine's default
@@ -129,7 +130,7 @@ def create_app(config: EngineConfig) -> FastAPI:
                                        headers={"User-Agent": f"in10nt-engine/{__version__}"})
         state.builds = BuildManager(state.store, state.engine, state.http, BuildSettings(
             mirrors=config.mirrors, max_parallel=config.max_parallel_builds, pull=config.pull,
-            platform=config.platform))
+            platform=config.platform, stall_seconds=config.stall_seconds))
         state.instances = InstanceRuntime(state.store, state.engine, data_dir=config.data_dir,
                                           network=config.instance_network, mirrors=config.mirrors,
                                           publish=state.events.publish if config.events else None,
