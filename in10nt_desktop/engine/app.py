@@ -26,6 +26,7 @@ from starlette.routing import Match
 
 from in10nt_desktop import __version__
 from in10nt_desktop.api.validation import FieldError, check_idempotency_key, check_template_request
+from in10nt_desktop.engine.build_routes import build_router
 from in10nt_desktop.engine.builds import BuildManager, BuildSettings
 from in10nt_desktop.engine.container_engine import ContainerEngine
 from in10nt_desktop.engine.control_routes import EngineControl, control_router
@@ -291,6 +292,7 @@ def create_app(config: EngineConfig) -> FastAPI:
 
     # Instances and DELETE /saved-templates/{name} (which removes an image) need the container engine.
     app.include_router(instance_router(lambda: state.instances))
+    app.include_router(build_router(lambda: state.store, lambda: state.builds, json_response, error_response))
     app.include_router(control_router(lambda: state.control, json_response, error_response))
     app.include_router(preflight_router(lambda: state.http, lambda: state.store, config.mirrors, config.platform))
     if config.events:
