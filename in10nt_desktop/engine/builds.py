@@ -80,11 +80,10 @@ class BuildManager:
         run = BuildRun(template_id=tid, number=template["buildCount"], trigger=trigger, image=template["image"],
                        log_from=max(1, self._store.last_log_n(tid)))
         position = self._queue.enter(tid)
-        if position:
-            run.enter("queued")
+        run.enter("queued" if position else "resolving")  # a free slot: it starts now, in the create's event
         self._runs[tid] = run
         self._store.records.insert(tid, run.image, run.json())
-        fields: dict[str, Any] = {"started_at": None}
+        fields: dict[str, Any] = {"started_at": run.started_at}
         if auth is not None:  # a rebuild needs them again; the username is no secret, the password is never kept
             fields.update(needs_credentials=True, registry_username=auth.username)
         self._store.update_template(tid, **fields)
@@ -180,8 +179,9 @@ class BuildManager:
             self._log(tid, f"Waiting for a free build slot (#{position} in the queue)")
         await self._queue.wait(tid)  # the slot is given back by _finished, however the task ends
         run.registry_host = endpoint_for(ref.registry, self.settings.mirrors).host
-        with self._store.coalesced():
-            self._phase(run, "resolving")
+        if run.phase == "queued":
+            with self._store.coalesced():  # one event: out of the queue, started
+                self._phase(run, "resolving")
         watchdog = asyncio.get_running_loop().create_task(self._watchdog.watch(run), name=f"watchdog {tid}")
         started = time.monotonic()
         self._log(tid, "Build started")
@@ -265,6 +265,6 @@ class BuildManager:
             raise PullError(f"The container engine's pull did not finish within {self.settings.pull_timeout:g} s; "
                             "check the engine's network to the registry, or try again.") from None
         self._log(tid, f"{run.end_pull()}; engine image {image_id[:19]}")
-        if run.phase == "pulling":
-            self._phase(run, "finishing")  # for the record: the engine's last step, however short
+        if run.phase == "pulling":  # for the record only: the template is ready the next moment
+            run.enter("finishing")
         return f"{repository}@{resolved.digest}"
