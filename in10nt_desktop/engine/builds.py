@@ -86,10 +86,9 @@ class BuildManager:
         fields: dict[str, Any] = {"started_at": run.started_at}
         if auth is not None:  # a rebuild needs them again; the username is no secret, the password is never kept
             fields.update(needs_credentials=True, registry_username=auth.username)
+        self._store.set_live(tid, "queued" if position else "resolving", position,
+                             {"expectedSeconds": self._store.records.expected_seconds(run.image), "stalled": False})
         self._store.update_template(tid, **fields)
-        self._store.set_live(tid, "queued" if position else "resolving", position)
-        self._store.set_live_fields(tid, {"expectedSeconds": self._store.records.expected_seconds(run.image),
-                                          "stalled": False})
         task = asyncio.get_running_loop().create_task(self._run(tid, ref, auth, registry_type), name=f"build {tid}")
         self._tasks[tid] = task
         task.add_done_callback(functools.partial(self._finished, tid))

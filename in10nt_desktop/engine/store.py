@@ -265,13 +265,18 @@ class Store:
         if template is not None:
             self._template_changed(TEMPLATE_CHANGED, template)
 
-    def set_live(self, tid: str, phase: str | None, queue_position: int | None = None) -> None:
-        """A building template's ``phase`` (and ``queuePosition`` while queued), in memory; None clears them."""
+    def set_live(self, tid: str, phase: str | None, queue_position: int | None = None,
+                 fields: dict[str, Any] | None = None) -> None:
+        """A building template's ``phase`` (and ``queuePosition`` while queued), in memory; None clears them.
+
+        ``fields``: more of them at once (as ``set_live_fields``); the ones set before stay.
+        """
         current = self._live.get(tid, {})
         live: dict[str, Any] = {}
-        if phase is not None:  # the other live fields (set_live_fields) stay
+        if phase is not None:
             live = {k: v for k, v in current.items() if k not in ("phase", "queuePosition")}
-            live.update({"phase": phase, **({"queuePosition": queue_position} if queue_position is not None else {})})
+            live.update({"phase": phase, **({"queuePosition": queue_position} if queue_position is not None else {}),
+                         **(fields or {})})
         if current == live:
             return
         self._put_live(tid, live)
