@@ -35,7 +35,7 @@ from in10nt_desktop.engine.resolver import Resolved, resolve
 from in10nt_desktop.engine.store import Store, now_iso
 
 log = logging.getLogger(__name__)
-INTERRUPTED = "Build interrupted by an engine restart; create it again to supply credentials."
+INTERRUPTED = "Build interrupted by an engine restart; rebuild it with its credentials (they are never stored)."
 RESUMED = "Interrupted by an engine restart; resumed as build #{number}."
 
 
