@@ -4,7 +4,8 @@ A rebuild keeps the template's id and row: the template becomes ``building`` wit
 count one up, and a new record joins the history (the old failure stays in it). Credentials are
 never stored, so a template whose last build was given some (``needsCredentials``) must be sent
 them again; the username is kept and shown so a form can be prefilled. An Idempotency-Key makes a
-retried POST answer the same rebuild instead of starting another one.
+retried POST answer the same rebuild instead of starting another one. The OpenAPI description of
+both routes is in engine/openapi.py, with every other route's.
 """
 
 from __future__ import annotations
@@ -12,25 +13,21 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from in10nt_desktop.api.validation import Credentials, FieldError, check_registry_auth, parse_image
+from in10nt_desktop.api.validation import (
+    Credentials,
+    FieldError,
+    check_idempotency_key,
+    check_registry_auth,
+    parse_image,
+)
 from in10nt_desktop.engine.build_records import MAX_RECORDS
 from in10nt_desktop.engine.builds import BuildManager
+from in10nt_desktop.engine.limits import BadBody, decode_json_body
 from in10nt_desktop.engine.store import Store
-
-REBUILD_BODY: dict[str, Any] = {
-    "requestBody": {"required": False, "content": {"application/json": {"schema": {
-        "type": "object",
-        "properties": {"registryAuth": {"type": "object", "required": ["username", "password"], "properties": {
-            "username": {"type": "string"}, "password": {"type": "string", "format": "password"}}}},
-    }}}},
-    "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"},
-                    "description": "Same key, same rebuild: a retried POST never builds twice."}],
-}
 
 
 def rebuild_fingerprint(template_id: str, auth: Credentials | None) -> str:
@@ -53,7 +50,7 @@ def build_router(store: Callable[[], Store], builds: Callable[[], BuildManager],
             return not_found(template_id)
         return json_response({"templateId": template_id, "builds": builds().records(template_id)})
 
-    @router.post("/container-templates/{template_id}/rebuild", status_code=202, openapi_extra=REBUILD_BODY,
+    @router.post("/container-templates/{template_id}/rebuild", status_code=202,
                  summary="Build a template again, same id, new record (ours)")
     async def rebuild(template_id: str, request: Request) -> Response:
         template = store().get_template(template_id)
@@ -61,22 +58,23 @@ def build_router(store: Callable[[], Store], builds: Callable[[], BuildManager],
             return not_found(template_id)
         raw = await request.body()
         try:
-            body = json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            return error_response(400, "invalid_json", "The request body is not valid JSON.")
+            body = decode_json_body(raw) if raw.strip() else {}
+        except BadBody as exc:
+            return error_response(400, "invalid_json", str(exc))
         if not isinstance(body, dict):
             return error_response(422, "invalid", "The request body must be a JSON object.", "body")
         try:
-            auth = check_registry_auth(body.get("registryAuth"), template["registryType"])
+            # A GCR key's contents are the build's to check, as for a create (api/validation.py says why).
+            auth = check_registry_auth(body.get("registryAuth"), template["registryType"], key_contents=False)
+            key = check_idempotency_key(request.headers.get("idempotency-key"))
         except FieldError as exc:
             return error_response(422, "invalid", exc.message, exc.field)
-        key = request.headers.get("idempotency-key")
         fingerprint = rebuild_fingerprint(template_id, auth) if key else None
         if key:
             existing = store().template_for_key(key)
             if existing is not None:
                 if existing[0] != template_id or (existing[1] is not None and existing[1] != fingerprint):
-                    return error_response(422, "idempotency_key_reused",
+                    return error_response(409, "idempotency_key_reused",
                                           "This Idempotency-Key was already used for a different request; send a "
                                           "new key for a new rebuild (the same key only repeats the same request).")
                 return json_response(template, 202)  # the rebuild this key already started
@@ -93,7 +91,8 @@ def build_router(store: Callable[[], Store], builds: Callable[[], BuildManager],
             s.begin_rebuild(template_id, idempotency_key=key, request_hash=fingerprint)
             s.append_log(template_id, f"Rebuild requested (build #{template['buildCount'] + 1}"
                          + (", with credentials)" if auth else ")"))
-            builds().start(template_id, parse_image(template["image"]), auth, trigger="rebuild")
+            builds().start(template_id, parse_image(template["image"]), auth, template["registryType"],
+                           trigger="rebuild")
         return json_response(s.get_template(template_id), 202)
 
     return router

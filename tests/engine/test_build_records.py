@@ -124,7 +124,7 @@ def test_rebuild_asks_for_credentials_again_and_never_keeps_the_password(engine:
     other = api(engine, "POST", f"/container-templates/{tid}/rebuild",
                 json={"registryAuth": {"username": "someone", "password": "x"}},
                 headers={"Idempotency-Key": "rebuild-key-1"})
-    assert (other.status_code, other.json()["error"]["code"]) == (422, "idempotency_key_reused")
+    assert (other.status_code, other.json()["error"]["code"]) == (409, "idempotency_key_reused")
     done = wait_status(engine, tid, {"ready", "failed"})
     assert (done["status"], done["buildCount"], done["registryUsername"]) == ("ready", 3, "testuser")
     assert [r["result"] for r in records(engine, tid)] == ["ready", "failed", "ready"]
