@@ -18,7 +18,10 @@ from in10nt_desktop.api.events import Event, EventsUnsupportedError
 from in10nt_desktop.api.instances import Instance
 from in10nt_desktop.api.models import (
     REGISTRY_TYPES,
+    BuildLayer,
     BuildLog,
+    BuildPhase,
+    BuildRecord,
     LogLine,
     Progress,
     RegistryAuth,
@@ -31,7 +34,8 @@ from in10nt_desktop.api.registry import CheckProblem, DriftInfo, RegistryCheck
 from in10nt_desktop.api.templates import Template
 
 __all__ = [
-    "HOSTED_BASE_URL", "REGISTRY_TYPES", "APIError", "AuthenticationError", "BuildFailedError", "BuildLog",
+    "HOSTED_BASE_URL", "REGISTRY_TYPES", "APIError", "AuthenticationError", "BuildFailedError", "BuildLayer",
+    "BuildLog", "BuildPhase", "BuildRecord",
     "CheckProblem", "ConflictError", "ConnectionFailedError", "DriftInfo", "Event", "EventsUnsupportedError",
     "In10ntClient", "In10ntError", "Instance", "LogLine",
     "NotFoundError", "Progress", "RateLimitError", "RegistryAuth", "RegistryCheck", "RunResult", "SavedTemplate",

@@ -98,6 +98,77 @@ class TemplateData(_Row):
     phase: str | None = None
     queue_position: int | None = Field(default=None, validation_alias=AliasChoices("queuePosition", "queue_position"),
                                        serialization_alias="queuePosition")  # 1-based, only while queued
+    # Build records (the local engine; absent elsewhere, hence the defaults).
+    build_count: int | None = Field(default=None, validation_alias=AliasChoices("buildCount", "build_count"),
+                                    serialization_alias="buildCount")
+    # The last build was given registry credentials, so a rebuild needs them again (never stored).
+    needs_credentials: bool = Field(default=False,
+                                    validation_alias=AliasChoices("needsCredentials", "needs_credentials"),
+                                    serialization_alias="needsCredentials")
+    registry_username: str | None = Field(default=None,
+                                          validation_alias=AliasChoices("registryUsername", "registry_username"),
+                                          serialization_alias="registryUsername")
+    started_at: datetime | None = Field(default=None, validation_alias=AliasChoices("startedAt", "started_at"),
+                                        serialization_alias="startedAt")  # the current/last build left the queue
+    # While building: the median duration of recent successful builds of the same image; None: not known.
+    expected_seconds: float | None = Field(default=None,
+                                           validation_alias=AliasChoices("expectedSeconds", "expected_seconds"),
+                                           serialization_alias="expectedSeconds")
+    stalled: bool = False  # while building: no data from the registry for the engine's --stall-seconds
+    stalled_reason: str | None = Field(default=None, validation_alias=AliasChoices("stalledReason", "stalled_reason"),
+                                       serialization_alias="stalledReason")
+
+
+class BuildPhase(_Row):
+    name: str  # queued | resolving | pulling | finishing
+    started_at: datetime | None = Field(default=None, validation_alias=AliasChoices("startedAt", "started_at"),
+                                        serialization_alias="startedAt")
+    ended_at: datetime | None = Field(default=None, validation_alias=AliasChoices("endedAt", "ended_at"),
+                                      serialization_alias="endedAt")  # None: running (or cut by a restart)
+    seconds: float | None = None
+
+
+class BuildLayer(_Row):
+    digest: str
+    size_bytes: int | None = Field(default=None, validation_alias=AliasChoices("sizeBytes", "size_bytes"),
+                                   serialization_alias="sizeBytes")
+    bytes_done: int = Field(default=0, validation_alias=AliasChoices("bytesDone", "bytes_done"),
+                            serialization_alias="bytesDone")
+    state: str = "waiting"  # waiting | pulling | done | already present
+    seconds: float | None = None
+
+
+class BuildRecord(_Row):
+    """One build of a template (GET /container-templates/{id}/builds, the local engine)."""
+
+    build_id: str = Field(validation_alias=AliasChoices("buildId", "build_id"), serialization_alias="buildId")
+    number: int = 0
+    trigger: str = "create"  # create | rebuild | restart
+    queued_at: datetime | None = Field(default=None, validation_alias=AliasChoices("queuedAt", "queued_at"),
+                                       serialization_alias="queuedAt")
+    started_at: datetime | None = Field(default=None, validation_alias=AliasChoices("startedAt", "started_at"),
+                                        serialization_alias="startedAt")
+    finished_at: datetime | None = Field(default=None, validation_alias=AliasChoices("finishedAt", "finished_at"),
+                                         serialization_alias="finishedAt")
+    result: str = "building"  # building | ready | failed
+    error: str | None = None
+    digest: str | None = None
+    size_bytes: int | None = Field(default=None, validation_alias=AliasChoices("sizeBytes", "size_bytes"),
+                                   serialization_alias="sizeBytes")
+    phases: list[BuildPhase] = Field(default_factory=list)
+    layers: list[BuildLayer] = Field(default_factory=list)
+    # The build's lines in GET …/logs: n from log_from to log_to (None while it runs).
+    log_from: int = Field(default=1, validation_alias=AliasChoices("logFrom", "log_from"),
+                          serialization_alias="logFrom")
+    log_to: int | None = Field(default=None, validation_alias=AliasChoices("logTo", "log_to"),
+                               serialization_alias="logTo")
+
+    @property
+    def seconds(self) -> float | None:
+        """Start to end (the queue left out); None until it has both."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
 
 
 class StatusInfo(_Row):

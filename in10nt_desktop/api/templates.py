@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from in10nt_desktop.api.errors import BuildFailedError, In10ntError, WaitTimeoutError
-from in10nt_desktop.api.models import BoundRow, BuildLog, RegistryAuth, StatusInfo, TemplateData
+from in10nt_desktop.api.models import BoundRow, BuildLog, BuildRecord, RegistryAuth, StatusInfo, TemplateData
 from in10nt_desktop.api.registry import CHECK_TIMEOUT, DriftInfo, timed_body
 from in10nt_desktop.api.waits import RetryCallback, until_answered
 
@@ -164,3 +165,20 @@ class TemplatesResource:
         return await self._http.item(DriftInfo, "POST", template_path(template_id, "/drift"),
                                      json=timed_body(registry_auth, timeout), retry=False,
                                      timeout=(timeout or CHECK_TIMEOUT) + 5.0)
+
+    async def builds(self, template_id: str) -> builtins.list[BuildRecord]:
+        """The template's build records, newest first (the local engine keeps 20 per template)."""
+        return await self._http.rows(BuildRecord, template_path(template_id, "/builds"), "builds")
+
+    async def rebuild(self, template_id: str, registry_auth: RegistryAuth | None = None, *,
+                      idempotency_key: str | None = None) -> Template:
+        """Build the template again in place (same id, a new record); ``building`` when this returns.
+
+        A template whose last build had credentials (``needs_credentials``) needs them again:
+        without, ``ValidationError`` with code ``credentials_required``; a running build: ``ConflictError``.
+        """
+        body: dict[str, Any] = {"registryAuth": registry_auth.to_wire()} if registry_auth is not None else {}
+        key = idempotency_key or str(uuid.uuid4())  # a retried POST then never builds twice
+        template = await self._http.item(Template, "POST", template_path(template_id, "/rebuild"), "template",
+                                         json=body, idempotency_key=key)
+        return template._bind(self._http)

@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 
-from in10nt_desktop.api import In10ntClient, In10ntError, StatusInfo
+from in10nt_desktop.api import BuildRecord, In10ntClient, In10ntError, StatusInfo, ValidationError
 from in10nt_desktop.cli.output import human_size, print_fields, print_json, print_table
 
 Handler = Callable[[In10ntClient, argparse.Namespace], Awaitable[int]]
@@ -104,6 +104,43 @@ async def templates_logs(client: In10ntClient, args: argparse.Namespace) -> int:
         await asyncio.sleep(0.5 if log.lines else 1.0)
 
 
+def _phases_text(record: BuildRecord) -> str:
+    return ", ".join(f"{p.name} {p.seconds:.1f} s" if p.seconds is not None else p.name for p in record.phases)
+
+
+async def templates_builds(client: In10ntClient, args: argparse.Namespace) -> int:
+    records = await client.templates.builds(args.template_id)
+    if args.json:
+        print_json(records)
+        return 0
+    print_table(("#", "TRIGGER", "RESULT", "QUEUED", "TOOK", "PHASES", "ERROR"),
+                ((r.number, r.trigger, r.result, r.queued_at.strftime("%Y-%m-%d %H:%M:%S") if r.queued_at else "",
+                  f"{r.seconds:.1f} s" if r.seconds is not None else "", _phases_text(r), r.error or "")
+                 for r in records))
+    return 0
+
+
+async def templates_rebuild(client: In10ntClient, args: argparse.Namespace) -> int:
+    try:
+        template = await client.templates.rebuild(args.template_id, args.registry_auth)
+    except ValidationError as exc:
+        if exc.code != "credentials_required":
+            raise
+        user = (await client.templates.get(args.template_id)).registry_username or "USER"
+        raise In10ntError(f"Template {args.template_id}'s last build used registry credentials, which are never "
+                          f"stored: rebuild it with --username {user} and --password-env VAR (or "
+                          "--password-stdin).") from None
+    if not args.json:
+        print(f"{template.template_id}: build #{template.build_count} started", file=sys.stderr, flush=True)
+    if args.wait:
+        await template.wait_until_ready(timeout=args.timeout, poll_interval=1)
+    if args.json:
+        print_json(template)
+    elif args.wait:
+        print(f"{template.template_id} ready: {template.digest or template.image}")
+    return 0
+
+
 async def delete_each(items: list[str], delete: Callable[[str], Awaitable[str | None]]) -> int:
     """Delete every item, reporting each failure and going on; exit 1 if any failed."""
     failed = 0
@@ -150,6 +187,8 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("templates", "wait"): templates_wait,
     ("templates", "logs"): templates_logs,
     ("templates", "delete"): templates_delete,
+    ("templates", "builds"): templates_builds,
+    ("templates", "rebuild"): templates_rebuild,
     ("saved-templates", "list"): saved_list,
     ("saved-templates", "delete"): saved_delete,
 }
@@ -186,5 +225,5 @@ def engine_serve(args: argparse.Namespace) -> int:
         max_parallel=max(1, args.max_builds), platform=args.platform, log_level=args.log_level,
         instance_network=args.instance_network, events=not args.no_events,
         events_heartbeat=args.events_heartbeat, events_buffer=args.events_buffer,
-        max_tasks=max(1, args.max_tasks))
+        max_tasks=max(1, args.max_tasks), stall_seconds=args.stall_seconds)
     return 0

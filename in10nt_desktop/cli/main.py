@@ -145,6 +145,17 @@ def build_parser() -> argparse.ArgumentParser:
     logs = tpl.add_parser("logs", parents=[common], help="print a template's build log")
     logs.add_argument("template_id", metavar="ID")
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing while it builds")
+    builds = tpl.add_parser("builds", parents=[common], help="list a template's builds, newest first")
+    builds.add_argument("template_id", metavar="ID")
+    rebuild = tpl.add_parser("rebuild", parents=[common], allow_abbrev=False,
+                             help="build a template again in place (same ID, a new build record)")
+    rebuild.add_argument("template_id", metavar="ID")
+    rebuild.add_argument("--username", help="registry username, when the template's last build had credentials")
+    rpw = rebuild.add_mutually_exclusive_group()
+    rpw.add_argument("--password-env", metavar="VAR", help="read the registry password from this env variable")
+    rpw.add_argument("--password-stdin", action="store_true", help="read the registry password from stdin")
+    rebuild.add_argument("--wait", action="store_true", help="wait until the build ends")
+    rebuild.add_argument("--timeout", type=float, default=300, help="seconds --wait waits (default 300)")
 
     saved = top.add_parser("saved-templates", help="saved templates (snapshots)").add_subparsers(
         dest="cmd", required=True)
@@ -182,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds between heartbeats on the event stream (0.1-300, default 15)")
     serve.add_argument("--events-buffer", type=_bounded(int, 100, 1_000_000), default=10_000, metavar="N",
                        help="events kept for Last-Event-ID resumes (100-1000000, default 10000)")
+    serve.add_argument("--stall-seconds", type=_bounded(float, 1, 3600), default=60.0, metavar="SECONDS",
+                       help="registry silence before a build is flagged stalled (1-3600, default 60)")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     return parser
 

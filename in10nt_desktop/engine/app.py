@@ -26,6 +26,7 @@ from starlette.routing import Match
 
 from in10nt_desktop import __version__
 from in10nt_desktop.api.validation import FieldError, check_idempotency_key, check_template_request
+from in10nt_desktop.engine.build_routes import build_router
 from in10nt_desktop.engine.builds import BuildManager, BuildSettings
 from in10nt_desktop.engine.container_engine import ContainerEngine
 from in10nt_desktop.engine.control_routes import EngineControl, control_router
@@ -54,6 +55,7 @@ class EngineConfig:
     docker_host: str | None = None
     max_parallel_builds: int = 4
     max_tasks: int = DEFAULT_MAX_TASKS  # tasks running at once (as many more may wait for a slot)
+    stall_seconds: float = 60.0  # registry silence before a build is flagged stalled (engine/build_watchdog.py)
     pull: bool = True
     platform: str | None = None
     instance_network: str | None = None  # network mode of instance containers; None: the container engine's default
@@ -129,7 +131,7 @@ def create_app(config: EngineConfig) -> FastAPI:
                                        headers={"User-Agent": f"in10nt-engine/{__version__}"})
         state.builds = BuildManager(state.store, state.engine, state.http, BuildSettings(
             mirrors=config.mirrors, max_parallel=config.max_parallel_builds, pull=config.pull,
-            platform=config.platform))
+            platform=config.platform, stall_seconds=config.stall_seconds))
         state.instances = InstanceRuntime(state.store, state.engine, data_dir=config.data_dir,
                                           network=config.instance_network, mirrors=config.mirrors,
                                           publish=state.events.publish if config.events else None,
@@ -290,6 +292,7 @@ def create_app(config: EngineConfig) -> FastAPI:
 
     # Instances and DELETE /saved-templates/{name} (which removes an image) need the container engine.
     app.include_router(instance_router(lambda: state.instances))
+    app.include_router(build_router(lambda: state.store, lambda: state.builds, json_response, error_response))
     app.include_router(control_router(lambda: state.control, json_response, error_response))
     app.include_router(preflight_router(lambda: state.http, lambda: state.store, config.mirrors, config.platform))
     if config.events:

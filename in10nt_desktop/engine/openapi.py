@@ -43,6 +43,11 @@ _STRING, _INT = {"type": "string"}, {"type": "integer", "minimum": 0}
 _TIME = {"type": "string", "format": "date-time"}
 # A running build's phase and place in the queue (engine/builds.py), present only while it builds.
 _LIVE = {"phase": {"enum": ["queued", "resolving", "pulling", "finishing"]}, "queuePosition": _nullable(_INT)}
+# What build records add to a template (engine/build_records.py): kept, and while building (engine/builds.py).
+_BUILDS = {"buildCount": _INT, "needsCredentials": {"type": "boolean"}, "registryUsername": _nullable(_STRING),
+           "startedAt": _nullable(_TIME), "expectedSeconds": _nullable({"type": "number", "minimum": 0}),
+           "stalled": {"type": "boolean"}, "stalledReason": _STRING}
+_SECONDS = _nullable({"type": "number", "minimum": 0})
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -55,7 +60,23 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "templateId": _STRING, "name": _STRING, "description": _nullable(_STRING), "image": _STRING,
         "registryType": _STRING, "status": {"enum": ["building", "ready", "failed"]}, "error": _nullable(_STRING),
         "createdAt": _TIME, "updatedAt": _TIME, "digest": _STRING, "sizeBytes": _INT, "platform": _STRING,
-        "layers": _INT, "progress": _ref("Progress"), **_LIVE}},
+        "layers": _INT, "progress": _ref("Progress"), **_LIVE, **_BUILDS}},
+    "BuildRecord": {"type": "object", "required": [
+        "buildId", "number", "trigger", "queuedAt", "startedAt", "finishedAt", "result", "error", "digest", "sizeBytes",
+        "phases", "layers", "logFrom", "logTo"], "properties": {
+        "buildId": _STRING, "number": _INT, "trigger": {"enum": ["create", "rebuild", "restart"]},
+        "queuedAt": _TIME, "startedAt": _nullable(_TIME), "finishedAt": _nullable(_TIME),
+        "result": {"enum": ["building", "ready", "failed"]}, "error": _nullable(_STRING), "digest": _nullable(_STRING),
+        "sizeBytes": _nullable(_INT), "logFrom": _INT, "logTo": _nullable(_INT),
+        "phases": {"type": "array", "items": {"type": "object", "required": ["name", "startedAt", "endedAt", "seconds"],
+                                              "properties": {"name": _LIVE["phase"], "startedAt": _TIME,
+                                                             "endedAt": _nullable(_TIME), "seconds": _SECONDS}}},
+        "layers": {"type": "array", "items": {"type": "object", "required": [
+            "digest", "sizeBytes", "bytesDone", "state", "seconds"], "properties": {
+            "digest": _STRING, "sizeBytes": _nullable(_INT), "bytesDone": _INT, "seconds": _SECONDS,
+            "state": {"enum": ["waiting", "pulling", "done", "already present"]}}}}}},
+    "Builds": {"type": "object", "required": ["templateId", "builds"], "properties": {
+        "templateId": _STRING, "builds": {"type": "array", "items": _ref("BuildRecord")}}},
     "Progress": {"type": "object", "required": ["current", "total"],
                  "properties": {"current": _INT, "total": _nullable(_INT)}},
     "Status": {"type": "object", "required": ["templateId", "status", "error", "updatedAt"], "properties": {
@@ -159,6 +180,8 @@ BODIES: dict[str, dict[str, Any]] = {
         "description": "seconds; the task is killed when they run out"}}, ["task"]),
     "snapshot": _object({"templateName": NAME.schema()}, ["templateName"]),
     "exit_when_idle": _object({"enabled": {"type": "boolean"}}, ["enabled"]),
+    # Optional: a rebuild needs credentials again only when the last build had them (422 credentials_required).
+    "rebuild": _object({"registryAuth": _AUTH}, []),
 }
 
 # -- parameters -------------------------------------------------------------------------------------------
@@ -193,7 +216,8 @@ _WHY = {
     409: "The request clashes with the current state: name taken, template not ready, instance still being "
          "created, image in use or missing, Idempotency-Key already used for another body (idempotency_key_reused)",
     413: f"The body is larger than {MAX_BODY // 1024 // 1024} MiB (body_too_large); the connection is closed",
-    422: "A field broke a rule; `error.field` names it (invalid)",
+    422: "A field broke a rule; `error.field` names it (invalid). A rebuild whose template's last build had "
+         "credentials and that sends none: credentials_required (field registryAuth)",
     429: "Every task slot and the queue are taken (tasks_busy); retry after `Retry-After` seconds",
     500: "The container engine refused (container_engine_error)",
     503: "No container engine answers (no_container_engine), or the engine is at its connection limit "
@@ -233,6 +257,9 @@ OPERATIONS: dict[tuple[str, str], tuple[int, dict[str, Any] | None, list[str], s
     ("get", "/container-templates/{template_id}/status"): (200, _ref("Status"), ["template_id"], None, (404,)),
     ("get", "/container-templates/{template_id}/logs"): (200, _ref("BuildLog"), ["template_id", "after"], None,
                                                          (404, 422)),
+    ("get", "/container-templates/{template_id}/builds"): (200, _ref("Builds"), ["template_id"], None, (404,)),
+    ("post", "/container-templates/{template_id}/rebuild"): (202, _ref("Template"), ["template_id", "key"], "rebuild",
+                                                             (*_BODY_ERRORS, 404, 409)),
     ("get", "/saved-templates"): (200, _list("SavedTemplate"), [], None, ()),
     ("delete", "/saved-templates/{name}"): (204, None, ["name"], None, (404, 409, *_ENGINE_ERRORS)),
     ("get", "/instances"): (200, _list("Instance"), [], None, _ENGINE_ERRORS),
@@ -254,7 +281,8 @@ OPERATIONS: dict[tuple[str, str], tuple[int, dict[str, Any] | None, list[str], s
                                                            (*_BODY_ERRORS, 404, 409)),
 }
 # Bodies that may be left out (the operation then takes its defaults).
-OPTIONAL_BODIES = frozenset({("post", "/container-templates/{template_id}/drift")})
+OPTIONAL_BODIES = frozenset({("post", "/container-templates/{template_id}/drift"),
+                             ("post", "/container-templates/{template_id}/rebuild")})
 # Answers that are not JSON: the event stream (engine/event_routes.py describes its events).
 MEDIA_TYPES = {("get", "/events"): "text/event-stream"}
 _EVERY_OPERATION = (401, 403, 503)  # the guard, and the HTTP server's connection limit

@@ -112,13 +112,14 @@ async def serve(config: EngineConfig, *, port: int = 0, log_level: str = "warnin
 def run(data_dir: Path, *, port: int, mirrors: dict[str, str], docker_host: str | None, pull: bool,
         max_parallel: int, platform: str | None, log_level: str, instance_network: str | None = None,
         events: bool = True, events_heartbeat: float = 15.0, events_buffer: int = 10_000,
-        max_tasks: int = DEFAULT_MAX_TASKS) -> None:
+        max_tasks: int = DEFAULT_MAX_TASKS, stall_seconds: float = 60.0) -> None:
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ensure_private_dir(data_dir)
     with data_dir_lock(data_dir):
         config = EngineConfig(data_dir=data_dir, token=load_or_create_token(data_dir), mirrors=mirrors,
                               docker_host=docker_host, max_parallel_builds=max_parallel, pull=pull,
                               platform=platform, instance_network=instance_network, events=events,
-                              events_heartbeat=events_heartbeat, events_buffer=events_buffer, max_tasks=max_tasks)
+                              events_heartbeat=events_heartbeat, events_buffer=events_buffer, max_tasks=max_tasks,
+                              stall_seconds=stall_seconds)
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(config, port=port, log_level=log_level))

@@ -1,8 +1,9 @@
 """The engine's SQLite store (WAL): templates, build logs, idempotency keys, saved templates.
 
 Instances are not stored here: the container engine's labels are their record (engine/instances.py).
-A running build's ``phase`` and ``queuePosition`` are not stored either: they live in memory
-(``set_live``), because a restart resumes every build from the queue anyway.
+A running build's ``phase``, ``queuePosition``, ``expectedSeconds`` and ``stalled`` are not stored
+either: they live in memory (``set_live``), because a restart resumes every build from the queue anyway.
+Build records are in engine/build_records.py, on the same connection.
 
 Calls are short and run on the event loop's thread: a local engine serves one user. Turning
 10,000 rows into JSON costs ~70 ms, so the store keeps each template's encoded JSON and
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from in10nt_desktop.engine.build_records import BuildRecords
 from in10nt_desktop.engine.events import (
     SAVED_CREATED,
     SAVED_DELETED,
@@ -76,7 +78,8 @@ CREATE TABLE IF NOT EXISTS saved_templates (
 """
 
 _TEMPLATE_COLUMNS = ("id, name, description, image, registry_type, status, error, created_at, updated_at, "
-                     "digest, size_bytes, platform, layers, progress_current, progress_total")
+                     "digest, size_bytes, platform, layers, progress_current, progress_total, "
+                     "build_count, needs_credentials, registry_username, started_at")
 
 
 def now_iso() -> str:
@@ -102,7 +105,14 @@ def _template_json(row: tuple[Any, ...]) -> dict[str, Any]:
         out["layers"] = row[12]
     if row[13] is not None:
         out["progress"] = {"current": row[13], "total": row[14]}
+    out.update(_build_fields(row))
     return out
+
+
+def _build_fields(row: tuple[Any, ...]) -> dict[str, Any]:
+    """What the build records add to a template (engine/build_records.py); the password is never stored."""
+    return {"buildCount": row[15], "needsCredentials": bool(row[16]), "registryUsername": row[17],
+            "startedAt": row[18]}
 
 
 def _encode(template: dict[str, Any]) -> bytes:
@@ -117,8 +127,10 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._migrate()
+        self.records = BuildRecords(self._db)  # also adds the template columns it needs to an older store
         self._encoded: dict[str, bytes] | None = None  # id -> JSON, in list order; built on first list
-        self._live: dict[str, dict[str, Any]] = {}  # id -> {"phase", "queuePosition"} of a running build
+        # id -> {"phase", "queuePosition", "expectedSeconds", "stalled", "stalledReason"} of a running build
+        self._live: dict[str, dict[str, Any]] = {}
         # Told of every change after it is written: (event name, the object as GET answers it).
         self.on_change: Callable[[str, dict[str, Any]], None] | None = None
         self._held: dict[str, str] | None = None  # inside coalesced(): template id -> event name
@@ -205,6 +217,21 @@ class Store:
         self._template_changed(TEMPLATE_CREATED, template)
         return template
 
+    def begin_rebuild(self, tid: str, *, idempotency_key: str | None, request_hash: str | None) -> None:
+        """The template builds again (same id, its build count one up); its last digest stays until a new one."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "UPDATE templates SET status = 'building', error = NULL, progress_current = NULL, "
+                "progress_total = NULL, started_at = NULL, build_count = build_count + 1, updated_at = ? "
+                "WHERE id = ?", (now_iso(), tid))
+            if idempotency_key:
+                self._db.execute("INSERT INTO idempotency (key, template_id, created_at, request_hash) "
+                                 "VALUES (?, ?, ?, ?)", (idempotency_key, tid, now_iso(), request_hash))
+        template = self._refresh(tid)
+        if template is not None:
+            self._template_changed(TEMPLATE_CHANGED, template)
+
     def template_for_key(self, key: str) -> tuple[str, str | None] | None:
         """``(template_id, request_hash)`` of the create that used ``key``."""
         row = self._db.execute("SELECT template_id, request_hash FROM idempotency WHERE key = ?", (key,)).fetchone()
@@ -226,7 +253,8 @@ class Store:
 
     def update_template(self, tid: str, **fields: Any) -> None:
         allowed = {"status", "error", "digest", "size_bytes", "platform", "layers", "progress_current",
-                   "progress_total", "engine_image"}
+                   "progress_total", "engine_image", "build_count", "needs_credentials", "registry_username",
+                   "started_at"}
         assert set(fields) <= allowed, set(fields) - allowed
         if fields.get("status", "building") != "building":
             self._live.pop(tid, None)  # a finished build has no phase
@@ -237,12 +265,33 @@ class Store:
         if template is not None:
             self._template_changed(TEMPLATE_CHANGED, template)
 
-    def set_live(self, tid: str, phase: str | None, queue_position: int | None = None) -> None:
-        """A building template's ``phase`` (and ``queuePosition`` while queued), in memory; None clears them."""
-        live = {} if phase is None else {"phase": phase, **({"queuePosition": queue_position}
-                                                           if queue_position is not None else {})}
-        if self._live.get(tid, {}) == live:
+    def set_live(self, tid: str, phase: str | None, queue_position: int | None = None,
+                 fields: dict[str, Any] | None = None) -> None:
+        """A building template's ``phase`` (and ``queuePosition`` while queued), in memory; None clears them.
+
+        ``fields``: more of them at once (as ``set_live_fields``); the ones set before stay.
+        """
+        current = self._live.get(tid, {})
+        live: dict[str, Any] = {}
+        if phase is not None:
+            live = {k: v for k, v in current.items() if k not in ("phase", "queuePosition")}
+            live.update({"phase": phase, **({"queuePosition": queue_position} if queue_position is not None else {}),
+                         **(fields or {})})
+        if current == live:
             return
+        self._put_live(tid, live)
+
+    def set_live_fields(self, tid: str, fields: dict[str, Any], drop: tuple[str, ...] = ()) -> None:
+        """More in-memory fields of a building template (``stalled``, ``expectedSeconds``…); ignored once it ended."""
+        current = self._live.get(tid)
+        if not current:
+            return
+        live = {k: v for k, v in current.items() if k not in drop}
+        live.update(fields)
+        if live != current:
+            self._put_live(tid, live)
+
+    def _put_live(self, tid: str, live: dict[str, Any]) -> None:
         if live:
             self._live[tid] = live
         else:
@@ -262,6 +311,7 @@ class Store:
             self._db.execute("BEGIN")
             cur = self._db.execute("DELETE FROM templates WHERE id = ?", (tid,))
             self._db.execute("DELETE FROM build_logs WHERE template_id = ?", (tid,))
+            self.records.delete_for(tid)
             self._db.execute("DELETE FROM idempotency WHERE template_id = ?", (tid,))
         if self._encoded is not None:
             self._encoded.pop(tid, None)
@@ -278,6 +328,11 @@ class Store:
         self._db.execute("INSERT INTO build_logs (template_id, n, at, text) VALUES (?, ?, ?, ?)",
                          (tid, n, now_iso(), text))
         return n
+
+    def last_log_n(self, tid: str) -> int:
+        """The number of the template's newest log line (0: none yet)."""
+        row = self._db.execute("SELECT COALESCE(MAX(n), 0) FROM build_logs WHERE template_id = ?", (tid,)).fetchone()
+        return int(row[0])
 
     def logs(self, tid: str, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         rows = self._db.execute(

@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import re
 import ssl
 import tarfile
@@ -84,6 +85,22 @@ def busybox_layer() -> Layer:
     tar_bytes = raw.getvalue()
     gz = io.BytesIO()
     with gzip.GzipFile(fileobj=gz, mode="wb", mtime=0, compresslevel=6) as f:
+        f.write(tar_bytes)
+    blob = gz.getvalue()
+    return Layer(blob=blob, digest=sha256(blob), diff_id=sha256(tar_bytes))
+
+
+def random_layer(size: int) -> Layer:
+    """A layer of one file of ``size`` random bytes: incompressible, so its blob is about ``size`` bytes,
+    and new to every registry and container engine (for slow pulls and "already present" checks)."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("random.bin")
+        info.mode, info.mtime, info.size = 0o644, MTIME, size
+        tar.addfile(info, io.BytesIO(os.urandom(size)))
+    tar_bytes = raw.getvalue()
+    gz = io.BytesIO()
+    with gzip.GzipFile(fileobj=gz, mode="wb", mtime=0, compresslevel=1) as f:
         f.write(tar_bytes)
     blob = gz.getvalue()
     return Layer(blob=blob, digest=sha256(blob), diff_id=sha256(tar_bytes))
@@ -210,7 +227,7 @@ class _Pusher:
         return digest
 
 
-def _config(os_: str, arch: str, layer: Layer, labels: dict[str, str]) -> bytes:
+def _config(os_: str, arch: str, layers: list[Layer], labels: dict[str, str]) -> bytes:
     cfg: dict[str, Any] = {
         "architecture": arch,
         "os": os_,
@@ -220,7 +237,7 @@ def _config(os_: str, arch: str, layer: Layer, labels: dict[str, str]) -> bytes:
             "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
             "Labels": labels,
         },
-        "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
+        "rootfs": {"type": "layers", "diff_ids": [layer.diff_id for layer in layers]},
         "history": [{"created": "2024-01-01T00:00:00Z", "created_by": "in10nt test stack"}],
     }
     if arch == "arm64":
@@ -239,17 +256,19 @@ def push_image(
     platforms: list[tuple[str, str]] | None = None,
     verify: bool | ssl.SSLContext = True,
     labels: dict[str, str] | None = None,
+    extra_layers: list[Layer] | None = None,
 ) -> PushedImage:
     """Push the busybox image (one manifest, or one per platform plus an index/list).
 
     ``token_flow``: "auto" answers whatever challenge comes; True insists on the Bearer flow,
     False sends Basic pre-emptively and refuses Bearer. The config carries the label
     ``org.in10nt.test.image=<repo>:<tag>`` (plus ``labels``), so every pushed image has its
-    own config digest / image ID while all share the one busybox layer.
+    own config digest / image ID while all share the one busybox layer. ``extra_layers`` (e.g.
+    ``random_layer``) come after it.
     """
     image_labels = {"org.in10nt.test.image": f"{repo}:{tag}", **(labels or {})}
     plats = list(platforms or [("linux", "amd64")])
-    layer = busybox_layer()
+    layers = [busybox_layer(), *(extra_layers or [])]  # busybox first: the image still runs
     mt_manifest, mt_config, mt_layer, mt_index = (
         (OCI_MANIFEST, OCI_CONFIG, OCI_LAYER, OCI_INDEX)
         if fmt == "oci"
@@ -257,17 +276,18 @@ def push_image(
     )
     pusher = _Pusher(registry_url, repo, auth, token_flow, verify)
     try:
-        pusher.blob(layer.blob, layer.digest)
+        for layer in layers:
+            pusher.blob(layer.blob, layer.digest)
         children: list[dict[str, Any]] = []
         for os_, arch in plats:
-            config = _config(os_, arch, layer, image_labels)
+            config = _config(os_, arch, layers, image_labels)
             pusher.blob(config, sha256(config))
             manifest = canonical_json(
                 {
                     "schemaVersion": 2,
                     "mediaType": mt_manifest,
                     "config": {"mediaType": mt_config, "digest": sha256(config), "size": len(config)},
-                    "layers": [{"mediaType": mt_layer, "digest": layer.digest, "size": len(layer.blob)}],
+                    "layers": [{"mediaType": mt_layer, "digest": x.digest, "size": len(x.blob)} for x in layers],
                 }
             )
             ref = tag if len(plats) == 1 else sha256(manifest)
@@ -306,8 +326,8 @@ def push_image(
         digest=top_digest,
         manifest_digest=main["digest"],
         config_digest=main["config_digest"],
-        size_bytes=len(layer.blob),
-        layers=1,
+        size_bytes=sum(len(x.blob) for x in layers),
+        layers=len(layers),
         platforms=tuple(plats),
         auth=auth,
     )

@@ -1,0 +1,98 @@
+"""Ours: a template's build history (GET …/builds) and building it again in place (POST …/rebuild).
+
+A rebuild keeps the template's id and row: the template becomes ``building`` with its build
+count one up, and a new record joins the history (the old failure stays in it). Credentials are
+never stored, so a template whose last build was given some (``needsCredentials``) must be sent
+them again; the username is kept and shown so a form can be prefilled. An Idempotency-Key makes a
+retried POST answer the same rebuild instead of starting another one. The OpenAPI description of
+both routes is in engine/openapi.py, with every other route's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from in10nt_desktop.api.validation import (
+    Credentials,
+    FieldError,
+    check_idempotency_key,
+    check_registry_auth,
+    parse_image,
+)
+from in10nt_desktop.engine.build_records import MAX_RECORDS
+from in10nt_desktop.engine.builds import BuildManager
+from in10nt_desktop.engine.limits import BadBody, decode_json_body
+from in10nt_desktop.engine.store import Store
+
+
+def rebuild_fingerprint(template_id: str, auth: Credentials | None) -> str:
+    """What a rebuild's Idempotency-Key is bound to: the template and the username, never the password."""
+    canonical = json.dumps({"rebuild": template_id, "username": auth.username if auth else None}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def build_router(store: Callable[[], Store], builds: Callable[[], BuildManager],
+                 json_response: Callable[..., Response], error_response: Callable[..., Response]) -> APIRouter:
+    router = APIRouter()
+
+    def not_found(template_id: str) -> Response:
+        return error_response(404, "not_found", f"No template with ID {template_id}.")
+
+    @router.get("/container-templates/{template_id}/builds", summary="Build history, newest first (ours)",
+                description=f"At most {MAX_RECORDS} records are kept per template.")
+    async def list_builds(template_id: str) -> Response:
+        if store().get_template(template_id) is None:
+            return not_found(template_id)
+        return json_response({"templateId": template_id, "builds": builds().records(template_id)})
+
+    @router.post("/container-templates/{template_id}/rebuild", status_code=202,
+                 summary="Build a template again, same id, new record (ours)")
+    async def rebuild(template_id: str, request: Request) -> Response:
+        template = store().get_template(template_id)
+        if template is None:
+            return not_found(template_id)
+        raw = await request.body()
+        try:
+            body = decode_json_body(raw) if raw.strip() else {}
+        except BadBody as exc:
+            return error_response(400, "invalid_json", str(exc))
+        if not isinstance(body, dict):
+            return error_response(422, "invalid", "The request body must be a JSON object.", "body")
+        try:
+            # A GCR key's contents are the build's to check, as for a create (api/validation.py says why).
+            auth = check_registry_auth(body.get("registryAuth"), template["registryType"], key_contents=False)
+            key = check_idempotency_key(request.headers.get("idempotency-key"))
+        except FieldError as exc:
+            return error_response(422, "invalid", exc.message, exc.field)
+        fingerprint = rebuild_fingerprint(template_id, auth) if key else None
+        if key:
+            existing = store().template_for_key(key)
+            if existing is not None:
+                if existing[0] != template_id or (existing[1] is not None and existing[1] != fingerprint):
+                    return error_response(409, "idempotency_key_reused",
+                                          "This Idempotency-Key was already used for a different request; send a "
+                                          "new key for a new rebuild (the same key only repeats the same request).")
+                return json_response(template, 202)  # the rebuild this key already started
+        if template["status"] == "building" or builds().is_building(template_id):
+            return error_response(409, "build_running", f"Template {template_id} is still building; wait for the "
+                                  "build to end (or delete the template) before rebuilding it.")
+        if template.get("needsCredentials") and auth is None:
+            who = f" (username {template['registryUsername']})" if template.get("registryUsername") else ""
+            return error_response(422, "credentials_required",
+                                  f"This template's last build used registry credentials{who}; send them again "
+                                  "in registryAuth to rebuild it (passwords are never stored).", "registryAuth")
+        s = store()
+        with s.coalesced():  # one template.changed, already building with its new phase
+            s.begin_rebuild(template_id, idempotency_key=key, request_hash=fingerprint)
+            s.append_log(template_id, f"Rebuild requested (build #{template['buildCount'] + 1}"
+                         + (", with credentials)" if auth else ")"))
+            builds().start(template_id, parse_image(template["image"]), auth, template["registryType"],
+                           trigger="rebuild")
+        return json_response(s.get_template(template_id), 202)
+
+    return router
