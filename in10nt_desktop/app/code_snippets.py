@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import replace
+from typing import Any
 
-from in10nt_desktop.app.drafts import TemplateDraft
+from in10nt_desktop.app.drafts import SecretSource, TemplateDraft
 
 DEFAULT_PASSWORD_VAR = "REGISTRY_PASS"
 
@@ -22,6 +24,16 @@ def _password_var(draft: TemplateDraft) -> str:
 
 # The SDK alone is the base install: no Qt, no engine (see pyproject.toml's extras).
 SDK_INSTALL = "pip install in10nt-desktop"
+
+
+def draft_for_code(template: Any) -> TemplateDraft:
+    """A template as a draft for its code and its rebuild: when its build used a registry login, the
+    username it gave and the password as ``$REGISTRY_PASS`` (the engine keeps no password)."""
+    draft = TemplateDraft.from_template(template)
+    if getattr(template, "needs_credentials", False):
+        username = getattr(template, "registry_username", None) or "USERNAME"
+        draft = replace(draft, username=username, secret=SecretSource("env", DEFAULT_PASSWORD_VAR))
+    return draft
 
 
 def python_sdk(draft: TemplateDraft) -> str:

@@ -20,6 +20,8 @@ from in10nt_desktop.app.errors import ErrorReporter
 from in10nt_desktop.app.services import BulkResult, stale_for
 from in10nt_desktop.app.template_rows import TemplateRow, TemplateStore
 
+MAX_LOG_PAGES = 50  # a build log page is a few hundred lines: 50 is far beyond any real build
+
 
 class TemplatesService(QObject):
     created = Signal(object)              # TemplateRow, created here
@@ -27,6 +29,9 @@ class TemplatesService(QObject):
     removed_elsewhere = Signal(str, str)  # template id, name: deleted by another client
     bulk_finished = Signal(str, object)   # what, BulkResult
     loaded = Signal()                     # a full list answer was applied
+    builds_loaded = Signal(str, list)     # template id, list[BuildRecord] newest first ([] if the server keeps none)
+    build_log_loaded = Signal(str, str, list)  # template id, build id, list[str] formatted lines
+    rebuilt = Signal(object)              # TemplateRow: a rebuild started (same row, a new build)
 
     def __init__(self, connection: Connection, errors: ErrorReporter, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -123,6 +128,61 @@ class TemplatesService(QObject):
         finally:
             self._deleting.difference_update(ids)
         self.bulk_finished.emit("template", BulkResult(done, failed))
+
+    # -- build history (the local engine's records; the hosted service has none) -----------------
+    def load_builds(self, template_id: str) -> None:
+        self._c.spawn(self._load_builds(template_id), name="builds")
+
+    async def _load_builds(self, template_id: str) -> None:
+        try:
+            records = await self._c.call(lambda c: c.templates.builds(template_id))
+        except NotFoundError:
+            records = []  # a server without build records (or the template went): nothing to show
+        except In10ntError as exc:
+            self._errors.report(exc, "Loading the build history")
+            return
+        self.builds_loaded.emit(template_id, list(records))
+
+    def load_build_log(self, template_id: str, build_id: str, log_from: int, log_to: int | None) -> None:
+        self._c.spawn(self._load_build_log(template_id, build_id, log_from, log_to), name="build-log")
+
+    async def _load_build_log(self, template_id: str, build_id: str, log_from: int, log_to: int | None) -> None:
+        lines: list[str] = []
+        after = max(0, log_from - 1)
+        for _ in range(MAX_LOG_PAGES):  # bounded: a log is read in pages, at most this many
+            try:
+                page = await self._c.call(lambda c, a=after: c.templates.logs(template_id, a))  # type: ignore[misc]
+            except In10ntError as exc:
+                lines.append(f"(the log could not be read: {exc})")
+                break
+            for line in page.lines:
+                if log_to is not None and line.n > log_to:
+                    break
+                lines.append(f"{line.at.astimezone():%H:%M:%S}  {line.text}" if line.at else line.text)
+            if not page.lines or page.next == after or (log_to is not None and page.next >= log_to):
+                break
+            after = page.next
+        self.build_log_loaded.emit(template_id, build_id, lines)
+
+    def rebuild(self, template_id: str, draft: TemplateDraft | None = None) -> None:
+        """Build the same template again (same ID, a new record); ``draft`` carries credentials when needed."""
+        self._c.spawn(self._rebuild(template_id, draft))
+
+    async def _rebuild(self, template_id: str, draft: TemplateDraft | None) -> None:
+        row = self.store.get(template_id)
+        label = row.name if row is not None else template_id
+        try:
+            auth = draft.registry_auth() if draft is not None else None
+            template = await self._c.call(lambda c: c.templates.rebuild(template_id, registry_auth=auth))
+        except (In10ntError, FieldError) as exc:
+            self._errors.report(exc, f"Rebuilding {label}")
+            if isinstance(exc, NotFoundError):
+                self.forget(template_id)
+            return
+        self.apply(template)
+        fresh = self.store.get(template_id)
+        if fresh is not None:
+            self.rebuilt.emit(fresh)
 
     def check_gone(self, template_id: str) -> None:
         """An action met "not found" for this template: ask the server, and drop the row if so."""

@@ -14,12 +14,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QStyle, QToolBar, QToolButton
 
-from in10nt_desktop.app.drafts import TemplateDraft
+from in10nt_desktop.app.code_snippets import draft_for_code
 from in10nt_desktop.app.tasks import TaskOwner
 from in10nt_desktop.ui.dialogs import ask_text, confirm_delete
 
 if TYPE_CHECKING:
     from in10nt_desktop.app.protocols import WindowServices
+    from in10nt_desktop.app.template_rows import TemplateRow
     from in10nt_desktop.ui.main_window import MainWindow
 
 SP = QStyle.StandardPixmap
@@ -61,7 +62,8 @@ class WindowActions:
                                SP.SP_BrowserReload),
             "delete": _action(w, "&Delete…", "Delete the selected items", QKeySequence.StandardKey.Delete,
                               SP.SP_TrashIcon),
-            "retry": _action(w, "Re&try build…", "Create the failed template again (credentials are asked again)",
+            "retry": _action(w, "Re&build", "Build the selected template again, in place (its history keeps "
+                             "every build; credentials are asked again only if it used them)",
                              "Ctrl+R", SP.SP_BrowserReload),
             "use": _action(w, "&Use template…", "Start an instance from the selected ready template", "Ctrl+U",
                            SP.SP_MediaPlay),
@@ -143,7 +145,7 @@ class WindowActions:
         instances = self.instances_page.selected() if tab == 2 else []
         a["new"].setEnabled(online)
         a["delete"].setEnabled(online and bool(rows or saved or instances))
-        a["retry"].setEnabled(online and len(rows) == 1 and rows[0].status == "failed")
+        a["retry"].setEnabled(online and len(rows) == 1 and rows[0].status in ("failed", "ready"))
         a["use"].setEnabled(online and len(rows) == 1 and rows[0].status == "ready")
         a["copy_id"].setEnabled(len(rows) == 1)
         a["clone"].setEnabled(online and len(saved) == 1)
@@ -176,9 +178,17 @@ class WindowActions:
                 self.services.instances.delete((i.instance_id, i.name) for i in instances)
 
     def retry_selected(self) -> None:
+        """Rebuild the same template (same ID, a new build in its history). The credentials are
+        asked again only when its last build had them — the engine never keeps a password."""
         rows = self.templates_page.selected_rows()
         if len(rows) == 1:
-            self.w.open_wizard(TemplateDraft.from_template(rows[0].data))
+            self.rebuild(rows[0])
+
+    def rebuild(self, row: TemplateRow) -> None:
+        if getattr(row.data, "needs_credentials", False):
+            self.w.open_wizard(draft_for_code(row.data), rebuild_of=row.template_id)
+        else:
+            self.services.templates.rebuild(row.template_id)
 
     async def use_template(self) -> None:
         rows = self.templates_page.selected_rows()

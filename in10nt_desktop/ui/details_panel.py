@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -22,9 +22,10 @@ from PySide6.QtWidgets import (
 
 from in10nt_desktop.api import HOSTED_BASE_URL
 from in10nt_desktop.app import code_snippets
-from in10nt_desktop.app.drafts import TemplateDraft
+from in10nt_desktop.app.code_snippets import draft_for_code
 from in10nt_desktop.app.template_rows import TemplateRow
 from in10nt_desktop.cli.output import human_size
+from in10nt_desktop.ui.builds_tab import BuildsTab
 from in10nt_desktop.ui.drift_box import DriftBox
 
 # Fields shown first and how to label them; anything else the server sends follows, as given.
@@ -58,6 +59,8 @@ def field_text(key: str, value: Any) -> str:
 
 
 class DetailsPanel(QWidget):
+    row_shown = Signal(object, object)   # TemplateRow | None now shown, the one before (None at first)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.row: TemplateRow | None = None
@@ -96,6 +99,8 @@ class DetailsPanel(QWidget):
         self.log.setAccessibleName("Build log")
         self.log.setPlaceholderText("The build log appears here.")
         self.tabs.addTab(self.log, "&Build log")
+        self.builds = BuildsTab()
+        self.tabs.addTab(self.builds, "B&uilds")
 
         code = QWidget()
         code_layout = QVBoxLayout(code)
@@ -123,10 +128,13 @@ class DetailsPanel(QWidget):
 
     def show_row(self, row: TemplateRow | None) -> None:
         same = row is not None and self.row is not None and row.template_id == self.row.template_id
+        previous = self.row
         if self.row is not None:
             self._last_id = self.row.template_id
         self.row = row
         self.drift_box.show_row(row)
+        if row is not previous:
+            self.row_shown.emit(row, previous)
         if row is not None:
             data = row.data.model_dump(mode="json", by_alias=True)
             keys = [k for k, _ in _KNOWN if data.get(k) not in (None, "")] + \
@@ -153,7 +161,7 @@ class DetailsPanel(QWidget):
         labels = dict(_KNOWN)
         for key in keys:
             self._add_field(labels.get(key, key), key, field_text(key, data[key]))
-        draft = TemplateDraft.from_template(row.data)
+        draft = draft_for_code(row.data)
         self.snippets["python"].setPlainText(code_snippets.python_sdk(draft))
         self.snippets["cli"].setPlainText(code_snippets.cli(draft))
         self.snippets["curl"].setPlainText(code_snippets.curl(draft, self.base_url or HOSTED_BASE_URL))

@@ -1,8 +1,8 @@
 """The details panel's "Base image" box: is the tag still the image this template was built from?
 
 When the registry says the tag moved, the box says "Base image updated since build" with both
-digests and offers **Create again** (the wizard, prefilled: a template never changes its image,
-a new one is built from the tag). Otherwise one line says when it was last checked, with
+digests and offers **Rebuild now** (the same template built again from the tag: it pins the new
+digest, and its build history keeps the old one). Otherwise one line says when it was last checked, with
 **Check now**. It shows nothing on a server that cannot check, or for a template not built yet.
 """
 
@@ -25,7 +25,7 @@ def _when(moment: datetime) -> str:
 
 
 class DriftBox(QFrame):
-    recreate_requested = Signal(object)   # TemplateRow: open the wizard prefilled from it
+    recreate_requested = Signal(object)   # TemplateRow: rebuild it in place
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -38,7 +38,7 @@ class DriftBox(QFrame):
         self.current = QLineEdit()
         self.digests = QWidget()
         self.line = QLabel()
-        self.recreate_button = QPushButton("Create a&gain…")
+        self.recreate_button = QPushButton("Rebuild no&w")
         self.check_button = QPushButton("Check &now")
         self._build_ui()
         self.setVisible(False)
@@ -64,9 +64,9 @@ class DriftBox(QFrame):
             edit.setFont(mono)
             edit.setAccessibleName(name)
             digests.addRow(caption, edit)
-        self.recreate_button.setAccessibleName("Create the template again from the tag's new image")
-        self.recreate_button.setToolTip("Opens the wizard filled in from this template: a new template is built from "
-                                        "what the tag points to now (this one keeps its image).")
+        self.recreate_button.setAccessibleName("Rebuild the template from the tag's new image")
+        self.recreate_button.setToolTip("Builds this template again from what the tag points to now; its build "
+                                        "history keeps the old build (credentials are asked only if it used them).")
         self.check_button.setAccessibleName("Check the base image's tag now")
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)

@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self._notify_timer.setInterval(300)
         self._notify_timer.timeout.connect(self._flush_notifications)
         self._quit_decided = False
+        self._builds_retries = 0
         self._build_ui()
         self.actions_ = WindowActions(self, services)
         self.actions_.install()
@@ -134,6 +135,14 @@ class MainWindow(QMainWindow):
         s.templates.created.connect(self._on_created)
         s.templates.build_finished.connect(self._on_build_finished)
         s.templates.removed_elsewhere.connect(self._on_removed_elsewhere)
+        s.templates.rebuilt.connect(lambda row: self.statusBar().showMessage(f"Rebuilding {row.name}…", 5000))
+        builds = self.templates_page.details.builds
+        s.templates.builds_loaded.connect(builds.show_records)
+        s.templates.builds_loaded.connect(self._on_builds_loaded)
+        s.templates.build_log_loaded.connect(builds.show_log)
+        builds.record_selected.connect(lambda tid, record: s.templates.load_build_log(
+            tid, record.build_id, record.log_from, record.log_to))
+        self.templates_page.details.row_shown.connect(self._on_details_row)
         for service in (s.templates, s.saved, s.instances):
             service.bulk_finished.connect(self._on_bulk_finished)
         s.instances.done.connect(lambda text: self.statusBar().showMessage(text, 8000))
@@ -156,8 +165,8 @@ class MainWindow(QMainWindow):
         s.logs.lines_added.connect(self._on_log_lines)
         s.logs.unavailable.connect(lambda _tid, text: self.templates_page.details.log.setPlaceholderText(text))
         self.templates_page.set_drift(s.drift)
-        self.templates_page.details.drift_box.recreate_requested.connect(
-            lambda row: self.open_wizard(TemplateDraft.from_template(row.data), title="Create template again"))
+        # The tag moved: rebuild the same template in place (it pins the tag's new digest).
+        self.templates_page.details.drift_box.recreate_requested.connect(self.actions_.rebuild)
 
     # -- service events ----------------------------------------------------------------------------
     def _on_state(self, state: str, text: str) -> None:
@@ -186,6 +195,32 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(0)
         self.templates_page.select(row.template_id)
         self.statusBar().showMessage(f"Building {row.name}…", 5000)
+
+    def _on_details_row(self, row: TemplateRow | None, previous: TemplateRow | None) -> None:
+        """The Builds tab follows the shown template: loaded when it is shown, and again when a build
+        starts or ends (not on every progress tick)."""
+        builds = self.templates_page.details.builds
+        if row is None:
+            builds.clear()
+            return
+        changed = previous is None or previous.template_id != row.template_id or previous.status != row.status \
+            or getattr(previous.data, "build_count", None) != getattr(row.data, "build_count", None)
+        if changed:
+            if previous is None or previous.template_id != row.template_id:
+                builds.clear(row.template_id)
+            self.services.templates.load_builds(row.template_id)
+
+    def _on_builds_loaded(self, template_id: str, records: list[object]) -> None:
+        """The engine closes a build's record a moment after the template's status changes: a record
+        still "building" for a finished template is asked again shortly (a few times at most)."""
+        row = self.services.templates.store.get(template_id)
+        newest = records[0] if records else None
+        if row is None or row.building or getattr(newest, "result", None) != "building":
+            self._builds_retries = 0
+            return
+        if self._builds_retries < 5:
+            self._builds_retries += 1
+            QTimer.singleShot(300, lambda: self.services.templates.load_builds(template_id))
 
     def _on_removed_elsewhere(self, template_id: str, name: str) -> None:
         self.templates_page.details.show_gone(template_id, name)
@@ -259,14 +294,24 @@ class MainWindow(QMainWindow):
     def _update_actions(self, *_args: object) -> None:
         self.actions_.update_enabled()
 
-    def open_wizard(self, prefill: TemplateDraft | None = None, title: str | None = None) -> None:
+    def open_wizard(self, prefill: TemplateDraft | None = None, title: str | None = None,
+                    rebuild_of: str | None = None) -> None:
+        """The create wizard; with ``rebuild_of`` (a template ID) it asks only for the credentials of
+        a rebuild of that same template (no second row)."""
         from in10nt_desktop.ui.wizard import CreateTemplateWizard  # not needed for the first paint
+        from in10nt_desktop.ui.wizard_pages import PageId
 
         s = self.services
-        names = {row.name for row in s.templates.store.rows}
+        names = {row.name for row in s.templates.store.rows} - ({prefill.name} if prefill and rebuild_of else set())
         self.wizard = wizard = CreateTemplateWizard(names, s.connection.base_url, prefill, self,
-                                                    preflight=s.preflight, logins=s.logins, title=title)
-        wizard.draft_ready.connect(s.templates.create)
+                                                    preflight=s.preflight, logins=s.logins,
+                                                    title="Rebuild with credentials" if rebuild_of else title)
+        if rebuild_of is not None:
+            wizard.setStartId(PageId.CREDENTIALS)
+            wizard.setButtonText(QWizard.WizardButton.FinishButton, "&Rebuild")
+            wizard.draft_ready.connect(lambda draft: s.templates.rebuild(rebuild_of, draft))
+        else:
+            wizard.draft_ready.connect(s.templates.create)
         wizard.login_to_remember.connect(lambda host, user, secret, image: s.logins.remember(host, user, secret, image))
         wizard.login_used.connect(s.logins.note_image)
         self.wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -25,7 +25,7 @@ from in10nt_desktop.app.preflight_service import AccessCheck, CheckOutcome
 from in10nt_desktop.app.registry_vault import LoginSummary, RegistryLogin, login_host
 from in10nt_desktop.app.vault_protocols import LoginsView, PreflightView
 from in10nt_desktop.ui.access_check import AccessChecks
-from in10nt_desktop.ui.wizard_credentials import CredentialsPage, GcrPanel
+from in10nt_desktop.ui.wizard_credentials import CredentialsPage, GcrPanel, PairPanel
 from in10nt_desktop.ui.wizard_pages import (
     ImagePage,
     NamePage,
@@ -73,6 +73,10 @@ class CreateTemplateWizard(QWizard):
             # Retry, or create again: everything but the credentials, which are asked again (or remembered).
             self.name_page.set_values(prefill.name, prefill.description)
             self.image_page.set_values(prefill.image, prefill.registry_type)
+            panel = self.credentials_page.panels.get(prefill.registry_type)
+            if prefill.username and isinstance(panel, PairPanel):  # the login the last build used, no secret
+                self.credentials_page.set_registry_type(prefill.registry_type)
+                panel.username_edit.setText(prefill.username)
 
     def _gcr(self) -> GcrPanel:
         panel = self.credentials_page.panels["gcr"]

@@ -78,11 +78,30 @@ class FakeTemplates(QObject):
     build_finished = Signal(object)
     removed_elsewhere = Signal(str, str)
     bulk_finished = Signal(str, object)
+    builds_loaded = Signal(str, list)
+    build_log_loaded = Signal(str, str, list)
+    rebuilt = Signal(object)
 
     def __init__(self) -> None:
         super().__init__()
         self.store = TemplateStore(self)
         self.store.replace_all([])
+        self.rebuilds: list[tuple[str, TemplateDraft | None]] = []
+        self.records: dict[str, list[object]] = {}
+        self.logs: dict[str, list[str]] = {}
+
+    def rebuild(self, template_id: str, draft: TemplateDraft | None = None) -> None:
+        self.rebuilds.append((template_id, draft))
+        row = self.store.get(template_id)
+        if row is not None:
+            self.server_changed(row.data.model_copy(update={"status": "building", "error": None}))
+            self.rebuilt.emit(self.store.get(template_id))
+
+    def load_builds(self, template_id: str) -> None:
+        self.builds_loaded.emit(template_id, list(self.records.get(template_id, [])))
+
+    def load_build_log(self, template_id: str, build_id: str, log_from: int, log_to: int | None) -> None:
+        self.build_log_loaded.emit(template_id, build_id, list(self.logs.get(build_id, [])))
 
     def create(self, draft: TemplateDraft) -> None:
         row = self.store.add(template_data(draft.name, "building", draft.image))

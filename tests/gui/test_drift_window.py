@@ -1,6 +1,6 @@
 """Tag drift in the window, against the real engine and registry: a new image pushed to a ready
 template's tag marks its row "base image updated since build", the details show both digests and
-offer "Create again" (the wizard, prefilled); a registry that can no longer say leaves the row as it
+offer "Rebuild now" (the same template, built again in place); a registry that can no longer say leaves the row as it
 was; what was learnt survives a restart without asking the registry again within the day."""
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from stack.registry import Registry
 from in10nt_desktop.api import In10ntClient
 from in10nt_desktop.ui.main_window import MainWindow
 from in10nt_desktop.ui.templates_model import DRIFT_MARK, Column
-from in10nt_desktop.ui.wizard import CreateTemplateWizard
 
 pytestmark = pytest.mark.asyncio
 
@@ -98,13 +97,7 @@ async def test_a_moved_tag_is_shown_with_both_digests_and_create_again(
             assert DRIFT_MARK in image_cell(window, tid)
             assert box.headline.isVisible()
 
-            box.recreate_button.click()  # "Create again": the wizard, filled in from the template
-            await wait_until(lambda: isinstance(window.wizard, CreateTemplateWizard) and window.wizard.isVisible())
-            wizard = window.wizard
-            assert isinstance(wizard, CreateTemplateWizard)
-            assert wizard.windowTitle() == "Create template again"
-            assert (wizard.name_page.name(), wizard.image_page.image()) == ("drifting", first.ref)
-            wizard.reject()
+            assert box.recreate_button.text() == "Rebuild no&w"  # (rebuilt in the next test)
         finally:
             for child in window.findChildren(QWidget):
                 if child.isWindow() and child.isVisible():
@@ -127,3 +120,37 @@ async def test_a_moved_tag_is_shown_with_both_digests_and_create_again(
         services.drift.interval = timedelta(0)  # a day later
         services.drift.schedule()
         await wait_until(lambda: any(path.endswith(f"{tid}/drift") for _m, path in transport.seen))
+
+
+async def test_rebuild_now_pins_the_moved_tag_in_place(engine: EngineProc, registry_open: Registry,
+                                                      memory_keyring: MemoryKeyring, tmp_path: Path) -> None:
+    repo = f"x/rebuild-drift-{uuid.uuid4().hex[:6]}"
+    first = await asyncio.to_thread(push_image, registry_open.url, repo, "1", labels={"rev": "1"})
+    with engine.http() as http:
+        tid = http.post("/container-templates", json={"name": "rebuilt", "image": first.ref,
+                                                      "registryType": "private"}).json()["templateId"]
+    wait_status(engine, tid, {"ready"})
+    settings = ini_settings(tmp_path / "settings.ini")
+    async with open_session(settings, engine.data_dir) as services:
+        window = MainWindow(services, settings)
+        window.show()
+        try:
+            await go_online(services)
+            await wait_until(lambda: services.drift.store.enabled)
+            window.templates_page.select(tid)
+            box = window.templates_page.details.drift_box
+            second = await asyncio.to_thread(push_image, registry_open.url, repo, "1", labels={"rev": "2"})
+            box.check_button.click()
+            await wait_until(lambda: box.recreate_button.isVisible(), 15, "the moved tag was never shown")
+            box.recreate_button.click()  # "Rebuild now": the same template, built again from the moved tag
+            await wait_until(lambda: (row := services.templates.store.get(tid)) is not None
+                             and row.status == "ready" and row.data.digest == second.digest, 30,
+                             "the rebuild never pinned the tag's new digest")
+            assert [r.template_id for r in services.templates.store.rows if r.name == "rebuilt"] == [tid]
+            assert services.templates.store.get(tid).data.build_count == 2
+            await wait_until(lambda: not box.recreate_button.isVisible(), 10,
+                             "the drift mark stayed after the rebuild pinned the new digest")
+        finally:
+            window.close()
+            window.deleteLater()
+            await asyncio.sleep(0)

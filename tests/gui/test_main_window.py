@@ -283,28 +283,42 @@ async def test_delete_key_confirms_then_removes_the_row(engine: EngineProc, imag
 # -- retry, copy ID, details ----------------------------------------------------------------------------------
 
 
-async def test_retry_opens_the_wizard_filled_in_without_credentials(engine: EngineProc, seeded: dict,
-                                                                    tmp_path: Path) -> None:
-    failed = seeded["failed"]
+async def test_rebuild_asks_the_password_again_in_place_and_keeps_both_builds(engine: EngineProc, images: StackImages,
+                                                                               seeded: dict, tmp_path: Path) -> None:
+    with engine.http() as http:
+        tid = http.post("/container-templates", json={
+            "name": f"rebuild-me-{SUFFIX}", "image": images.private_busybox.ref, "registryType": "private",
+            "registryAuth": {"username": "testuser", "password": "wrong-pass"}}).json()["templateId"]
+    wait_status(engine, tid, {"failed"})
     async with opened(engine, tmp_path) as window:
-        select(window, seeded["ready"]["templateId"])
-        assert not window.actions_["retry"].isEnabled()  # only a failed build can be retried
-        select(window, failed["templateId"])
+        select(window, tid)
         assert window.actions_["retry"].isEnabled()
         window.templates_page.table.setFocus()
         press(window, Qt.Key.Key_R, CTRL)
         await wait_until(lambda: window.wizard is not None and window.wizard.isVisible(), 5, "no wizard")
         wizard = window.wizard
-        assert wizard is not None
-        assert wizard.windowTitle() == "Retry template build"
-        assert wizard.name_page.name_edit.text() == failed["name"]
-        assert wizard.image_page.image_edit.text() == failed["image"]
-        assert wizard.image_page.registry_type() == "private"
+        assert wizard is not None and wizard.windowTitle() == "Rebuild with credentials"
+        panel = wizard.credentials_page.panel()
+        assert panel.username_edit.text() == "testuser"  # the login the failed build used
         secrets = [e for e in wizard.findChildren(QLineEdit) if e.echoMode() == QLineEdit.EchoMode.Password]
-        assert secrets and all(e.text() == "" for e in secrets)
-        assert all("wrong-pass" not in e.text() for e in wizard.findChildren(QLineEdit))
-        assert all(e.text() in ("", failed["name"], failed["image"]) for e in wizard.findChildren(QLineEdit))
-        wizard.reject()
+        assert secrets and all(e.text() == "" for e in secrets)  # never kept: asked again
+        panel.secret_field.set_use_env(False)
+        next(e for e in secrets if e.isVisible()).setText("testpass")
+        wizard.next()
+        wizard.accept()
+        await wait_until(lambda: window.services.templates.store.get(tid).status == "ready", 30,
+                         "the rebuild never became ready")
+        assert [r.template_id for r in window.services.templates.store.rows
+                if r.name == f"rebuild-me-{SUFFIX}"] == [tid]  # in place: no second row
+        builds = window.templates_page.details.builds
+        await wait_until(lambda: builds.records.count() == 2
+                         and builds.records.item(0).text().startswith("#2 rebuild · ready"), 10,
+                         "the Builds tab never showed both attempts, the newest ready")
+        assert builds.records.item(1).text().startswith("#1 create · failed")
+        builds.records.setCurrentRow(1)
+        assert "Credentials rejected" in builds.summary.text()
+    with engine.http() as http:
+        http.delete(f"/container-templates/{tid}")
 
 
 async def test_copy_id_puts_the_id_on_the_clipboard(engine: EngineProc, seeded: dict, tmp_path: Path) -> None:
@@ -336,7 +350,7 @@ async def test_details_show_digest_size_log_and_code_without_secrets(engine: Eng
         snippets = {key: view.toPlainText() for key, view in details.snippets.items()}
         for key, text in snippets.items():
             assert ready["name"] in text and ready["image"] in text, key
-            assert "testpass" not in text and "testuser" not in text, key
+            assert "testpass" not in text, key  # the password never; the username is no secret
         assert engine.url in snippets["curl"]
         await wait_until(lambda: details.log.toPlainText().strip() != "", 10, "the build log never showed")
         assert "testpass" not in details.log.toPlainText()

@@ -1,0 +1,133 @@
+"""The details panel's Builds tab: every build of the template, and the selected one's phases,
+layers and log — Docker Desktop's Builds view for one template.
+
+It only shows what it is given (records from the engine, log lines) and says which record the
+user picked; the window asks the service for the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QFontDatabase
+from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QVBoxLayout, QWidget
+
+from in10nt_desktop.cli.output import human_size
+from in10nt_desktop.ui.build_timeline import BuildTimeline
+from in10nt_desktop.ui.status_badge import dot_color, elapsed_text
+
+if TYPE_CHECKING:
+    from in10nt_desktop.api.models import BuildLayer, BuildRecord
+
+
+def record_line(record: BuildRecord) -> str:
+    when = record.queued_at.astimezone().strftime("%Y-%m-%d %H:%M") if record.queued_at else ""
+    took = f" · {elapsed_text(record.seconds)}" if record.seconds is not None else ""
+    return f"#{record.number} {record.trigger} · {record.result}{took} · {when}"
+
+
+def layer_line(layer: BuildLayer) -> str:
+    short = layer.digest.split(":", 1)[-1][:12]
+    size = human_size(layer.size_bytes) if layer.size_bytes else "?"
+    if layer.state == "already present":
+        return f"{short}  {size}  already present"
+    if layer.state == "done":
+        took = f" in {layer.seconds:.1f} s" if layer.seconds is not None else ""
+        return f"{short}  {size}  pulled{took}"
+    if layer.size_bytes:
+        return f"{short}  {human_size(layer.bytes_done)} of {size}  {layer.state}"
+    return f"{short}  {layer.state}"
+
+
+class BuildsTab(QWidget):
+    record_selected = Signal(str, object)   # template id, BuildRecord: show its log
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.template_id: str | None = None
+        self._records: list[BuildRecord] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        self.records = QListWidget()
+        self.records.setAccessibleName("Builds of this template")
+        self.records.setMaximumHeight(110)
+        self.records.currentRowChanged.connect(self._on_row)
+        layout.addWidget(self.records)
+        self.timeline = BuildTimeline()
+        layout.addWidget(self.timeline)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.summary)
+        self.layers = QLabel()
+        self.layers.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.layers.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.layers)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setAccessibleName("Log of the selected build")
+        self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.log.setPlaceholderText("The selected build's log appears here.")
+        layout.addWidget(self.log, 1)
+
+    def clear(self, template_id: str | None = None, note: str = "") -> None:
+        self.template_id = template_id
+        self._records = []
+        self.records.clear()
+        self.timeline.set_phases([])
+        self.summary.setText(note)
+        self.layers.clear()
+        self.log.clear()
+
+    def show_records(self, template_id: str, records: Sequence[BuildRecord]) -> None:
+        if template_id != self.template_id:
+            return
+        chosen = self._current()
+        keep = chosen.build_id if chosen is not None else None
+        self._records = list(records)
+        self.records.blockSignals(True)
+        self.records.clear()
+        failed = QBrush(dot_color("failed", self.palette()))
+        row = 0
+        for i, record in enumerate(self._records):
+            item = QListWidgetItem(record_line(record))
+            item.setToolTip(record.error or record.digest or "")
+            if record.result == "failed":
+                item.setForeground(failed)
+            self.records.addItem(item)
+            if record.build_id == keep:
+                row = i
+        self.records.blockSignals(False)
+        if self._records:
+            self.records.setCurrentRow(row)
+            self._on_row(row)
+        else:
+            self.clear(template_id, "No build recorded on this server.")
+
+    def show_log(self, template_id: str, build_id: str, lines: list[str]) -> None:
+        current = self._current()
+        if template_id == self.template_id and current is not None and current.build_id == build_id:
+            self.log.setPlainText("\n".join(lines))
+
+    def _current(self) -> BuildRecord | None:
+        row = self.records.currentRow()
+        return self._records[row] if 0 <= row < len(self._records) else None
+
+    def _on_row(self, row: int) -> None:
+        record = self._current()
+        if record is None or self.template_id is None:
+            return
+        self.timeline.set_phases([(p.name, p.seconds or 0.0) for p in record.phases])
+        parts = [f"Result: {record.result}"]
+        if record.error:
+            parts.append(record.error)
+        if record.digest:
+            parts.append(f"pinned to {record.digest}")
+        if record.size_bytes:
+            parts.append(human_size(record.size_bytes))
+        self.summary.setText(" · ".join(parts))
+        self.layers.setText("\n".join(layer_line(layer) for layer in record.layers))
+        self.layers.setVisible(bool(record.layers))
+        self.record_selected.emit(self.template_id, record)

@@ -1,0 +1,121 @@
+"""Build history and rebuilds in the window (fast tier, fake services): the Builds tab, Rebuild in
+place (credentials asked only when the last build used them), copy as code with placeholders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from fake_services import FakeServices, template_data
+from gui_helpers import collect_qt_garbage, ini_settings, wait_until  # noqa: F401 - autouse fixture
+from PySide6.QtWidgets import QLineEdit
+
+from in10nt_desktop.api.models import BuildRecord
+from in10nt_desktop.app.connection import ConnState
+from in10nt_desktop.ui.main_window import MainWindow
+from in10nt_desktop.ui.wizard_pages import PageId
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest_asyncio.fixture
+async def window(tmp_path: Path) -> AsyncIterator[tuple[MainWindow, FakeServices]]:
+    services = FakeServices()
+    win = MainWindow(services, ini_settings(tmp_path / "s.ini"))  # type: ignore[arg-type]
+    win.show()
+    services.connection.go(ConnState.ONLINE, "Connected")
+    yield win, services
+    win.close()
+    win.deleteLater()
+    await asyncio.sleep(0)
+
+
+def record(number: int, result: str, trigger: str, error: str | None = None) -> BuildRecord:
+    return BuildRecord.model_validate({
+        "buildId": f"bld_{number}", "number": number, "trigger": trigger, "result": result, "error": error,
+        "queuedAt": "2026-12-01T10:00:00Z", "startedAt": "2026-12-01T10:00:01Z",
+        "finishedAt": "2026-12-01T10:00:13Z", "digest": "sha256:" + "a" * 64 if result == "ready" else None,
+        "phases": [{"name": "queued", "seconds": 1.0}, {"name": "resolving", "seconds": 0.4},
+                   {"name": "pulling", "seconds": 11.0}, {"name": "finishing", "seconds": 0.6}],
+        "layers": [{"digest": "sha256:" + "b" * 64, "sizeBytes": 3_000_000, "bytesDone": 3_000_000,
+                    "state": "done", "seconds": 10.5},
+                   {"digest": "sha256:" + "c" * 64, "sizeBytes": 800_000, "state": "already present"}],
+        "logFrom": 1 if number == 1 else 10, "logTo": 9 if number == 1 else 20})
+
+
+async def test_a_failed_build_is_rebuilt_in_place_without_a_question(window) -> None:
+    win, services = window
+    failed = template_data("missing-tag", "failed", error="No tag 9 in library/busybox.")
+    services.templates.server_changed(failed)
+    win.templates_page.select(failed.template_id)
+    assert win.actions_["retry"].isEnabled() and win.actions_["retry"].text() == "Re&build"
+    win.actions_["retry"].trigger()
+    assert services.templates.rebuilds == [(failed.template_id, None)]
+    assert len(services.templates.store) == 1  # the same row, building again: no duplicate
+    assert services.templates.store.get(failed.template_id).status == "building"
+    assert win.wizard is None
+
+
+async def test_a_private_build_asks_only_for_the_credentials_prefilled(window) -> None:
+    win, services = window
+    private = template_data("trainer", "failed", image="registry.example.com/ml/trainer:1",
+                            registryType="private", needsCredentials=True, registryUsername="ci-bot",
+                            error="Credentials rejected by registry.example.com.")
+    services.templates.server_changed(private)
+    win.templates_page.select(private.template_id)
+    win.actions_["retry"].trigger()
+    await wait_until(lambda: win.wizard is not None and win.wizard.isVisible(), 5)
+    wizard = win.wizard
+    assert wizard is not None and wizard.currentId() == PageId.CREDENTIALS  # straight to what is missing
+    assert wizard.windowTitle() == "Rebuild with credentials"
+    panel = wizard.credentials_page.panel()
+    assert panel.username_edit.text() == "ci-bot"
+    secrets = [e for e in wizard.findChildren(QLineEdit) if e.echoMode() == QLineEdit.EchoMode.Password]
+    assert all(e.text() == "" for e in secrets)  # the engine never kept a password: asked again
+    panel.secret_field.set_use_env(False)
+    for edit in secrets:
+        if edit.isVisible():
+            edit.setText("new-token")
+    wizard.next()
+    wizard.accept()
+    await wait_until(lambda: services.templates.rebuilds, 5, "the rebuild was never asked for")
+    (tid, draft), = services.templates.rebuilds
+    assert tid == private.template_id and draft is not None and draft.username == "ci-bot"
+    assert len(services.templates.store) == 1
+
+
+async def test_copy_as_code_of_a_private_template_carries_the_credentials_as_placeholders(window) -> None:
+    win, services = window
+    private = template_data("trainer", "ready", image="registry.example.com/ml/trainer:1",
+                            registryType="private", needsCredentials=True, registryUsername="ci-bot")
+    services.templates.server_changed(private)
+    win.templates_page.select(private.template_id)
+    snippets = win.templates_page.details.snippets
+    cli = snippets["cli"].toPlainText()
+    assert "--username ci-bot --password-env REGISTRY_PASS" in cli
+    assert "registry_auth=RegistryAuth(username='ci-bot', password=os.environ['REGISTRY_PASS'])" \
+        in snippets["python"].toPlainText()
+    assert '"\'"$REGISTRY_PASS"\'"' in snippets["curl"].toPlainText()
+
+
+async def test_the_builds_tab_lists_every_build_with_phases_layers_and_its_log(window) -> None:
+    win, services = window
+    data = template_data("python-ml", "ready", buildCount=2)
+    services.templates.records[data.template_id] = [record(2, "ready", "rebuild"),
+                                                    record(1, "failed", "create", "No tag 9.")]
+    services.templates.logs = {"bld_2": ["10:00:01  Build started", "10:00:13  Ready"],
+                               "bld_1": ["10:00:01  Build failed: No tag 9."]}
+    services.templates.server_changed(data)
+    win.templates_page.select(data.template_id)
+    builds = win.templates_page.details.builds
+    assert [builds.records.item(i).text().split(" · ")[:2] for i in range(builds.records.count())] == \
+        [["#2 rebuild", "ready"], ["#1 create", "failed"]]
+    assert builds.timeline.toolTip() == "queued 1.0 s, resolving 0.4 s, pulling 11.0 s, finishing 0.6 s"
+    assert "pulled in 10.5 s" in builds.layers.text() and "already present" in builds.layers.text()
+    assert builds.log.toPlainText().endswith("Ready")
+    builds.records.setCurrentRow(1)  # the old failure is kept in the history
+    assert "No tag 9." in builds.summary.text()
+    assert builds.log.toPlainText() == "10:00:01  Build failed: No tag 9."
