@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
@@ -43,7 +44,78 @@ class BadgeLook:
     border: QColor
     text_color: QColor
     spinner: bool
+    # Shorter versions of ``text`` for a narrow column, longest first: words go before the time.
+    shorter: tuple[str, ...] = ()
 
+    def fitting(self, metrics: QFontMetrics, width: int) -> str:
+        for candidate in (self.text, *self.shorter):
+            if metrics.horizontalAdvance(candidate) <= width:
+                return candidate
+        return metrics.elidedText((self.shorter or (self.text,))[-1], Qt.TextElideMode.ElideRight, width)
+
+
+def _field(row: TemplateRow, name: str, camel: str) -> Any:
+    """A build field of ``row`` (its own, its data's, or an unknown one the server sent)."""
+    value = getattr(row, name, None)
+    data = getattr(row, "data", None)
+    if value is None and data is not None:
+        value = getattr(data, name, None)
+    if value is None:
+        extra = getattr(row, "extra", None) or getattr(data, "model_extra", None) or {}
+        value = extra.get(camel) if isinstance(extra, dict) else None
+    return value
+
+
+def _when(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def is_queued(row: TemplateRow) -> bool:
+    return row.status == "building" and _field(row, "phase", "phase") == "queued"
+
+
+def is_stalled(row: TemplateRow) -> bool:
+    return row.status == "building" and bool(_field(row, "stalled", "stalled"))
+
+
+def badge_texts(row: TemplateRow, now: datetime | None = None) -> tuple[str, ...]:
+    """What the badge says, longest first. Never a made-up number: a percentage only from the
+    engine's bytes, a time left only from past builds of the same image."""
+    if row.status != "building":
+        return (row.status + (" (stale)" if row.stale else ""),)
+    moment = now or datetime.now(UTC)
+    stale = " (stale)" if row.stale else ""
+    if is_queued(row):
+        place = _field(row, "queue_position", "queuePosition")
+        return (f"queued · {ordinal(place)}{stale}", f"queued · {ordinal(place)}", "queued") if place \
+            else (f"queued{stale}", "queued")
+    started = _when(_field(row, "started_at", "startedAt")) or getattr(row, "created_at", None)
+    elapsed = elapsed_text((moment - started).total_seconds()) if started is not None else ""
+    phase = _field(row, "phase", "phase") or "building"
+    if is_stalled(row):
+        return tuple(t for t in (f"stalled · {phase} · {elapsed}{stale}", f"stalled · {elapsed}", "stalled") if t)
+    percent = f"{row.fraction:.0%}" if row.fraction is not None else ""
+    expected = _field(row, "expected_seconds", "expectedSeconds")
+    left = ""
+    if expected and started is not None:
+        ran = (moment - started).total_seconds()
+        if ran >= 3 and expected - ran > 0:  # a few seconds in: an estimate worth showing
+            left = f"≈ {elapsed_text(expected - ran)} left"
+    full = " · ".join(p for p in (phase, percent, left or elapsed) if p) + stale
+    return tuple(dict.fromkeys(t for t in (full, " · ".join(p for p in (percent, left or elapsed) if p),
+                                           left or elapsed, elapsed) if t))
 
 def dot_color(meaning: str, palette: QPalette) -> QColor:
     """A status dot's colour: ``ready`` green, ``failed`` red, ``amber`` for waiting; readable on the
@@ -53,26 +125,22 @@ def dot_color(meaning: str, palette: QPalette) -> QColor:
 
 
 def badge_text(row: TemplateRow, now: datetime | None = None) -> str:
-    if row.status == "building":
-        parts = ["building"]
-        if row.fraction is not None:
-            parts.append(f"{row.fraction:.0%}")
-        if row.created_at is not None:
-            moment = now or datetime.now(UTC)
-            parts.append(elapsed_text((moment - row.created_at).total_seconds()))
-        text = " · ".join(parts)
-    else:
-        text = row.status
-    return text + " (stale)" if row.stale else text
+    return badge_texts(row, now)[0]
 
 
 def badge_colors(status: str, stale: bool, palette: QPalette) -> tuple[QColor, QColor, QColor]:
-    """``(fill, border, text)`` for a status under ``palette``."""
+    """``(fill, border, text)`` for a status under ``palette`` (also "queued" and "stalled")."""
     dark = is_dark(palette)
     base = palette.color(QPalette.ColorRole.Base)
     text_color = palette.color(QPalette.ColorRole.Text)
     hue = _HUES.get(status)
-    if status == "building":
+    if status == "stalled":  # a warning: amber, not the failure's red
+        border = dot_color("amber", palette)
+        fill = _mix(base, border, 0.45 if dark else 0.22)
+    elif status == "queued":  # waiting, not working: the neutral of the palette
+        fill = palette.color(QPalette.ColorRole.AlternateBase)
+        border = palette.color(QPalette.ColorRole.Mid)
+    elif status == "building":
         border = palette.color(QPalette.ColorRole.Highlight)
         fill = _mix(base, border, 0.35 if dark else 0.18)
     elif hue is None:
@@ -87,10 +155,17 @@ def badge_colors(status: str, stale: bool, palette: QPalette) -> tuple[QColor, Q
     return fill, border, text_color
 
 
+def badge_kind(row: TemplateRow) -> str:
+    """The colour family: the status, or "queued"/"stalled" for a build waiting or stuck."""
+    return "queued" if is_queued(row) else "stalled" if is_stalled(row) else row.status
+
+
 def badge_look(row: TemplateRow, palette: QPalette, now: datetime | None = None) -> BadgeLook:
     """What the badge says and its colours, for ``row`` under ``palette``."""
-    fill, border, text_color = badge_colors(row.status, row.stale, palette)
-    return BadgeLook(badge_text(row, now), fill, border, text_color, spinner=row.status == "building")
+    kind = badge_kind(row)
+    fill, border, text_color = badge_colors(kind, row.stale, palette)
+    texts = badge_texts(row, now)
+    return BadgeLook(texts[0], fill, border, text_color, spinner=kind == "building", shorter=texts[1:])
 
 
 def _mix(a: QColor, b: QColor, amount: float) -> QColor:
@@ -147,13 +222,15 @@ class StatusBadgeDelegate(QStyledItemDelegate):
         self._metrics: dict[str, QFontMetrics] = {}
 
     def _look(self, row: TemplateRow, palette: QPalette) -> BadgeLook:
-        key = (row.status, row.stale, palette.cacheKey())
+        kind = badge_kind(row)
+        key = (kind, row.stale, palette.cacheKey())
         colors = self._colors.get(key)
         if colors is None:
             if len(self._colors) > 64:
                 self._colors.clear()
-            colors = self._colors[key] = badge_colors(row.status, row.stale, palette)
-        return BadgeLook(badge_text(row), *colors, spinner=row.status == "building")
+            colors = self._colors[key] = badge_colors(kind, row.stale, palette)
+        texts = badge_texts(row)
+        return BadgeLook(texts[0], *colors, spinner=kind == "building", shorter=texts[1:])
 
     def _font_metrics(self, font: QFont) -> QFontMetrics:
         key = font.key()
@@ -190,9 +267,8 @@ class StatusBadgeDelegate(QStyledItemDelegate):
             painter.drawArc(geometry.spinner, start, 270 * 16)
         painter.setPen(look.text_color)
         painter.setFont(option.font)
-        elided = metrics.elidedText(look.text, Qt.TextElideMode.ElideRight,
-                                               geometry.text.width())
-        painter.drawText(geometry.text, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), elided)
+        shown = look.fitting(metrics, geometry.text.width())  # drops words before the time
+        painter.drawText(geometry.text, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), shown)
         painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:

@@ -139,21 +139,26 @@ class TemplatesModel(QAbstractTableModel):
             return row
         if role == _TOOLTIP:
             if column == _STATUS:
+                from in10nt_desktop.ui.status_badge import badge_text, is_stalled  # it imports this module
                 if row.status == "failed":
                     return f"Failed: {row.error or 'no reason given'}"
                 if row.stale:
                     return f"{row.status} (not confirmed by the server lately: it may be offline)"
-                return row.status
+                if is_stalled(row):  # the engine's sentence: which registry sends nothing, for how long
+                    reason = getattr(row.data, "stalled_reason", None) or "no data from the registry"
+                    return f"{badge_text(row)}: {reason}. Rebuild it or wait; the build is not failed."
+                return badge_text(row) if row.building else row.status
             state = self._drift.drifted(row) if column in (_IMAGE, _NAME) and self._drift is not None else None
             if state is not None:
                 return (f"Base image updated since build: {row.image} now points to {state.current_digest[:19]}…; "
-                        f"this template was built from {state.built_digest[:19]}…. Create it again to use the new "
+                        f"this template was built from {state.built_digest[:19]}…. Rebuild it to use the new "
                         "image.")
             if column in (_IMAGE, _NAME):
                 return row.data.description or row.image
             return None
-        if column == _STATUS:  # accessible text
-            return f"{row.status}: {row.error}" if row.error else row.status
+        if column == _STATUS:  # accessible text: what the badge says
+            from in10nt_desktop.ui.status_badge import badge_text
+            return f"{row.status}: {row.error}" if row.error else badge_text(row)
         if column in (_IMAGE, _NAME) and self._drift is not None and self._drift.drifted(row) is not None:
             return f"{row.name if column == _NAME else row.image}, {DRIFT_MARK}"
         return None

@@ -260,3 +260,49 @@ def test_delegate_paints_each_badge_in_its_fill_colour(qtbot: QtBot, theme: str)
     size = delegate.sizeHint(option, model.index(0, Column.STATUS))
     assert size.width() > QFontMetrics(view.font()).horizontalAdvance("building")
 
+
+
+# -- queued, phases, ETA and stalls (the engine's build fields) ---------------------------------------
+
+
+def build_row(**fields: object) -> TemplateRow:
+    return TemplateRow.from_data(template("tpl_q", "web", status="building", created=NOW - timedelta(seconds=90),
+                                          **fields))
+
+
+def test_a_queued_build_says_its_place_not_a_running_time() -> None:
+    look = badge_look(build_row(phase="queued", queuePosition=3), light_palette(), NOW)
+    assert look.text == "queued · 3rd" and not look.spinner
+    assert badge_look(build_row(phase="queued", queuePosition=1), light_palette(), NOW).text == "queued · 1st"
+    assert badge_look(build_row(phase="queued", queuePosition=12), light_palette(), NOW).text == "queued · 12th"
+
+
+def test_a_running_build_says_its_phase_and_a_time_left_only_from_past_builds() -> None:
+    started = (NOW - timedelta(seconds=10)).isoformat()
+    known = badge_look(build_row(phase="pulling", startedAt=started, expectedSeconds=50.0,
+                                 progress={"current": 40, "total": 100}), light_palette(), NOW)
+    assert known.text == "pulling · 40% · ≈ 40s left" and known.spinner
+    unknown = badge_look(build_row(phase="resolving", startedAt=started), light_palette(), NOW)
+    assert unknown.text == "resolving · 10s"  # no estimate: the elapsed time, never a made-up figure
+    just_started = badge_look(build_row(phase="pulling", startedAt=(NOW - timedelta(seconds=1)).isoformat(),
+                                        expectedSeconds=50.0), light_palette(), NOW)
+    assert just_started.text == "pulling · 1s"  # an estimate only after a few seconds
+
+
+def test_a_stalled_build_is_flagged_in_amber_with_the_engines_reason() -> None:
+    look = badge_look(build_row(phase="pulling", startedAt=(NOW - timedelta(seconds=75)).isoformat(), stalled=True,
+                                stalledReason="stalled: no data from registry 127.0.0.1:5000 for 60 s"),
+                      light_palette(), NOW)
+    assert look.text == "stalled · pulling · 1m 15s"
+    failed = badge_look(row("failed"), light_palette(), NOW)
+    assert look.border != failed.border  # a warning, not a failure
+
+
+def test_a_narrow_column_drops_words_before_the_time() -> None:
+    look = badge_look(build_row(phase="pulling", startedAt=(NOW - timedelta(seconds=10)).isoformat(),
+                                expectedSeconds=50.0, progress={"current": 40, "total": 100}), light_palette(), NOW)
+    metrics = QFontMetrics(QFont())
+    assert look.fitting(metrics, 1000) == look.text
+    narrow = metrics.horizontalAdvance("≈ 40s left") + 1
+    assert look.fitting(metrics, narrow) == "≈ 40s left"
+    assert look.fitting(metrics, metrics.horizontalAdvance("40% · ≈ 40s left") + 1) == "40% · ≈ 40s left"
