@@ -63,7 +63,7 @@ def fill_stack(work: Path) -> tuple[object, list[object]]:
     push_image(private.url, "ml-team/trainer", "2024.06", auth=("ci-bot", "s3cret-token"))
     host, port = hub.host.split(":")
     gate = GateProxy(host, int(port))
-    engine = start_engine(work / "engine", mirrors={"docker.io": hub.url})
+    engine = start_engine(work / "engine", mirrors={"docker.io": hub.url}, extra=["--max-builds", "2"])
     made = []
     with engine.http() as http:
         for body in (
@@ -74,14 +74,22 @@ def fill_stack(work: Path) -> tuple[object, list[object]]:
              "description": "CUDA/GPU base"},
             {"name": "trainer", "image": f"{private.host}/ml-team/trainer:2024.06", "registryType": "private",
              "registryAuth": {"username": "ci-bot", "password": "s3cret-token"}},
+            {"name": "trainer-nightly", "image": f"{private.host}/ml-team/trainer:2024.06",
+             "registryType": "private", "registryAuth": {"username": "ci-bot", "password": "expired"}},
             {"name": "trainer-old-token", "image": f"{private.host}/ml-team/trainer:2024.06",
              "registryType": "private", "registryAuth": {"username": "ci-bot", "password": "expired"}},
         ):
             tid = http.post("/container-templates", json=body).json()["templateId"]
             wait_status(engine, tid, {"ready", "failed"})
+            if body["name"] == "trainer-nightly":  # failed, then rebuilt with the right token: two builds
+                http.post(f"/container-templates/{tid}/rebuild",
+                          json={"registryAuth": {"username": "ci-bot", "password": "s3cret-token"}})
+                time.sleep(0.2)
+                wait_status(engine, tid, {"ready", "failed"})
             time.sleep(0.05)
-        http.post("/container-templates", json={"name": "web-app", "image": f"{gate.host}/library/busybox:1.36",
-                                                "registryType": "private", "description": "held in building"})
+        for name in ("web-app", "agent-a", "agent-b", "agent-c"):  # two build (held), two wait their turn
+            http.post("/container-templates", json={"name": name, "image": f"{gate.host}/library/busybox:1.36",
+                                                    "registryType": "private", "description": "held in building"})
     push_image(hub.url, "library/python", "3.11-slim", labels={"rebuilt": "2024-07-02"})  # the tag moves on
     STACK.update(private=private.host, trainer=f"{private.host}/ml-team/trainer:2024.06")
     return engine, [gate, engine, private, hub]
@@ -144,10 +152,19 @@ async def shoot(engine_dir: Path) -> None:
     page.details.tabs.setCurrentIndex(1)
     await settle(1.5)
     window.grab().save(str(OUT / "main-window-build-log.png"))
-    page.details.tabs.setCurrentIndex(2)
+    page.details.tabs.setCurrentIndex(3)
     await settle(0.3)
     window.grab().save(str(OUT / "main-window-copy-as-code.png"))
+    nightly = next(r for r in session.templates.store.rows if r.name == "trainer-nightly")
+    page.select(nightly.template_id)
+    page.details.tabs.setCurrentIndex(2)
+    await settle(1.5)
+    window.grab().save(str(OUT / "main-window-builds.png"))
+    queued = next(r for r in session.templates.store.rows if r.name == "agent-c")
+    page.select(queued.template_id)
     page.details.tabs.setCurrentIndex(0)
+    await settle(1.0)
+    window.grab().save(str(OUT / "main-window-queued.png"))
 
     await shoot_wizard(window, settle)
     await shoot_vault(window, session, settle)
