@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -79,6 +80,10 @@ class DetailsPanel(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.25)
         font.setBold(True)
         self.title.setFont(font)
+        # A 117-character name must not widen the panel and squeeze the table: elided, whole in the tooltip.
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title.setMinimumWidth(40)
+        self._title = ""
         layout.addWidget(self.title)
         self.drift_box = DriftBox()
         layout.addWidget(self.drift_box)
@@ -121,10 +126,24 @@ class DetailsPanel(QWidget):
         code_layout.addWidget(copy_code)
         self.tabs.addTab(code, "Copy as c&ode")
 
+    def _set_title(self, text: str) -> None:
+        self._title = text
+        self._elide_title()
+
+    def _elide_title(self) -> None:
+        shown = self.title.fontMetrics().elidedText(self._title, Qt.TextElideMode.ElideMiddle,
+                                                    max(40, self.width() - 12))
+        self.title.setText(shown)
+        self.title.setToolTip(self._title if shown != self._title else "")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide_title()
+
     def show_gone(self, template_id: str, name: str) -> None:
         """The template shown a moment ago was deleted by another client: say so, not "no selection"."""
         if self.row is None and self._last_id == template_id:
-            self.title.setText(f"{name} was deleted elsewhere")
+            self._set_title(f"{name} was deleted elsewhere")
 
     def show_row(self, row: TemplateRow | None) -> None:
         same = row is not None and self.row is not None and row.template_id == self.row.template_id
@@ -151,13 +170,13 @@ class DetailsPanel(QWidget):
         while self.form.rowCount():
             self.form.removeRow(0)
         if row is None:
-            self.title.setText("No template selected")
+            self._set_title("No template selected")
             for view in self.snippets.values():
                 view.clear()
             if not same:
                 self.log.clear()
             return
-        self.title.setText(row.name)
+        self._set_title(row.name)
         labels = dict(_KNOWN)
         for key in keys:
             self._add_field(labels.get(key, key), key, field_text(key, data[key]))

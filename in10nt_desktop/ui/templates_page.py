@@ -22,6 +22,7 @@ from in10nt_desktop.ui.row_view import RowView
 from in10nt_desktop.ui.status_badge import StatusBadgeDelegate
 from in10nt_desktop.ui.templates_model import ROW_ROLE, Column, TemplatesFilter, TemplatesModel
 
+NO_TEMPLATES = "No templates yet. Choose New template (Ctrl+N) to build one from any Docker image."
 STATUS_FILTERS = [("All statuses", None), ("Building", "building"), ("Ready", "ready"), ("Failed", "failed")]
 
 
@@ -61,6 +62,7 @@ class TemplatesPage(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.setAccessibleName("Search templates")
         self.search.textChanged.connect(self.proxy.set_search)
+        self.search.textChanged.connect(self._on_rows_changed)  # "10 of 2,058", or "no match"
         bar.addWidget(self.search, 1)
         status_label = QLabel("St&atus:")
         self.status_filter = QComboBox()
@@ -70,6 +72,7 @@ class TemplatesPage(QWidget):
             self.status_filter.addItem(text, value)
         self.status_filter.currentIndexChanged.connect(
             lambda i: self.proxy.set_status(self.status_filter.itemData(i)))
+        self.status_filter.currentIndexChanged.connect(self._on_rows_changed)
         bar.addWidget(status_label)
         bar.addWidget(self.status_filter)
         self.count = QLabel()
@@ -90,6 +93,7 @@ class TemplatesPage(QWidget):
         self.table.sortByColumn(Column.CREATED, Qt.SortOrder.DescendingOrder)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # an image keeps its tag in sight
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 14)
@@ -105,7 +109,7 @@ class TemplatesPage(QWidget):
         table_column = QVBoxLayout(table_box)
         table_column.setContentsMargins(0, 0, 0, 0)
         table_column.addWidget(self.table, 1)
-        self.empty = QLabel("No templates yet. Choose New template (Ctrl+N) to build one from any Docker image.")
+        self.empty = QLabel(NO_TEMPLATES)
         self.empty.setWordWrap(True)
         self.empty.setAccessibleDescription("Templates hint")
         self.empty.hide()
@@ -171,10 +175,20 @@ class TemplatesPage(QWidget):
     def _on_rows_changed(self, *_args: object) -> None:
         building = self.store.building_count
         total = len(self.store.rows)
+        shown = self.proxy.rowCount()
+        filtered = bool(self.search.text().strip()) or self.status_filter.currentIndex() > 0
         # Only an answer from the server can say "no templates": not while connecting or offline.
-        self.empty.setVisible(total == 0 and self.store.loaded and not self.store.stale)
-        text = f"{total} template{'s' if total != 1 else ''}"
-        self.count.setText(text + (f", {building} building" if building else ""))
+        if total == 0 and self.store.loaded and not self.store.stale:
+            self.empty.setText(NO_TEMPLATES)
+            self.empty.setVisible(True)
+        elif total and not shown and filtered:
+            self.empty.setText("No template matches the search or the status filter.")
+            self.empty.setVisible(True)
+        else:
+            self.empty.setVisible(False)
+        noun = f"template{'s' if total != 1 else ''}"
+        text = f"{shown:,} of {total:,} {noun}" if filtered else f"{total:,} {noun}"
+        self.count.setText(text + (f", {building:,} building" if building else ""))
         if building and not self._animation.isActive():
             self._animation.start()
         elif not building:

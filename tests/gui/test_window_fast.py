@@ -42,6 +42,12 @@ async def window(tmp_path: Path) -> AsyncIterator[tuple[MainWindow, FakeServices
     await asyncio.sleep(0)
 
 
+def full_title(win: MainWindow) -> str:
+    """The details title as a user can read it: the label, or its tooltip when the label is elided."""
+    title = win.templates_page.details.title
+    return title.toolTip() or title.text()
+
+
 def visible_names(win: MainWindow) -> list[str]:
     page = win.templates_page
     return [page.proxy.index(r, 0).data(ROW_ROLE).name for r in range(page.proxy.rowCount())]
@@ -68,14 +74,14 @@ async def test_rows_created_and_deleted_elsewhere_appear_and_go_and_the_details_
     services.templates.server_changed(data)
     assert visible_names(win) == ["from-the-cli"]
     win.templates_page.select(data.template_id)
-    assert win.templates_page.details.title.text() == "from-the-cli"
+    assert full_title(win) == "from-the-cli"
 
     services.templates.server_changed(data.model_copy(update={"status": "ready"}))
     await wait_until(lambda: any("Template ready" in t for t in [win.statusBar().currentMessage()]), 5)
 
     services.templates.server_deleted(data.template_id)
     assert visible_names(win) == []
-    assert win.templates_page.details.title.text() == "from-the-cli was deleted elsewhere"
+    assert full_title(win) == "from-the-cli was deleted elsewhere"
     assert "deleted by another client" in win.statusBar().currentMessage()
 
 
@@ -290,3 +296,32 @@ async def test_tasks_read_like_a_terminal_in_the_instances_tab(window) -> None:
     services.instances.hold_tasks = False
     services.instances.run("inst_a", "agent-a", "echo hi")
     assert [page.run_list.item(i).text().split(" · ")[0] for i in range(2)] == ["exit 0", "exit 3"]
+
+
+async def test_the_count_says_how_many_of_how_many_and_a_search_without_match_says_so(window) -> None:
+    win, services = window
+    for n in range(12):
+        services.templates.server_changed(template_data(f"t{n:02d}", "ready" if n % 3 else "failed"))
+    page = win.templates_page
+    assert page.count.text() == "12 templates"
+    page.search.setText("t0")
+    assert page.count.text() == "10 of 12 templates"
+    page.search.setText("nothing like it")
+    assert page.count.text() == "0 of 12 templates"
+    assert page.empty.isVisible() and page.empty.text() == "No template matches the search or the status filter."
+    page.search.clear()
+    page.status_filter.setCurrentIndex(3)  # Failed
+    assert page.count.text() == "4 of 12 templates" and not page.empty.isVisible()
+
+
+async def test_a_very_long_name_is_elided_in_the_details_and_does_not_squeeze_the_table(window) -> None:
+    win, services = window
+    win.resize(1200, 700)
+    long_name = "agent-" + "x" * 111
+    data = template_data(long_name)
+    services.templates.server_changed(data)
+    win.templates_page.select(data.template_id)
+    title = win.templates_page.details.title
+    assert title.text() != long_name and "…" in title.text() and title.toolTip() == long_name
+    await asyncio.sleep(0.05)
+    assert win.templates_page.table.width() > 500  # the table keeps its room
