@@ -7,9 +7,12 @@ the same past-tense signals. Tests drive its connection state directly.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
@@ -25,6 +28,7 @@ from in10nt_desktop.app.registry_vault import LoginSummary
 from in10nt_desktop.app.services import BulkResult
 from in10nt_desktop.app.task_runs import TaskHistory, TaskRun
 from in10nt_desktop.app.template_rows import TemplateStore
+from in10nt_desktop.ui.main_window import MainWindow
 
 _ids = itertools.count(1)
 
@@ -377,3 +381,22 @@ class FakeServices(QObject):
 
     def keep_engine_running(self) -> None:
         self.kept_engine = True
+
+
+@asynccontextmanager
+async def fake_window(tmp_path: Path) -> AsyncIterator[tuple[MainWindow, FakeServices]]:
+    """The main window over fresh fake services, shown and online; closed after (no quit question)."""
+    from gui_helpers import ini_settings
+
+    services = FakeServices()
+    win = MainWindow(services, ini_settings(tmp_path / "s.ini"))  # type: ignore[arg-type]
+    win.show()
+    services.connection.go(ConnState.ONLINE, "Connected")
+    try:
+        yield win, services
+    finally:
+        services.building_in_engine = 0
+        win._quit_decided = True
+        win.close()
+        win.deleteLater()
+        await asyncio.sleep(0)

@@ -3,18 +3,16 @@ place (credentials asked only when the last build used them), copy as code with 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from fake_services import FakeServices, template_data
+from fake_services import FakeServices, fake_window, template_data
 from gui_helpers import collect_qt_garbage, ini_settings, wait_until  # noqa: F401 - autouse fixture
 from PySide6.QtWidgets import QLineEdit
 
 from in10nt_desktop.api.models import BuildRecord
-from in10nt_desktop.app.connection import ConnState
 from in10nt_desktop.ui.main_window import MainWindow
 from in10nt_desktop.ui.wizard_pages import PageId
 
@@ -23,14 +21,8 @@ pytestmark = pytest.mark.asyncio
 
 @pytest_asyncio.fixture
 async def window(tmp_path: Path) -> AsyncIterator[tuple[MainWindow, FakeServices]]:
-    services = FakeServices()
-    win = MainWindow(services, ini_settings(tmp_path / "s.ini"))  # type: ignore[arg-type]
-    win.show()
-    services.connection.go(ConnState.ONLINE, "Connected")
-    yield win, services
-    win.close()
-    win.deleteLater()
-    await asyncio.sleep(0)
+    async with fake_window(tmp_path) as pair:
+        yield pair
 
 
 def record(number: int, result: str, trigger: str, error: str | None = None) -> BuildRecord:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from fake_services import FakeServices, template_data
+from fake_services import FakeServices, fake_window, template_data
 from gui_helpers import collect_qt_garbage, ini_settings, wait_until  # noqa: F401 - autouse fixture
 from mnemonics import clashes
 from PySide6.QtCore import Qt
@@ -29,14 +29,8 @@ pytestmark = pytest.mark.asyncio
 
 @pytest_asyncio.fixture
 async def window(tmp_path: Path) -> AsyncIterator[tuple[MainWindow, FakeServices]]:
-    services = FakeServices()
-    win = MainWindow(services, ini_settings(tmp_path / "s.ini"))  # type: ignore[arg-type]
-    win.show()
-    services.connection.go(ConnState.ONLINE, "Connected")
-    yield win, services
-    win.close()
-    win.deleteLater()
-    await asyncio.sleep(0)
+    async with fake_window(tmp_path) as pair:
+        yield pair
 
 
 async def test_the_main_window_has_no_mnemonic_clash_in_any_state(window) -> None:

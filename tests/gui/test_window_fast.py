@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from fake_services import FakeServices, template_data
+from fake_services import FakeServices, fake_window, template_data
 from gui_helpers import collect_qt_garbage, ini_settings, wait_until  # noqa: F401 - autouse fixture
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QFontInfo
@@ -30,16 +30,8 @@ CTRL = Qt.KeyboardModifier.ControlModifier
 
 @pytest_asyncio.fixture
 async def window(tmp_path: Path) -> AsyncIterator[tuple[MainWindow, FakeServices]]:
-    services = FakeServices()
-    win = MainWindow(services, ini_settings(tmp_path / "s.ini"))  # type: ignore[arg-type]
-    win.show()
-    services.connection.go(ConnState.ONLINE, "Connected")
-    yield win, services
-    services.building_in_engine = 0
-    win._quit_decided = True
-    win.close()
-    win.deleteLater()
-    await asyncio.sleep(0)
+    async with fake_window(tmp_path) as pair:
+        yield pair
 
 
 def full_title(win: MainWindow) -> str:
