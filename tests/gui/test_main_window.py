@@ -522,3 +522,22 @@ async def test_selection_and_details_follow_a_live_status_change(engine: EngineP
         assert window.services.connection.client is not None
         await window.services.connection.client.templates.delete(tid)
 
+
+
+async def test_a_private_templates_copied_cli_command_works_with_the_variable_set(engine: EngineProc, seeded: dict,
+                                                                                tmp_path: Path) -> None:
+    import shlex
+
+    ready = seeded["ready"]  # private, built with testuser's credentials
+    async with opened(engine, tmp_path) as window:
+        select(window, ready["templateId"])
+        command = window.templates_page.details.snippets["cli"].toPlainText()
+    assert "--username testuser --password-env REGISTRY_PASS" in command and "testpass" not in command
+    words = shlex.split(command)
+    words[words.index("--name") + 1] = f"copied-{SUFFIX}"  # a second template from the same command
+    out = await asyncio.to_thread(engine.cli, *words[1:], "--wait", env={"REGISTRY_PASS": "testpass"})
+    assert out.returncode == 0, out.stderr
+    with engine.http() as http:
+        copied = http.get(f"/container-templates/{out.stdout.strip()}").json()
+        assert copied["status"] == "ready" and copied["digest"] == ready["digest"]
+        http.delete(f"/container-templates/{copied['templateId']}")
