@@ -24,7 +24,7 @@ from gui_helpers import (
     wait_until,
 )
 from PySide6.QtWidgets import QWidget
-from stack.engine_proc import EngineProc, wait_status
+from stack.engine_proc import EngineProc, start_engine, wait_status
 from stack.images import MANIFEST_ACCEPT, push_image
 from stack.registry import Registry
 
@@ -122,8 +122,17 @@ async def test_a_moved_tag_is_shown_with_both_digests_and_create_again(
         await wait_until(lambda: any(path.endswith(f"{tid}/drift") for _m, path in transport.seen))
 
 
-async def test_rebuild_now_pins_the_moved_tag_in_place(engine: EngineProc, registry_open: Registry,
+async def test_rebuild_now_pins_the_moved_tag_in_place(fresh_engine_dir: Path, registry_open: Registry,
                                                       memory_keyring: MemoryKeyring, tmp_path: Path) -> None:
+    # An engine of its own: on the shared one, builds other tests hold could keep this rebuild queued.
+    engine = await asyncio.to_thread(start_engine, fresh_engine_dir)
+    try:
+        await _rebuild_now(engine, registry_open, tmp_path)
+    finally:
+        await asyncio.to_thread(engine.stop)
+
+
+async def _rebuild_now(engine: EngineProc, registry_open: Registry, tmp_path: Path) -> None:
     repo = f"x/rebuild-drift-{uuid.uuid4().hex[:6]}"
     first = await asyncio.to_thread(push_image, registry_open.url, repo, "1", labels={"rev": "1"})
     with engine.http() as http:
