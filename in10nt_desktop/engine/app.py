@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from fastapi import FastAPI, Query, Request
@@ -101,6 +102,47 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     if field:
         body["field"] = field
     return json_response({"error": body}, status, headers)
+
+
+# Paging of GET /container-templates (ours, not in the In10nt contract): a server that ignores
+# the parameters answers the whole list, which a client must accept as well.
+MAX_PAGE = 5000
+LIST_PAGING: dict[str, Any] = {
+    "parameters": [
+        {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1,
+                                                                      "maximum": MAX_PAGE},
+         "description": "At most this many templates; the `Link: <…>; rel=\"next\"` header gives the next page."},
+        {"name": "after", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "The cursor of the next page, as the previous page's `Link` header gave it."},
+        {"name": "order", "in": "query", "required": False, "schema": {"type": "string", "enum": ["asc", "desc"]},
+         "description": "Oldest first (`asc`, the default, as the unpaged list) or newest first (`desc`)."},
+        {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
+         "description": "The `ETag` of an earlier answer: 304 with no body while no template changed."},
+    ],
+}
+
+
+def _etags(header: str) -> list[str]:
+    return [tag.strip() for tag in header.split(",") if tag.strip()]
+
+
+def _page_request(limit: str | None, after: str | None, order: str | None) -> tuple[int, tuple[str, str] | None, bool]:
+    """``(limit, cursor, newest first)`` of a paged list request, or an ``ApiError`` naming the parameter."""
+    if limit is None:
+        count = MAX_PAGE
+    elif not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
+        raise ApiError(422, "invalid", f"limit must be a whole number from 1 to {MAX_PAGE}.", "limit")
+    else:
+        count = int(limit)
+    if order not in (None, "asc", "desc"):
+        raise ApiError(422, "invalid", "order must be asc (oldest first) or desc (newest first).", "order")
+    cursor = None
+    if after is not None:
+        created, sep, tid = after.partition("~")
+        if not sep or not created or not tid or len(after) > 200:
+            raise ApiError(422, "invalid", "after must be the cursor a previous page's Link header gave.", "after")
+        cursor = (created, tid)
+    return count, cursor, order == "desc"
 
 
 class _State:
@@ -254,9 +296,24 @@ def create_app(config: EngineConfig) -> FastAPI:
             state.builds.start(tid, req.image, req.auth, req.registry_type)
         return json_response(template_or_404(tid), 201)
 
-    @app.get("/container-templates", summary="List templates")
-    async def list_templates() -> Response:
-        return Response(state.store.list_templates_json(), media_type="application/json")
+    @app.get("/container-templates", summary="List templates", openapi_extra=LIST_PAGING)
+    async def list_templates(request: Request) -> Response:
+        # Checked by hand, not as typed query parameters: a bad value gets our error shape and sentence.
+        query = request.query_params
+        etag = state.store.list_etag
+        if etag in _etags(request.headers.get("if-none-match", "")):
+            return Response(status_code=304, headers={"ETag": etag})
+        if not {"limit", "after", "order"} & set(query):
+            return Response(state.store.list_templates_json(), media_type="application/json",
+                            headers={"ETag": etag})
+        limit, after, descending = _page_request(query.get("limit"), query.get("after"), query.get("order"))
+        body, next_after = state.store.list_templates_page(limit, after, descending)
+        headers = {"ETag": etag}
+        if next_after is not None:
+            params = urlencode({"limit": limit, "after": "~".join(next_after),
+                                "order": "desc" if descending else "asc"})
+            headers["Link"] = f'</container-templates?{params}>; rel="next"'
+        return Response(body, media_type="application/json", headers=headers)
 
     @app.get("/container-templates/{template_id}", summary="Get a template")
     async def get_template(template_id: str) -> Response:

@@ -129,6 +129,10 @@ class Store:
         self._migrate()
         self.records = BuildRecords(self._db)  # also adds the template columns it needs to an older store
         self._encoded: dict[str, bytes] | None = None  # id -> JSON, in list order; built on first list
+        # Bumped at every template write: the list's ETag. The random part tells a restarted engine
+        # (whose counter starts again) from the one that gave the tag.
+        self._generation = secrets.token_hex(4)
+        self._version = 0
         # id -> {"phase", "queuePosition", "expectedSeconds", "stalled", "stalledReason"} of a running build
         self._live: dict[str, dict[str, Any]] = {}
         # Told of every change after it is written: (event name, the object as GET answers it).
@@ -187,6 +191,7 @@ class Store:
                     self._emit(event, template)
 
     def _refresh(self, tid: str) -> dict[str, Any] | None:
+        self._version += 1
         template = self.get_template(tid)
         if self._encoded is not None:
             if template is None:
@@ -244,6 +249,28 @@ class Store:
     def list_templates_json(self) -> bytes:
         """The whole list as a JSON array, from the per-row cache."""
         return b"[" + b",".join(self._encoded_rows().values()) + b"]"
+
+    @property
+    def list_etag(self) -> str:
+        """Changes whenever any template does (insert, update, phase, delete): the list's ETag."""
+        return f'W/"{self._generation}-{self._version}"'
+
+    def list_templates_page(self, limit: int, after: tuple[str, str] | None,
+                            descending: bool) -> tuple[bytes, tuple[str, str] | None]:
+        """Up to ``limit`` templates after the ``(createdAt, id)`` cursor, oldest first (or newest
+        first), as a JSON array, and the cursor of the next page (None on the last one).
+
+        A keyset page: rows written or deleted meanwhile never shift the pages still to come.
+        """
+        op, order = ("<", "DESC") if descending else (">", "ASC")
+        where, args = (f"WHERE (created_at, id) {op} (?, ?) ", after) if after else ("", ())
+        rows = self._db.execute(f"SELECT {_TEMPLATE_COLUMNS} FROM templates {where}"
+                                f"ORDER BY created_at {order}, id {order} LIMIT ?", (*args, limit + 1)).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        cached = self._encoded or {}
+        body = b"[" + b",".join(cached.get(r[0]) or _encode(self._row_json(r)) for r in rows) + b"]"
+        return body, ((rows[-1][7], rows[-1][0]) if more else None)
 
     def building(self) -> list[tuple[str, str, str, bool]]:
         """``(id, image, registry_type, needs_credentials)`` of every template still building."""
@@ -315,6 +342,7 @@ class Store:
             self._db.execute("DELETE FROM idempotency WHERE template_id = ?", (tid,))
         if self._encoded is not None:
             self._encoded.pop(tid, None)
+        self._version += 1
         self._live.pop(tid, None)
         if cur.rowcount > 0:
             self._emit(TEMPLATE_DELETED, {"templateId": tid})
