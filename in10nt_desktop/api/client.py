@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncGenerator, Callable
+from functools import cached_property
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import httpx
 
+from in10nt_desktop.api import HOSTED_BASE_URL
 from in10nt_desktop.api.engine_control import EngineResource
 from in10nt_desktop.api.errors import In10ntError, NotFoundError
 from in10nt_desktop.api.events import Event, event_stream, server_has_events
 from in10nt_desktop.api.http import HttpCore
-from in10nt_desktop.api.instances import InstancesResource, SavedTemplatesResource
-from in10nt_desktop.api.registry import RegistryResource
 from in10nt_desktop.api.templates import TemplatesResource
 
-HOSTED_BASE_URL = "https://in10t-api-v2.fly.dev"
+if TYPE_CHECKING:
+    from in10nt_desktop.api.instances import InstancesResource, SavedTemplatesResource
+    from in10nt_desktop.api.registry import RegistryResource
+
+__all__ = ["HOSTED_BASE_URL", "In10ntClient"]
 
 
 class In10ntClient:
@@ -33,10 +38,27 @@ class In10ntClient:
         self._http = HttpCore(base_url, api_key, timeout=timeout, transport=transport, retries=retries,
                               backoff=backoff)
         self.templates = TemplatesResource(self._http)
-        self.saved_templates = SavedTemplatesResource(self._http)
-        self.instances = InstancesResource(self._http)
         self.engine = EngineResource(self._http)
-        self.registry = RegistryResource(self._http)
+
+    # Built on first use: their rows are pydantic models, which a client that only lists templates
+    # (the desktop app at start-up) never loads.
+    @cached_property
+    def saved_templates(self) -> SavedTemplatesResource:
+        from in10nt_desktop.api.instances import SavedTemplatesResource
+
+        return SavedTemplatesResource(self._http)
+
+    @cached_property
+    def instances(self) -> InstancesResource:
+        from in10nt_desktop.api.instances import InstancesResource
+
+        return InstancesResource(self._http)
+
+    @cached_property
+    def registry(self) -> RegistryResource:
+        from in10nt_desktop.api.registry import RegistryResource
+
+        return RegistryResource(self._http)
 
     @classmethod
     def from_env(cls, **kw: object) -> In10ntClient:

@@ -8,13 +8,17 @@ Messages never contain request bodies or headers: that is where secrets live.
 from __future__ import annotations
 
 import json
-import ssl
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+# httpx is imported where it is used: the desktop app catches these errors in modules it loads
+# before its first paint, and httpx costs ~50 ms of start-up (api/__init__.py).
+if TYPE_CHECKING:
+    import ssl
+
+    import httpx
 
 
 class In10ntError(Exception):
@@ -85,6 +89,10 @@ class ConnectionFailedError(In10ntError):
     def __init__(self, message: str, *, kind: str = "unreachable") -> None:
         super().__init__(message)
         self.kind = kind
+
+
+class EventsUnsupportedError(NotFoundError):
+    """The server has no event stream (``GET /events`` answered 404): poll instead."""
 
 
 class BuildFailedError(In10ntError):
@@ -210,6 +218,10 @@ def describe_transport_error(exc: httpx.TransportError) -> tuple[str, str]:
     way. httpx hides the OS error behind "All connection attempts failed", so the cause chain
     is searched for what really happened.
     """
+    import ssl
+
+    import httpx
+
     if isinstance(exc, httpx.TimeoutException):
         return "timeout", "it did not answer in time"
     for cause in _causes(exc):

@@ -26,24 +26,26 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from httpx_sse import EventSource
-from pydantic import BaseModel
 
 from in10nt_desktop.api.errors import (
     APIError,
     AuthenticationError,
     ConnectionFailedError,
+    EventsUnsupportedError,
     In10ntError,
-    NotFoundError,
     connection_error,
     error_from_response,
 )
-from in10nt_desktop.api.models import InstanceData, SavedTemplate, TemplateData
 
 if TYPE_CHECKING:
-    from in10nt_desktop.api.http import HttpCore
+    from pydantic import BaseModel
 
+    from in10nt_desktop.api.http import HttpCore
+    from in10nt_desktop.api.models import InstanceData, SavedTemplate, TemplateData
+
+__all__ = ["OPEN", "RESET", "Event", "EventsUnsupportedError", "event_stream", "server_has_events"]
 log = logging.getLogger(__name__)
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 OPEN, RESET = "open", "reset"
 TEMPLATE_EVENTS = ("template.created", "template.changed")
@@ -51,10 +53,6 @@ SAVED_TEMPLATE_EVENTS = ("saved_template.created",)
 INSTANCE_EVENTS = ("instance.created", "instance.changed")
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 10.0  # seconds between reconnection attempts: doubling, jittered
 CONNECT_TIMEOUT = 10.0
-
-
-class EventsUnsupportedError(NotFoundError):
-    """The server has no event stream (``GET /events`` answered 404): poll instead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,16 +66,23 @@ class Event:
     type: str
     data: dict[str, Any]
 
+    # The models load on first use: a reader that takes ``data`` as it is never imports pydantic.
     def template(self) -> TemplateData:
         """The template of a ``template.created`` or ``template.changed`` event."""
+        from in10nt_desktop.api.models import TemplateData
+
         return self._row(TemplateData, TEMPLATE_EVENTS)
 
     def saved_template(self) -> SavedTemplate:
         """The saved template of a ``saved_template.created`` event."""
+        from in10nt_desktop.api.models import SavedTemplate
+
         return self._row(SavedTemplate, SAVED_TEMPLATE_EVENTS)
 
     def instance(self) -> InstanceData:
         """The instance of an ``instance.created`` or ``instance.changed`` event."""
+        from in10nt_desktop.api.models import InstanceData
+
         return self._row(InstanceData, INSTANCE_EVENTS)
 
     def _row(self, model: builtins.type[M], types: tuple[str, ...]) -> M:  # ``type`` is a field here

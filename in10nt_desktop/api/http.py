@@ -13,10 +13,9 @@ import asyncio
 import json
 import logging
 import random
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
-from pydantic import BaseModel
 
 from in10nt_desktop import __version__
 from in10nt_desktop.api.errors import (
@@ -27,10 +26,13 @@ from in10nt_desktop.api.errors import (
     connection_error,
     error_from_response,
 )
-from in10nt_desktop.api.models import unwrap_item, unwrap_list
+from in10nt_desktop.api.shapes import unwrap_item, unwrap_list
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 log = logging.getLogger(__name__)
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_RETRY_AFTER = 30.0
@@ -77,8 +79,8 @@ class HttpCore:
 
     async def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
                       idempotency_key: str | None = None, retry: bool | None = None,
-                      timeout: float | None = None) -> httpx.Response:
-        headers = self.auth_headers()
+                      timeout: float | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+        headers = {**(headers or {}), **self.auth_headers()}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         if retry is None:

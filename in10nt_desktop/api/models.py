@@ -12,12 +12,16 @@ from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
+from in10nt_desktop.api.shapes import unwrap_item, unwrap_list
+from in10nt_desktop.api.validation import REGISTRY_TYPES
+
+__all__ = ["REGISTRY_TYPES", "BoundRow", "BuildLog", "InstanceData", "LogLine", "Progress", "RegistryAuth", "RunResult",
+           "SavedTemplate", "StatusInfo", "TemplateData", "unwrap_item", "unwrap_list"]
+
 if TYPE_CHECKING:
     from in10nt_desktop.api.http import HttpCore
 
-# The one list of registry types: validation, the engine's OpenAPI schema and the CLI's choices use it.
 # Rows keep ``registryType`` and ``status`` as plain strings: a value the hosted service adds must not be fatal.
-REGISTRY_TYPES: tuple[str, ...] = ("dockerhub", "private", "gcr")
 
 
 class _Row(BaseModel):
@@ -245,25 +249,3 @@ class BuildLog(_Row):
     lines: list[LogLine] = Field(default_factory=list)
     next: int = 0
     status: str | None = None
-
-
-def unwrap_list(payload: Any, *keys: str) -> list[Any]:
-    """A list answer may be a bare array or an envelope; the hosted shape is not documented."""
-    if isinstance(payload, list):
-        return payload
-    if isinstance(payload, dict):
-        for key in (*keys, "data", "items", "results"):
-            value = payload.get(key)
-            if isinstance(value, list):
-                return value
-    raise ValueError("the server's list answer has no list in it")
-
-
-def unwrap_item(payload: Any, *keys: str) -> Any:
-    """A single item may also come wrapped (``{"template": {...}}``)."""
-    if isinstance(payload, dict):
-        for key in (*keys, "data"):
-            value = payload.get(key)
-            if isinstance(value, dict):
-                return value
-    return payload

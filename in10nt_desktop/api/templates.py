@@ -1,21 +1,38 @@
-"""``client.templates``: create, list and get container templates; wait for their builds."""
+"""``client.templates``: create, list and get container templates; wait for their builds.
+
+This module loads no pydantic: ``list_page`` hands each JSON object to a function of the caller
+(the desktop app builds compact rows from them, in a worker thread for a big page), and the
+methods that answer with models import them on first use.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import builtins
+import hashlib
+import json
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from urllib.parse import parse_qs, quote, urlsplit
 
-from in10nt_desktop.api.errors import BuildFailedError, In10ntError, WaitTimeoutError
-from in10nt_desktop.api.models import BoundRow, BuildLog, BuildRecord, RegistryAuth, StatusInfo, TemplateData
-from in10nt_desktop.api.registry import CHECK_TIMEOUT, DriftInfo, timed_body
+from in10nt_desktop.api.errors import APIError, BuildFailedError, In10ntError, WaitTimeoutError
+from in10nt_desktop.api.shapes import unwrap_list
 from in10nt_desktop.api.waits import RetryCallback, until_answered
 
 if TYPE_CHECKING:
+    from in10nt_desktop.api.bound_template import Template
     from in10nt_desktop.api.http import HttpCore
+    from in10nt_desktop.api.models import BuildLog, BuildRecord, RegistryAuth, StatusInfo
+    from in10nt_desktop.api.registry import DriftInfo
+
+R = TypeVar("R")
+LIST_PATH = "/container-templates"
+_LIST_KEYS = ("templates", "containerTemplates")
+# Bigger bodies are hashed and parsed in a worker thread: inline, a 4 MB answer would hold a GUI's
+# event loop for ~50 ms.
+LARGE_PAGE = 128 * 1024
 
 
 def template_path(template_id: str, tail: str = "") -> str:
@@ -23,52 +40,42 @@ def template_path(template_id: str, tail: str = "") -> str:
     return f"/container-templates/{quote(template_id, safe='')}{tail}"
 
 
-class Template(TemplateData, BoundRow):
-    """A template row bound to the client that fetched it (``await t.refresh()``, ``t.delete()``)."""
+@dataclass(frozen=True, slots=True)
+class TemplatePage(Generic[R]):
+    """One answer to ``list_page``.
 
-    async def refresh(self) -> Template:
-        fresh = await self._core().item(TemplateData, "GET", template_path(self.template_id),
-                                        "template")
-        for name in type(self).model_fields:
-            setattr(self, name, getattr(fresh, name))
-        if fresh.model_extra:
-            for key, value in fresh.model_extra.items():
-                setattr(self, key, value)
-        return self
+    ``validator`` is the server's ``ETag`` or, when it sends none, ``#`` and a hash of the body:
+    pass it back as ``if_none_match`` and an unchanged answer comes back ``not_modified``, with no
+    rows parsed (a 304 from a server with ETags, a hash compare otherwise). ``next`` is the
+    cursor of the next page when the server pages (the local engine does; a server that ignores
+    ``limit`` answers the whole list, and ``next`` is None).
+    """
 
-    async def status_info(self) -> StatusInfo:
-        info = await self._core().item(StatusInfo, "GET", template_path(self.template_id, "/status"))
-        self.status, self.error, self.progress = info.status, info.error, info.progress
-        self.phase, self.queue_position = info.phase, info.queue_position
-        return info
+    rows: list[R] = field(default_factory=list)
+    validator: str | None = None
+    next: str | None = None
+    not_modified: bool = False
 
-    async def delete(self) -> None:
-        await self._core().request("DELETE", template_path(self.template_id))
 
-    async def logs(self, after: int = 0) -> BuildLog:
-        return await self._core().item(BuildLog, "GET", template_path(self.template_id, "/logs"),
-                                       params={"after": after})
+def _digest(content: bytes) -> str:
+    return "#" + hashlib.blake2b(content, digest_size=16).hexdigest()
 
-    async def wait_until_ready(self, timeout: float = 300, poll_interval: float = 5,
-                               on_poll: Callable[[StatusInfo], None] | None = None,
-                               on_retry: RetryCallback | None = None) -> Template:
-        """Poll ``/status`` until ``ready``; raise ``BuildFailedError`` or ``WaitTimeoutError``.
 
-        Defaults follow the seed (5 min, every 5 s). Seconds, not milliseconds: Python style.
-        Transient failures (network, 429, 500, 502, 503, 504) are retried until ``timeout`` and reported
-        to ``on_retry(error, delay)``; see api/waits.py.
-        """
-        def seen(info: StatusInfo) -> None:
-            self.status, self.error, self.progress = info.status, info.error, info.progress
-            if on_poll is not None:
-                on_poll(info)
+def _next_after(link: str | None) -> str | None:
+    """The ``after`` cursor of a ``Link: <…>; rel="next"`` header. Only the cursor is taken, never the
+    URL: a page must not send the key to wherever a header points."""
+    if not link:
+        return None
+    for part in link.split(","):
+        target, _, params = part.partition(";")
+        if 'rel="next"' in params.replace(" ", "") or "rel=next" in params.replace(" ", ""):
+            values = parse_qs(urlsplit(target.strip().strip("<>")).query).get("after")
+            return values[0] if values else None
+    return None
 
-        deadline = await wait_for_build(self._core(), self.template_id, timeout=timeout,
-                                        poll_interval=poll_interval, on_poll=seen, on_retry=on_retry)
-        await until_answered(self.refresh, deadline=deadline, poll_interval=poll_interval, on_retry=on_retry,
-                             gave_up=_gave_up(self.template_id, timeout, "its ready template"),
-                             server=self._core().base_url)
-        return self
+
+def _as_dict(item: dict[str, Any]) -> dict[str, Any]:
+    return item
 
 
 def _gave_up(template_id: str, timeout: float, what: str = "how its build ended") -> Callable[[In10ntError], str]:
@@ -86,6 +93,8 @@ async def wait_for_build(core: HttpCore, template_id: str, *, timeout: float, po
     path = template_path(template_id, "/status")
 
     async def status() -> StatusInfo:
+        from in10nt_desktop.api.models import StatusInfo
+
         return await core.item(StatusInfo, "GET", path, retry=False)
 
     while True:
@@ -109,6 +118,8 @@ class TemplatesResource:
     async def create(self, *, name: str, image: str, registry_type: str = "dockerhub",
                      description: str | None = None, registry_auth: RegistryAuth | None = None,
                      idempotency_key: str | None = None) -> Template:
+        from in10nt_desktop.api.bound_template import Template
+
         body: dict[str, Any] = {"name": name, "image": image, "registryType": registry_type}
         if description is not None:
             body["description"] = description
@@ -121,17 +132,83 @@ class TemplatesResource:
         return template._bind(self._http)
 
     async def list(self) -> list[Template]:
+        from in10nt_desktop.api.bound_template import Template
+
         rows = await self._http.rows(Template, "/container-templates", "templates", "containerTemplates")
         return [t._bind(self._http) for t in rows]
 
+    @overload
+    async def list_page(self, *, limit: int | None = None, after: str | None = None, order: str | None = None,
+                        if_none_match: str | None = None) -> TemplatePage[dict[str, Any]]: ...
+
+    @overload
+    async def list_page(self, *, limit: int | None = None, after: str | None = None, order: str | None = None,
+                        if_none_match: str | None = None, row: Callable[[dict[str, Any]], R]) -> TemplatePage[R]: ...
+
+    async def list_page(self, *, limit: int | None = None, after: str | None = None, order: str | None = None,
+                        if_none_match: str | None = None, row: Callable[[dict[str, Any]], Any] = _as_dict,
+                        ) -> TemplatePage[Any]:
+        """One page of the list, as JSON objects handed to ``row`` (no pydantic: a caller with 100,000
+        templates keeps what it needs, how it likes).
+
+        ``limit``, ``after`` (a previous page's ``next``) and ``order`` (``"asc"`` oldest first, or
+        ``"desc"``) page the list on servers that page it (the local engine); others answer the
+        whole list in one page. ``registryAuth`` is removed from every object before ``row`` sees
+        it. A big body is hashed, parsed and passed to ``row`` in a worker thread, so ``row`` must
+        not touch a GUI. An answer ``row`` rejects (``ValueError``, ``TypeError``, ``KeyError``) or
+        that is not a list raises ``APIError``.
+        """
+        params: dict[str, Any] = {}
+        if limit is not None:
+            params["limit"] = limit
+        if after is not None:
+            params["after"] = after
+        if order is not None:
+            params["order"] = order
+        headers = {}
+        if if_none_match and not if_none_match.startswith("#"):
+            headers["If-None-Match"] = if_none_match
+        response = await self._http.request("GET", LIST_PATH, params=params or None, headers=headers)
+        etag = response.headers.get("etag")
+        next_after = _next_after(response.headers.get("link"))
+        if response.status_code == 304:
+            return TemplatePage([], etag or if_none_match, next_after, not_modified=True)
+        content = response.content
+        if len(content) > LARGE_PAGE:
+            return await asyncio.to_thread(self._page, content, etag, next_after, if_none_match, row)
+        return self._page(content, etag, next_after, if_none_match, row)
+
+    def _page(self, content: bytes, etag: str | None, next_after: str | None, known: str | None,
+              row: Callable[[dict[str, Any]], Any]) -> TemplatePage[Any]:
+        validator = etag or _digest(content)
+        if known is not None and validator == known:
+            return TemplatePage([], validator, next_after, not_modified=True)
+        try:
+            items = unwrap_list(json.loads(content or b"null"), *_LIST_KEYS)
+            rows = []
+            for item in items:
+                if isinstance(item, dict):
+                    item.pop("registryAuth", None)  # never kept, even if a server echoes it
+                    rows.append(row(item))
+        except (ValueError, TypeError, KeyError):
+            raise APIError(f"{self._http.base_url} answered {LIST_PATH} with a list this client does not "
+                           "understand.") from None
+        return TemplatePage(rows, validator, next_after)
+
     async def get(self, template_id: str) -> Template:
+        from in10nt_desktop.api.bound_template import Template
+
         template = await self._http.item(Template, "GET", template_path(template_id), "template")
         return template._bind(self._http)
 
     async def status(self, template_id: str) -> StatusInfo:
+        from in10nt_desktop.api.models import StatusInfo
+
         return await self._http.item(StatusInfo, "GET", template_path(template_id, "/status"))
 
     async def logs(self, template_id: str, after: int = 0) -> BuildLog:
+        from in10nt_desktop.api.models import BuildLog
+
         return await self._http.item(BuildLog, "GET", template_path(template_id, "/logs"),
                                      params={"after": after})
 
@@ -144,6 +221,8 @@ class TemplatesResource:
         """``Template.wait_until_ready`` by ID: no request before the first poll, so a flaky start is retried too."""
         deadline = await wait_for_build(self._http, template_id, timeout=timeout, poll_interval=poll_interval,
                                         on_poll=on_poll or (lambda _info: None), on_retry=on_retry)
+
+        from in10nt_desktop.api.bound_template import Template
 
         async def fetch() -> Template:
             return await self._http.item(Template, "GET", template_path(template_id), "template", retry=False)
@@ -162,12 +241,16 @@ class TemplatesResource:
         ``ConflictError`` while the template has no pinned digest yet; ``NotFoundError`` for an unknown
         template or a server without the check (``client.registry.available()`` tells which).
         """
+        from in10nt_desktop.api.registry import CHECK_TIMEOUT, DriftInfo, timed_body
+
         return await self._http.item(DriftInfo, "POST", template_path(template_id, "/drift"),
                                      json=timed_body(registry_auth, timeout), retry=False,
                                      timeout=(timeout or CHECK_TIMEOUT) + 5.0)
 
     async def builds(self, template_id: str) -> builtins.list[BuildRecord]:
         """The template's build records, newest first (the local engine keeps 20 per template)."""
+        from in10nt_desktop.api.models import BuildRecord
+
         return await self._http.rows(BuildRecord, template_path(template_id, "/builds"), "builds")
 
     async def rebuild(self, template_id: str, registry_auth: RegistryAuth | None = None, *,
@@ -177,6 +260,8 @@ class TemplatesResource:
         A template whose last build had credentials (``needs_credentials``) needs them again:
         without, ``ValidationError`` with code ``credentials_required``; a running build: ``ConflictError``.
         """
+        from in10nt_desktop.api.bound_template import Template
+
         body: dict[str, Any] = {"registryAuth": registry_auth.to_wire()} if registry_auth is not None else {}
         key = idempotency_key or str(uuid.uuid4())  # a retried POST then never builds twice
         template = await self._http.item(Template, "POST", template_path(template_id, "/rebuild"), "template",

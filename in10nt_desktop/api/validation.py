@@ -18,7 +18,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from in10nt_desktop.api.models import REGISTRY_TYPES
+# The one list of registry types: validation, the SDK's models, the engine's OpenAPI schema and the
+# CLI's choices use it. Kept here, with no pydantic, so the wizard's checks load without it.
+REGISTRY_TYPES: tuple[str, ...] = ("dockerhub", "private", "gcr")
 
 _ALNUM = r"[a-z0-9]+"
 _SEPARATOR = r"(?:[._]|__|[-]+)"
