@@ -17,19 +17,22 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
-from in10nt_desktop.api import AuthenticationError, ConnectionFailedError, In10ntClient, In10ntError
+from in10nt_desktop.api import AuthenticationError, ConnectionFailedError, In10ntError
 from in10nt_desktop.app.keychain import KeyStore
 from in10nt_desktop.app.local_engine import EngineEndpoint, EngineStartError, LocalEngine
 from in10nt_desktop.app.profiles import Profile, ProfileStore
 from in10nt_desktop.app.tasks import TaskOwner
 
+if TYPE_CHECKING:  # httpx loads with the first client, after the window's first paint
+    from in10nt_desktop.api import In10ntClient
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-ClientFactory = Callable[[str, str | None], In10ntClient]
+ClientFactory = Callable[[str, str | None], "In10ntClient"]
 
 
 class ConnState(StrEnum):
@@ -45,6 +48,8 @@ class NotConnectedError(In10ntError):
 
 
 def default_client(base_url: str, api_key: str | None) -> In10ntClient:
+    from in10nt_desktop.api import In10ntClient
+
     return In10ntClient(base_url, api_key)
 
 

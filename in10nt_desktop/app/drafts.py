@@ -9,12 +9,25 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from pydantic import SecretStr
-
-from in10nt_desktop.api import RegistryAuth, TemplateData
 from in10nt_desktop.api.validation import FieldError
+
+if TYPE_CHECKING:  # pydantic loads when credentials are sent, not with the window
+    from in10nt_desktop.api import RegistryAuth
+
+
+class TemplateFields(Protocol):
+    """What a retry takes from a template: the SDK's model and the window's row both have it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def image(self) -> str: ...
+    @property
+    def registry_type(self) -> str: ...
+    @property
+    def description(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -55,11 +68,15 @@ class TemplateDraft:
         """The credentials to send, read now (an env variable may change between wizard and create)."""
         if not self.has_credentials:
             return None
+        from pydantic import SecretStr
+
+        from in10nt_desktop.api import RegistryAuth
+
         assert self.username is not None and self.secret is not None
         return RegistryAuth(username=self.username, password=SecretStr(self.secret.resolve(environ)))
 
     @classmethod
-    def from_template(cls, template: TemplateData) -> TemplateDraft:
+    def from_template(cls, template: TemplateFields) -> TemplateDraft:
         """For "Retry": everything but the credentials, which the server never gives back."""
         return cls(name=template.name, image=template.image, registry_type=template.registry_type,
                    description=template.description)

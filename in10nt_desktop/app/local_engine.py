@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from in10nt_desktop.api import In10ntClient
 from in10nt_desktop.engine.runtime_file import RUNTIME_FILE, default_data_dir, read_runtime
 from in10nt_desktop.platforms import child_process_options, console_twin
 
@@ -62,6 +61,8 @@ def engine_command() -> list[str]:
 
 
 async def _answers(url: str, token: str) -> bool:
+    from in10nt_desktop.api import In10ntClient  # httpx: loaded after the window's first paint
+
     async with In10ntClient(url, token) as client:
         return await client.health(timeout=2.0)
 

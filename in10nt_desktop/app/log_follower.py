@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from in10nt_desktop.api import BuildLog, In10ntClient, In10ntError, NotFoundError
+from in10nt_desktop.api import In10ntError, NotFoundError
 from in10nt_desktop.app.connection import Connection
+
+if TYPE_CHECKING:
+    from in10nt_desktop.api import BuildLog, In10ntClient
 
 TASK = "follow-log"
 

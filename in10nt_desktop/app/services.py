@@ -11,14 +11,17 @@ import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from in10nt_desktop.api import In10ntClient, In10ntError, NotFoundError, SavedTemplate
-from in10nt_desktop.api.models import InstanceData, RunResult
+from in10nt_desktop.api import In10ntError, NotFoundError
 from in10nt_desktop.app.connection import Connection, ConnState
 from in10nt_desktop.app.errors import ErrorReporter
 from in10nt_desktop.app.task_runs import TaskHistory, TaskRun
+
+if TYPE_CHECKING:  # their rows are pydantic models, loaded with the first answer, not with the window
+    from in10nt_desktop.api import In10ntClient, InstanceData, RunResult, SavedTemplate
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ past-tense signals come back; it never builds an SDK call or awaits the network.
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon, QKeySequence, QPalette, QShortcut
@@ -21,7 +22,6 @@ from PySide6.QtWidgets import (
     QWizard,
 )
 
-from in10nt_desktop.api import RunResult, SavedTemplate
 from in10nt_desktop.app.connection import ConnState
 from in10nt_desktop.app.drafts import TemplateDraft
 from in10nt_desktop.app.profiles import Profile
@@ -37,6 +37,9 @@ from in10nt_desktop.ui.simple_tables import instances_model, saved_templates_mod
 from in10nt_desktop.ui.status_badge import dot_color
 from in10nt_desktop.ui.templates_page import TemplatesPage
 from in10nt_desktop.ui.window_geometry import first_geometry, kept_on_screen
+
+if TYPE_CHECKING:  # the window paints before pydantic is loaded
+    from in10nt_desktop.api import RunResult, SavedTemplate
 
 STATE_WORDS = {ConnState.ONLINE: "online", ConnState.OFFLINE: "offline", ConnState.CONNECTING: "connecting…",
                ConnState.NEEDS_KEY: "needs an API key", ConnState.ENGINE_STOPPED: "engine stopped"}

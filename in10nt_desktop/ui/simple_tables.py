@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
-from in10nt_desktop.api import SavedTemplate
-from in10nt_desktop.api.models import InstanceData
 from in10nt_desktop.cli.output import human_size
+
+if TYPE_CHECKING:  # the window paints before pydantic is loaded
+    from in10nt_desktop.api import InstanceData, SavedTemplate
 
 T = TypeVar("T")
 Index = QModelIndex | QPersistentModelIndex

@@ -141,3 +141,14 @@ def test_listing_templates_loads_neither_pydantic_nor_the_instance_models() -> N
             "print(sorted(m for m in sys.modules if m == 'pydantic' or m.startswith('in10nt_desktop.api.')))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "pydantic" not in out and "models" not in out and "instances" not in out, out
+
+
+def test_every_public_name_of_the_sdk_loads() -> None:
+    """The package loads its names on first use: each one listed must be there (a TYPE_CHECKING import
+    of a name it lacks would otherwise pass mypy as ``Any``)."""
+    import in10nt_desktop.api as api
+
+    for name in api.__all__:
+        assert getattr(api, name) is not None, name
+    with pytest.raises(AttributeError):
+        api.NoSuchName  # noqa: B018
