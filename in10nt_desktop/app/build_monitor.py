@@ -2,7 +2,8 @@
 
 Policy (the seed's defaults): every 5 s, every 1 s for the first 15 s after a create; one
 request per tick however many templates build — ``/status`` when one builds, the whole list
-when several do (it answers for all of them at once). When nothing builds, a light list
+when several do (it answers for all of them at once; a server that pages it, one request per
+1,000 templates, each a 304 while nothing changed). When nothing builds, a light list
 refresh every ``idle_interval`` seconds (30) and whenever the window is activated, so
 templates created or deleted by another client still show. Errors back off (5 → 10 → 20 →
 60 s); the connection's state, fed by every request, tells the window.
@@ -108,8 +109,7 @@ class BuildMonitor(QObject):
                 self._templates.apply(template)
             else:
                 self._refresh.clear()
-                templates = await self._c.call(lambda c: c.templates.list())
-                self._templates.apply_list(templates)
+                await self._templates.load_list()
         except In10ntError as exc:
             self._failures += 1
             log.info("status poll failed (%d in a row): %s", self._failures, exc)

@@ -14,15 +14,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import aclosing
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from in10nt_desktop.api import AuthenticationError, In10ntClient, In10ntError
-from in10nt_desktop.api.events import Event, EventsUnsupportedError
+from in10nt_desktop.api.errors import AuthenticationError, EventsUnsupportedError, In10ntError
 from in10nt_desktop.app.build_monitor import BuildMonitor
 from in10nt_desktop.app.connection import Connection
 from in10nt_desktop.app.services import InstancesService, SavedTemplatesService
 from in10nt_desktop.app.templates_service import TemplatesService
+
+if TYPE_CHECKING:  # the client and the event stream (httpx) load with the first connection
+    from in10nt_desktop.api import Event, In10ntClient
 
 log = logging.getLogger(__name__)
 TASK = "events"
@@ -53,7 +56,11 @@ class LiveUpdates(QObject):
         self._c.spawn(self._follow(client), name=TASK)
 
     def reload_all(self) -> None:
-        self.templates.reload()
+        """Templates first: the saved templates and instances (whose rows load pydantic, ~50 ms) are
+        asked once the first page of templates is on screen."""
+        self.templates.reload(then=self._reload_others)
+
+    def _reload_others(self) -> None:
         self.saved.reload()
         self.instances.reload()
 
@@ -92,7 +99,7 @@ class LiveUpdates(QObject):
     def apply(self, event: Event) -> None:
         kind, data = event.type, event.data
         if kind in ("template.created", "template.changed"):
-            self.templates.apply(event.template())
+            self.templates.apply(event.data)  # a compact row straight from the JSON (no pydantic)
         elif kind == "template.deleted":
             self.templates.forget(str(data.get("templateId", "")))
         elif kind == "saved_template.created":

@@ -1,47 +1,182 @@
-"""The templates the window shows, as immutable rows, and the store that owns the list.
+"""The templates the window shows: compact rows, and the store that holds them by ID.
 
-The store emits begin/end signals around every structural change (the qutebrowser pattern):
-the table model only adapts them to Qt's protocol, and a status change is announced as the
-row numbers that changed, once per polling tick.
+A row is built straight from the server's JSON object (no pydantic: 100,000 validated models
+cost seconds and hundreds of MB), with ``__slots__`` and the strings the answer already holds.
+The store keeps rows by template ID and never orders them: the table model owns the order
+(ui/templates_model.py). It announces what happened, once per batch: rows ``added``, rows
+``changed`` (as ``(old, new)`` pairs, so a status change repaints one cell), rows ``removed``,
+or a ``reset``; and ``stale_changed`` when rows stopped (or started) being confirmed by the server.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
-from in10nt_desktop.api import StatusInfo, TemplateData
+if TYPE_CHECKING:
+    from in10nt_desktop.api import TemplateData
+
+# Fields a row holds as attributes; anything else the server sends is kept in ``extra``.
+_ALIASES = {"templateId": ("templateId", "template_id", "id"), "registryType": ("registryType", "registry_type"),
+            "createdAt": ("createdAt", "created_at"), "updatedAt": ("updatedAt", "updated_at"),
+            "sizeBytes": ("sizeBytes", "size_bytes"), "queuePosition": ("queuePosition", "queue_position")}
+_KNOWN = frozenset(("name", "description", "image", "status", "error", "digest", "platform", "layers", "progress",
+                    "phase", "registryAuth", "registry_auth", *(a for names in _ALIASES.values() for a in names)))
+# Values repeated on every row (a status, a registry type): one string object for all of them.
+_SHARED: dict[str, str] = {}
 
 
-@dataclass(frozen=True, slots=True)
+def _text(value: Any) -> str | None:
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def _shared(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return _SHARED.setdefault(text, text) if len(_SHARED) < 256 else text
+
+
+def _timestamp(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def _created_key(text: str | None) -> str:
+    """A creation time that sorts as text: the engine's own form (``2026-01-02T03:04:05.678Z``) as it is,
+    any other form rewritten into it (checking the form costs nothing; parsing costs ~1 µs a row)."""
+    if text is None:
+        return ""
+    if len(text) == 24 and text[23] == "Z" and text[10] == "T" and text[19] == ".":
+        return text
+    ts = _timestamp(text)
+    if ts is None:
+        return ""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:23] + "Z"
+
+
+def _alias(data: Mapping[str, Any], key: str) -> Any:
+    value = data.get(key)
+    if value is None and key in _ALIASES:
+        for other in _ALIASES[key][1:]:
+            value = data.get(other)
+            if value is not None:
+                break
+    return value
+
+
 class TemplateRow:
+    """One template as the server last said it. Immutable but for ``stale`` (set in place: marking
+    100,000 rows stale when the server goes away must not build 100,000 new rows)."""
+
+    __slots__ = ("created", "created_key", "description", "digest", "error", "extra", "image", "layers", "name",
+                 "phase", "platform", "progress", "queue_position", "registry_type", "search_text", "size_bytes",
+                 "stale", "status", "template_id", "updated")
+
     template_id: str
     name: str
     image: str
     registry_type: str
     status: str
     error: str | None
-    created_at: datetime | None
-    updated_at: datetime | None
+    description: str | None
+    created: str | None            # as the server wrote it
+    created_key: str               # the creation time in one form that sorts as text ("" when unknown)
+    updated: str | None
+    digest: str | None
+    size_bytes: int | None
+    platform: str | None
+    layers: int | None
     progress: tuple[int, int | None] | None
-    data: TemplateData
-    search_text: str
-    stale: bool = False
+    phase: str | None
+    queue_position: int | None
+    extra: dict[str, Any] | None   # fields this client does not know (and room for other features' fields)
+    search_text: str               # name, image and ID, lower case: what the search box looks in
+    stale: bool
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], stale: bool = False) -> TemplateRow:
+        """A row from the server's JSON object (camelCase, or the aliases the SDK accepts).
+
+        Raises ``ValueError`` for an object without a template ID.
+        """
+        row = cls.__new__(cls)
+        get = data.get
+        tid = get("templateId") or _alias(data, "templateId")
+        if not tid:
+            raise ValueError("a template without an ID")
+        row.template_id = tid = tid if isinstance(tid, str) else str(tid)
+        row.name = name = _text(get("name")) or ""
+        row.image = image = _text(get("image")) or ""
+        registry = get("registryType") or _alias(data, "registryType") or "dockerhub"
+        row.registry_type = _SHARED.get(registry) or _shared(registry)
+        status = get("status") or "building"
+        row.status = _SHARED.get(status) or _shared(status)
+        row.error = _text(get("error"))
+        row.description = _text(get("description"))
+        row.created = created = _text(get("createdAt") or _alias(data, "createdAt"))
+        row.created_key = _created_key(created)
+        row.updated = _text(get("updatedAt") or _alias(data, "updatedAt"))
+        row.digest = _text(get("digest"))
+        row.size_bytes = get("sizeBytes") or _alias(data, "sizeBytes")
+        row.platform = _text(get("platform"))
+        row.layers = get("layers")
+        progress = get("progress")
+        row.progress = (int(progress.get("current") or 0), progress.get("total")) \
+            if isinstance(progress, Mapping) else None
+        row.phase = _text(get("phase"))
+        row.queue_position = get("queuePosition") or _alias(data, "queuePosition")
+        unknown = data.keys() - _KNOWN
+        row.extra = {key: data[key] for key in unknown} if unknown else None
+        row.search_text = f"{name}\n{image}\n{tid}".lower()
+        row.stale = stale
+        return row
 
     @classmethod
     def from_data(cls, data: TemplateData) -> TemplateRow:
-        progress = (data.progress.current, data.progress.total) if data.progress is not None else None
-        return cls(data.template_id, data.name, data.image, data.registry_type, data.status, data.error,
-                   data.created_at, data.updated_at, progress, data,
-                   f"{data.name}\n{data.image}\n{data.template_id}".lower())
+        """A row from the SDK's model (the wizard's create answers with one)."""
+        return cls.from_json(data.model_dump(mode="json", by_alias=True))
+
+    def as_json(self) -> dict[str, Any]:
+        """The template as the server's JSON object (every field it gave, unknown ones too)."""
+        out: dict[str, Any] = {"templateId": self.template_id, "name": self.name, "description": self.description,
+                               "image": self.image, "registryType": self.registry_type, "status": self.status,
+                               "error": self.error, "digest": self.digest, "sizeBytes": self.size_bytes,
+                               "platform": self.platform, "layers": self.layers, "phase": self.phase,
+                               "queuePosition": self.queue_position, "createdAt": self.created,
+                               "updatedAt": self.updated}
+        if self.progress is not None:
+            out["progress"] = {"current": self.progress[0], "total": self.progress[1]}
+        if self.extra:
+            out.update(self.extra)
+        return {key: value for key, value in out.items() if value is not None}
+
+    @property
+    def data(self) -> TemplateData:
+        """The SDK's model of this template (built on demand: it loads pydantic)."""
+        from in10nt_desktop.api import TemplateData
+
+        return TemplateData.model_validate(self.as_json())
 
     @property
     def building(self) -> bool:
         return self.status == "building"
+
+    @property
+    def created_at(self) -> datetime | None:
+        ts = _timestamp(self.created_key)
+        return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+    @property
+    def updated_at(self) -> datetime | None:
+        ts = _timestamp(self.updated)
+        return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
     @property
     def fraction(self) -> float | None:
@@ -49,60 +184,84 @@ class TemplateRow:
             return None
         return min(1.0, max(0.0, self.progress[0] / self.progress[1]))
 
-    def with_status(self, info: StatusInfo) -> TemplateRow:
-        progress = (info.progress.current, info.progress.total) if info.progress is not None else None
-        data = self.data.model_copy(update={"status": info.status, "error": info.error, "progress": info.progress,
-                                            "updated_at": info.updated_at or self.updated_at})
-        return replace(self, status=info.status, error=info.error, progress=progress,
-                       updated_at=info.updated_at or self.updated_at, data=data, stale=False)
-
-    def matches(self, data: TemplateData) -> bool:
-        """True when ``data`` would not change this row (checked without building a new row)."""
-        progress = (data.progress.current, data.progress.total) if data.progress is not None else None
-        return (not self.stale and self.status == data.status and self.error == data.error
-                and self.progress == progress and self.updated_at == data.updated_at and self.name == data.name
-                and self.data.digest == data.digest)
-
     def same_as(self, other: TemplateRow) -> bool:
-        return (self.status, self.error, self.progress, self.updated_at, self.stale, self.name, self.data.digest) == \
-            (other.status, other.error, other.progress, other.updated_at, other.stale, other.name, other.data.digest)
+        """True when ``other`` says nothing new about this template (``stale`` aside)."""
+        return (self.status == other.status and self.updated == other.updated and self.error == other.error
+                and self.progress == other.progress and self.phase == other.phase
+                and self.queue_position == other.queue_position and self.digest == other.digest
+                and self.size_bytes == other.size_bytes and self.name == other.name
+                and self.description == other.description and self.platform == other.platform
+                and self.layers == other.layers and self.extra == other.extra)
+
+    def with_status(self, status: str, error: str | None, progress: tuple[int, int | None] | None,
+                    updated: str | None, phase: str | None, queue_position: int | None) -> TemplateRow:
+        """A copy as a ``/status`` answer describes it (the polling monitor's single-build path)."""
+        row = self.copy()
+        row.status, row.error, row.progress = _shared(status), error, progress
+        row.updated = updated or self.updated
+        row.phase, row.queue_position, row.stale = phase, queue_position, False
+        return row
+
+    def copy(self) -> TemplateRow:
+        row = TemplateRow.__new__(TemplateRow)
+        for name in TemplateRow.__slots__:
+            setattr(row, name, getattr(self, name))
+        return row
+
+    def __repr__(self) -> str:
+        return f"TemplateRow({self.template_id!r}, {self.name!r}, {self.status!r}{', stale' if self.stale else ''})"
+
+
+def as_row(template: TemplateRow | TemplateData | Mapping[str, Any]) -> TemplateRow:
+    """A row from whatever the caller has: a row, the SDK's model, or the JSON object."""
+    if isinstance(template, TemplateRow):
+        return template
+    if isinstance(template, Mapping):
+        return TemplateRow.from_json(template)
+    return TemplateRow.from_data(template)
 
 
 class TemplateStore(QObject):
-    about_to_reset = Signal()
-    reset_done = Signal()
-    about_to_append = Signal(int, int)    # first, last (row numbers)
-    appended = Signal()
-    about_to_remove = Signal(int)         # row
-    removed = Signal()
-    rows_changed = Signal(list)           # row numbers whose row object was replaced
-    stale_changed = Signal(bool)
+    reset = Signal()               # everything was replaced (or cleared)
+    added = Signal(list)           # list[TemplateRow]: rows new to the store
+    changed = Signal(list)         # list[tuple[TemplateRow, TemplateRow]]: (old, new) for rows replaced
+    removed = Signal(list)         # list[TemplateRow]: rows gone
+    stale_changed = Signal(bool)   # the store's flag (rows' own flags may have changed with it)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.rows: list[TemplateRow] = []
-        self._pos: dict[str, int] = {}
-        # Kept up to date at every write: the monitor and the window ask on each tick and each
-        # change, and counting 10,000 rows each time cost a few ms per poll.
+        self.by_id: dict[str, TemplateRow] = {}
+        # Kept up to date at every write: the monitor and the window ask on each tick and change.
         self._building: set[str] = set()
         self.stale = False
         self.loaded = False
 
     def _track(self, row: TemplateRow) -> None:
-        if row.building:
+        if row.status == "building":
             self._building.add(row.template_id)
         else:
             self._building.discard(row.template_id)
 
+    # -- reading -----------------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.by_id)
+
+    def __contains__(self, template_id: object) -> bool:
+        return template_id in self.by_id
+
+    def __iter__(self) -> Iterator[TemplateRow]:
+        return iter(list(self.by_id.values()))
+
+    @property
+    def rows(self) -> list[TemplateRow]:
+        """Every row, in no particular order (the table model owns the order)."""
+        return list(self.by_id.values())
 
     def get(self, template_id: str) -> TemplateRow | None:
-        pos = self._pos.get(template_id)
-        return None if pos is None else self.rows[pos]
+        return self.by_id.get(template_id)
 
     def names(self) -> set[str]:
-        return {row.name for row in self.rows}
+        return {row.name for row in self.by_id.values()}
 
     def building_ids(self) -> list[str]:
         return sorted(self._building)
@@ -111,134 +270,116 @@ class TemplateStore(QObject):
     def building_count(self) -> int:
         return len(self._building)
 
-    def replace_all(self, templates: Iterable[TemplateData]) -> None:
-        self.about_to_reset.emit()
-        self.rows = [TemplateRow.from_data(t) for t in templates]
-        self._pos = {row.template_id: i for i, row in enumerate(self.rows)}
-        self._building = {row.template_id for row in self.rows if row.building}
-        self.loaded = True
-        self.reset_done.emit()
-        self.set_stale(False)
+    # -- writing -----------------------------------------------------------------------------------
+    def replace_all(self, rows: Iterable[TemplateRow | TemplateData | Mapping[str, Any]], *, loaded: bool = True,
+                    stale: bool = False) -> None:
+        fresh = [as_row(r) for r in rows]
+        for row in fresh:
+            row.stale = stale
+        self.by_id = {row.template_id: row for row in fresh}
+        self._building = {row.template_id for row in fresh if row.status == "building"}
+        self.loaded = loaded
+        self.reset.emit()
+        self.set_stale(stale)
 
     def clear(self) -> None:
-        self.about_to_reset.emit()
-        self.rows, self._pos, self._building, self.loaded = [], {}, set(), False
-        self.reset_done.emit()
+        self.by_id, self._building, self.loaded = {}, set(), False
+        self.reset.emit()
 
-    def merge(self, templates: Iterable[TemplateData], *, complete: bool) -> list[tuple[TemplateRow, TemplateRow]]:
-        """Apply a fresh answer; ``complete`` means rows missing from it were deleted elsewhere.
+    def upsert(self, rows: Iterable[TemplateRow]) -> list[tuple[TemplateRow, TemplateRow]]:
+        """Add new rows and replace those that changed; a row object the store already holds is left alone.
 
-        Returns ``(old, new)`` for every row whose status changed, for the monitor's notifications.
+        Returns ``(old, new)`` for every row whose status changed (for build notifications).
         """
-        changed: list[int] = []
-        transitions: list[tuple[TemplateRow, TemplateRow]] = []
-        new_rows: list[TemplateRow] = []
-        answer = list(templates)
-        positions, rows = self._pos, self.rows  # locals: this loop runs over every row on each poll
-        for data in answer:
-            pos = positions.get(data.template_id)
-            if pos is None:
-                new_rows.append(TemplateRow.from_data(data))
+        by_id = self.by_id
+        new: list[TemplateRow] = []
+        changed: list[tuple[TemplateRow, TemplateRow]] = []
+        refreshed = False
+        for row in rows:
+            old = by_id.get(row.template_id)
+            if old is row:
                 continue
-            old = rows[pos]
-            # The common case on a poll: 10,000 rows, a handful building. A ready or failed
-            # template never changes again (the API has no update) but for the details a /status
-            # answer lacks (digest, size), fetched once after it finished: compare those two.
-            if (old.status != "building" and old.status == data.status and not old.stale
-                    and old.data.digest == data.digest) or old.matches(data):
+            if old is not None and old.same_as(row):
+                if old.stale and not row.stale:
+                    old.stale, refreshed = False, True
                 continue
-            fresh = TemplateRow.from_data(data)  # matches() said it differs: no second comparison
-            rows[pos] = fresh
-            self._track(fresh)
-            changed.append(pos)
-            if old.status != fresh.status:
-                transitions.append((old, fresh))
+            by_id[row.template_id] = row
+            self._track(row)
+            if old is None:
+                new.append(row)
+            else:
+                changed.append((old, row))
         if changed:
-            self.rows_changed.emit(changed)
-        if complete and len(answer) - len(new_rows) != len(self.rows):  # some rows were deleted elsewhere
-            seen = {data.template_id for data in answer}
-            self.remove_many([r.template_id for r in self.rows if r.template_id not in seen])
-        if new_rows:
-            self.append(new_rows)
-        self.set_stale(False)
+            self.changed.emit(changed)
+        if new:
+            self.added.emit(new)
+        if refreshed:
+            self.stale_changed.emit(self.stale)
+        return [(old, row) for old, row in changed if old.status != row.status]
+
+    def add(self, template: TemplateRow | TemplateData | Mapping[str, Any]) -> TemplateRow:
+        row = as_row(template)
+        self.upsert([row])
+        return self.by_id[row.template_id]
+
+    def merge(self, templates: Iterable[TemplateRow | TemplateData | Mapping[str, Any]], *,
+              complete: bool) -> list[tuple[TemplateRow, TemplateRow]]:
+        """Apply an answer; ``complete``: rows missing from it were deleted elsewhere."""
+        rows = [as_row(t) for t in templates]
+        transitions = self.upsert(rows)
+        if complete:
+            seen = {row.template_id for row in rows}
+            self.remove_many([tid for tid in self.by_id if tid not in seen])
+            self.loaded = True
+            self.set_stale(False)
         return transitions
 
-    def apply_status(self, info: StatusInfo) -> tuple[TemplateRow, TemplateRow] | None:
-        pos = self._pos.get(info.template_id)
-        if pos is None:
+    def apply_status(self, info: Any) -> tuple[TemplateRow, TemplateRow] | None:
+        """A ``/status`` answer (the SDK's ``StatusInfo``); returns ``(old, new)`` when the status changed."""
+        old = self.by_id.get(info.template_id)
+        if old is None:
             return None
-        old = self.rows[pos]
-        fresh = old.with_status(info)
-        if not old.same_as(fresh):
-            self.rows[pos] = fresh
-            self._track(fresh)
-            self.rows_changed.emit([pos])
-        self.set_stale(False)
-        return (old, fresh) if old.status != fresh.status else None
-
-    def append(self, rows: list[TemplateRow]) -> None:
-        first = len(self.rows)
-        self.about_to_append.emit(first, first + len(rows) - 1)
-        for row in rows:
-            self._pos[row.template_id] = len(self.rows)
-            self.rows.append(row)
-            self._track(row)
-        self.appended.emit()
-
-    def add(self, data: TemplateData) -> TemplateRow:
-        existing = self._pos.get(data.template_id)
-        row = TemplateRow.from_data(data)
-        if existing is not None:  # an idempotent retry answered with a row we already show
-            self.rows[existing] = row
-            self._track(row)
-            self.rows_changed.emit([existing])
-        else:
-            self.append([row])
-        return row
+        progress = (info.progress.current, info.progress.total) if info.progress is not None else None
+        updated = info.updated_at.isoformat().replace("+00:00", "Z") if info.updated_at else None
+        fresh = old.with_status(info.status, info.error, progress, updated, info.phase, info.queue_position)
+        transitions = self.upsert([fresh])
+        return transitions[0] if transitions else None
 
     def remove(self, template_id: str) -> bool:
-        pos = self._pos.get(template_id)
-        if pos is None:
+        row = self.by_id.pop(template_id, None)
+        if row is None:
             return False
-        self.about_to_remove.emit(pos)
-        del self.rows[pos]
         self._building.discard(template_id)
-        self._pos = {row.template_id: i for i, row in enumerate(self.rows)}
-        self.removed.emit()
+        self.removed.emit([row])
         return True
 
-    def remove_many(self, template_ids: list[str]) -> None:
-        """Many removals at once are one reset: row-by-row would rebuild the index each time."""
-        if len(template_ids) <= 8:
-            for template_id in template_ids:
-                self.remove(template_id)
-            return
-        gone = set(template_ids)
-        self.about_to_reset.emit()
-        self.rows = [row for row in self.rows if row.template_id not in gone]
-        self._pos = {row.template_id: i for i, row in enumerate(self.rows)}
-        self._building -= gone
-        self.reset_done.emit()
-
-    def reorder(self, key: Callable[[TemplateRow], Any], reverse: bool) -> None:
-        """Sort in place (the view's sort): Python's sort is ~100x faster than a proxy's per-compare calls."""
-        self.rows.sort(key=key, reverse=reverse)
-        self._pos = {row.template_id: i for i, row in enumerate(self.rows)}
-
-    def position(self, template_id: str) -> int | None:
-        return self._pos.get(template_id)
+    def remove_many(self, template_ids: Iterable[str]) -> None:
+        gone = [row for row in (self.by_id.pop(tid, None) for tid in template_ids) if row is not None]
+        if gone:
+            self._building.difference_update(row.template_id for row in gone)
+            self.removed.emit(gone)
 
     def set_stale(self, stale: bool, ids: Iterable[str] | None = None) -> None:
-        """Mark rows as not confirmed by the server lately (offline): badges show it, data stays."""
+        """Mark rows as not confirmed by the server lately (offline): badges say so, data stays.
+
+        Without ``ids`` only the store's flag changes; with them, those rows' flags too.
+        """
+        flipped = False
         if ids is not None:
-            changed = []
             for template_id in ids:
-                pos = self._pos.get(template_id)
-                if pos is not None and self.rows[pos].stale != stale:
-                    self.rows[pos] = replace(self.rows[pos], stale=stale)
-                    changed.append(pos)
-            if changed:
-                self.rows_changed.emit(changed)
-        if stale != self.stale:
+                row = self.by_id.get(template_id)
+                if row is not None and row.stale != stale:
+                    row.stale, flipped = stale, True
+        if stale != self.stale or flipped:
             self.stale = stale
             self.stale_changed.emit(stale)
+
+    def refresh_stale(self, template_ids: Iterable[str]) -> None:
+        """These rows were confirmed by an answer: drop their stale mark (one repaint for all)."""
+        flipped = False
+        for template_id in template_ids:
+            row = self.by_id.get(template_id)
+            if row is not None and row.stale:
+                row.stale, flipped = False, True
+        if flipped:
+            self.stale_changed.emit(self.stale)

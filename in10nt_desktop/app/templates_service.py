@@ -8,17 +8,22 @@ happened, it waits for the answer. A template that was building and is now ``rea
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
-from in10nt_desktop.api import In10ntClient, In10ntError, NotFoundError, TemplateData
+from in10nt_desktop.api import In10ntError, NotFoundError
 from in10nt_desktop.api.validation import FieldError
 from in10nt_desktop.app.connection import Connection
 from in10nt_desktop.app.drafts import TemplateDraft
 from in10nt_desktop.app.errors import ErrorReporter
 from in10nt_desktop.app.services import BulkResult, stale_for
-from in10nt_desktop.app.template_rows import TemplateRow, TemplateStore
+from in10nt_desktop.app.template_loader import TemplateLoader, Transitions
+from in10nt_desktop.app.template_rows import TemplateRow, TemplateStore, as_row
+
+if TYPE_CHECKING:  # the window paints before httpx and pydantic are loaded
+    from in10nt_desktop.api import In10ntClient, TemplateData
 
 MAX_LOG_PAGES = 50  # a build log page is a few hundred lines: 50 is far beyond any real build
 
@@ -38,51 +43,80 @@ class TemplatesService(QObject):
         self._c = connection
         self._errors = errors
         self.store = TemplateStore(self)
+        self.loader = TemplateLoader(self.store, connection.call)
         self._deleting: set[str] = set()  # deletes asked here: their removal is not news from elsewhere
         connection.state_changed.connect(self._on_state)
 
     def _on_state(self, state: str, _sentence: str) -> None:
-        self.store.set_stale(stale_for(state), [r.template_id for r in self.store.rows])
+        stale = stale_for(state)
+        if stale != self.store.stale:
+            self.store.set_stale(stale, list(self.store.by_id))
 
     def clear(self) -> None:
+        self.loader.forget()
         self.store.clear()
 
-    # -- what the server says --------------------------------------------------------------------
-    def reload(self) -> None:
-        self._c.spawn(self._reload(), name="templates")
+    def show_cached(self, rows: Sequence[TemplateRow]) -> None:
+        """The last session's rows, shown stale until the server answers (an empty store only)."""
+        if not len(self.store):
+            self.store.replace_all(rows, loaded=False, stale=True)
 
-    async def _reload(self) -> bool:
+    # -- what the server says --------------------------------------------------------------------
+    def reload(self, then: Callable[[], None] | None = None) -> None:
+        """Load the list; ``then`` runs once the first page is on screen (or the load failed)."""
+        self._c.spawn(self.load(then), name="templates")
+
+    async def load(self, then: Callable[[], None] | None = None) -> bool:
+        """Load the list (paged, see app/template_loader.py); False when the server could not be asked."""
         try:
-            templates = await self._c.call(lambda c: c.templates.list())
+            await self.load_list(then)
         except In10ntError as exc:
             self._errors.report(exc, "Loading templates")
             return False
-        self.apply_list(templates)
         return True
 
-    def apply_list(self, templates: Sequence[TemplateData]) -> None:
-        """A complete list: rows missing from it were deleted elsewhere."""
-        if not self.store.loaded:
-            self.store.replace_all(templates)
-        else:
-            known = {r.template_id: r.name for r in self.store.rows}
-            self._announce(self.store.merge(templates, complete=True))
-            for template_id in set(known) - {t.template_id for t in templates} - self._deleting:
+    async def load_list(self, then: Callable[[], None] | None = None) -> None:
+        """``load`` for callers that handle the failure themselves (the polling monitor backs off)."""
+        known = {tid: row.name for tid, row in self.store.by_id.items()} if self.store.loaded else {}
+        try:
+            gone = await self.loader.load(self._announce, then)
+        except In10ntError:
+            if then is not None and not self.loader.told:  # failed: the rest is still worth asking for
+                then()
+            raise  # (cancelled: a reconnect or quitting; nothing more is started)
+        for template_id in gone - self._deleting:
+            if template_id in known:
                 self.removed_elsewhere.emit(template_id, known[template_id])
         self.store.set_stale(stale_for(self._c.state.value))
         self.loaded.emit()
 
-    def apply(self, template: TemplateData) -> None:
+    def apply_list(self, templates: Sequence[TemplateRow | TemplateData | Mapping[str, Any]]) -> None:
+        """A complete list (already fetched): rows missing from it were deleted elsewhere."""
+        rows = [as_row(t) for t in templates]
+        if not self.store.loaded:
+            self.store.replace_all(rows)
+        else:
+            known = {tid: row.name for tid, row in self.store.by_id.items()}
+            self._announce(self.store.merge(rows, complete=True))
+            for template_id in set(known) - {r.template_id for r in rows} - self._deleting:
+                self.removed_elsewhere.emit(template_id, known[template_id])
+        self.store.set_stale(stale_for(self._c.state.value))
+        self.loaded.emit()
+
+    def apply(self, template: TemplateRow | TemplateData | Mapping[str, Any]) -> None:
         """One template as the server now has it (an event, a ``GET``)."""
-        self._announce(self.store.merge([template], complete=False))
+        row = as_row(template)
+        self.loader.note_event(row.template_id)
+        self._announce(self.store.upsert([row]))
 
     def forget(self, template_id: str) -> None:
         """The server says the template is gone."""
+        self.loader.note_event(template_id)
         row = self.store.get(template_id)
         if row is not None and self.store.remove(template_id) and template_id not in self._deleting:
             self.removed_elsewhere.emit(template_id, row.name)
 
-    def _announce(self, transitions: list[tuple[TemplateRow, TemplateRow]]) -> None:
+    def _announce(self, transitions: Transitions) -> None:
         for old, new in transitions:
             if old.building and not new.building:
                 self.build_finished.emit(new)
@@ -100,6 +134,7 @@ class TemplatesService(QObject):
         except (In10ntError, FieldError) as exc:
             self._errors.report(exc, f"Creating {draft.name}")
             return
+        self.loader.note_event(template.template_id)
         row = self.store.add(template)
         self.created.emit(row)
 
@@ -123,6 +158,7 @@ class TemplatesService(QObject):
                 except In10ntError as exc:
                     failed.append((label, str(exc)))
                     continue
+                self.loader.note_event(template_id)
                 self.store.remove(template_id)
                 done.append(label)
         finally:

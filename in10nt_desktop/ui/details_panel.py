@@ -155,7 +155,7 @@ class DetailsPanel(QWidget):
         if row is not previous:
             self.row_shown.emit(row, previous)
         if row is not None:
-            data = row.data.model_dump(mode="json", by_alias=True)
+            data = row.as_json()
             keys = [k for k, _ in _KNOWN if data.get(k) not in (None, "")] + \
                 sorted(k for k in data if k not in dict(_KNOWN) and data[k] not in (None, ""))
             if same and keys == list(self._values):

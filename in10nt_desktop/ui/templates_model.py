@@ -1,27 +1,35 @@
-"""The templates table: a thin model over ``TemplateStore`` rows, and its filter/sort proxy."""
+"""The templates table: one model that owns the order and the filter of the store's rows.
+
+The store holds rows by ID and never orders them; this model keeps the shown rows in display
+order with a parallel list of sort keys (unique: the ID ends every key), so a row is found by a
+binary search on its key, not by an index to keep up to date. What the store announces becomes
+the smallest change Qt knows: a status change is ``dataChanged`` on one cell (or a one-row move
+when sorted by status, or one removal when the status filter no longer takes it); a batch of new
+rows is one insertion per contiguous run; a search is one pass over the rows in display order
+(only over the rows still shown while the text grows) and a reset, after which the page puts
+the selection back by ID. No proxy model: a ``QSortFilterProxyModel`` calls back into Python once
+per row per keystroke (~1 µs each), and once per comparison when it sorts.
+"""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from enum import IntEnum
-from typing import Any
+from itertools import compress
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import (
-    QAbstractItemModel,
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-)
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
-from in10nt_desktop.app.drift_service import DriftStore
 from in10nt_desktop.app.template_rows import TemplateRow, TemplateStore
 
+if TYPE_CHECKING:  # the vault's module (registry checks) loads with the services, not with this model
+    from in10nt_desktop.app.drift_service import DriftStore
+
 Index = QModelIndex | QPersistentModelIndex
+Key = tuple[Any, ...]
 
 
 class Column(IntEnum):
@@ -44,23 +52,128 @@ _NAME, _IMAGE, _REGISTRY, _STATUS, _CREATED = (int(Column.NAME), int(Column.IMAG
                                                int(Column.STATUS), int(Column.CREATED))
 STATUS_ORDER = {"building": 0, "failed": 1, "ready": 2}
 DRIFT_MARK = "base image updated since build"
+#: Above this many insertion runs in one batch, rows are appended and then put in place by one layout change.
+MAX_RUNS = 32
+
+# Sort keys, ascending; the ID last makes every key unique, so a binary search finds one row.
+_SORT_KEYS: dict[Column, Callable[[TemplateRow], Key]] = {
+    Column.NAME: lambda r: (r.name.lower(), r.template_id),
+    Column.IMAGE: lambda r: (r.image.lower(), r.template_id),
+    Column.REGISTRY: lambda r: (r.registry_type, r.template_id),
+    Column.STATUS: lambda r: (STATUS_ORDER.get(r.status, 3), r.name.lower(), r.template_id),
+    Column.CREATED: lambda r: (r.created_key, r.template_id),
+    Column.ID: lambda r: (r.template_id,),
+}
+_CREATED_TEXT: dict[str, str] = {}
+
+
+def _created_text(row: TemplateRow) -> str:
+    """Local time to the minute; kept per minute (a repaint asks ~10 times per visible cell)."""
+    minute = row.created_key[:16]
+    text = _CREATED_TEXT.get(minute)
+    if text is None:
+        when = row.created_at
+        if len(_CREATED_TEXT) > 4096:
+            _CREATED_TEXT.clear()
+        text = _CREATED_TEXT[minute] = when.astimezone().strftime("%Y-%m-%d %H:%M") if when else ""
+    return text
+
+
+class _Ordered:
+    """Rows in display order with their keys: insert, find and remove by key."""
+
+    __slots__ = ("descending", "keys", "rows")
+
+    def __init__(self, rows: list[TemplateRow], keys: list[Key], descending: bool) -> None:
+        self.rows, self.keys, self.descending = rows, keys, descending
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def place(self, key: Key) -> int:
+        """Where ``key`` is, or would go."""
+        keys = self.keys
+        if not self.descending:
+            return bisect_left(keys, key)
+        lo, hi = 0, len(keys)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if keys[mid] > key:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def find(self, key: Key) -> int | None:
+        pos = self.place(key)
+        return pos if pos < len(self.keys) and self.keys[pos] == key else None
+
+    def runs(self, batch: list[tuple[Key, TemplateRow]]) -> list[tuple[int, list[tuple[Key, TemplateRow]]]]:
+        """Where a sorted ``batch`` goes: ``(place, items)`` per contiguous run, front to back."""
+        runs: list[tuple[int, list[tuple[Key, TemplateRow]]]] = []
+        for item in batch:
+            pos = self.place(item[0])
+            if runs and runs[-1][0] == pos:
+                runs[-1][1].append(item)
+            else:
+                runs.append((pos, [item]))
+        return runs
+
+    def insert_run(self, pos: int, items: list[tuple[Key, TemplateRow]]) -> None:
+        self.keys[pos:pos] = [k for k, _ in items]
+        self.rows[pos:pos] = [r for _, r in items]
+
+    def merge(self, batch: list[tuple[Key, TemplateRow]]) -> None:
+        """Insert a sorted batch: a slice per run, or one sort when the batch lands all over."""
+        runs = self.runs(batch)
+        if len(runs) <= MAX_RUNS:
+            for pos, items in reversed(runs):  # back to front: earlier places stay valid
+                self.insert_run(pos, items)
+            return
+        pairs = sorted([*zip(self.keys, self.rows, strict=True), *batch], reverse=self.descending)
+        self.keys[:], self.rows[:] = [p[0] for p in pairs], [p[1] for p in pairs]
+
+    @staticmethod
+    def runs_back_to_front(positions: list[int]) -> list[tuple[int, int]]:
+        """``positions`` as ``(first, last)`` runs, the last run first (removing them in that order keeps
+        the earlier ones valid)."""
+        runs: list[list[int]] = []
+        for pos in sorted(positions, reverse=True):
+            if runs and runs[-1][0] == pos + 1:
+                runs[-1][0] = pos
+            else:
+                runs.append([pos, pos])
+        return [(first, last) for first, last in runs]
+
+    def remove(self, positions: list[int]) -> None:
+        if len(positions) > MAX_RUNS:
+            gone = set(positions)
+            self.keys[:] = [k for i, k in enumerate(self.keys) if i not in gone]
+            self.rows[:] = [r for i, r in enumerate(self.rows) if i not in gone]
+            return
+        for first, last in self.runs_back_to_front(positions):
+            del self.keys[first:last + 1], self.rows[first:last + 1]
 
 
 class TemplatesModel(QAbstractTableModel):
     def __init__(self, store: TemplateStore, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._store = store
-        store.about_to_reset.connect(self.beginResetModel)
-        store.reset_done.connect(self.endResetModel)
-        store.about_to_append.connect(lambda first, last: self.beginInsertRows(QModelIndex(), first, last))
-        store.appended.connect(self._on_appended)
-        store.about_to_remove.connect(lambda row: self.beginRemoveRows(QModelIndex(), row, row))
-        store.removed.connect(self.endRemoveRows)
-        store.rows_changed.connect(self._on_rows_changed)
-        store.reset_done.connect(self._resort)
-        self._sort: tuple[int, Qt.SortOrder] | None = None
+        self._column = Column.CREATED
+        self._descending = True
+        self._key = _SORT_KEYS[self._column]
+        self._needle = ""
+        self._status: str | None = None
+        self._all = _Ordered([], [], True)       # every row
+        self._shown = self._all                   # the rows that pass the filter (the same object without one)
+        store.reset.connect(self._on_reset)
+        store.added.connect(self._on_added)
+        store.changed.connect(self._on_changed)
+        store.removed.connect(self._on_removed)
+        store.stale_changed.connect(self._on_stale)
         self._drift: DriftStore | None = None
         self._icon: QIcon | None = None
+        self._rebuild()
 
     def set_drift(self, drift: DriftStore) -> None:
         """Mark rows whose tag moved since their build (the Image cell says so)."""
@@ -68,7 +181,7 @@ class TemplatesModel(QAbstractTableModel):
         drift.changed.connect(self._on_drift_changed)
 
     def _on_drift_changed(self, template_id: str) -> None:
-        pos = self._store.position(template_id)
+        pos = self.position(template_id)
         if pos is not None:
             self.dataChanged.emit(self.index(pos, _NAME), self.index(pos, _IMAGE))
 
@@ -77,55 +190,46 @@ class TemplatesModel(QAbstractTableModel):
             self._icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_BrowserReload)
         return self._icon
 
-    # -- sorting: done on the store's rows, not by the proxy --------------------------------------------
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        self._sort = (column, order) if 0 <= column < len(Column) else None
-        self._resort()
-
-    def _resort(self) -> None:
-        if self._sort is None or not self._store.rows:
-            return
-        column, order = self._sort
-        self.layoutAboutToBeChanged.emit()
-        persistent = self.persistentIndexList()
-        ids = [(self._store.rows[i.row()].template_id, i.column()) for i in persistent]
-        self._store.reorder(_SORT_KEYS[Column(column)], reverse=order == Qt.SortOrder.DescendingOrder)
-        moved = []
-        for template_id, col in ids:
-            pos = self._store.position(template_id)
-            moved.append(self.index(pos, col) if pos is not None else QModelIndex())
-        self.changePersistentIndexList(persistent, moved)
-        self.layoutChanged.emit()
-
-    def _on_appended(self) -> None:
-        self.endInsertRows()
-        self._resort()
-
+    # -- reading ------------------------------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._store.rows)
+        return 0 if parent.isValid() else len(self._shown.rows)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(Column)
 
     def row_at(self, row: int) -> TemplateRow:
-        return self._store.rows[row]
+        return self._shown.rows[row]
+
+    def position(self, template_id: str) -> int | None:
+        """The display row of a template, or None when it is not shown."""
+        row = self._store.get(template_id)
+        return None if row is None else self._shown.find(self._key(row))
+
+    def top_rows(self, count: int) -> list[TemplateRow]:
+        """The first ``count`` rows in display order, filter aside (what the start-up cache keeps)."""
+        return self._all.rows[:count]
+
+    @property
+    def sort_column(self) -> Column:
+        return self._column
+
+    @property
+    def filtering(self) -> bool:
+        return self._shown is not self._all
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         # Called ~10 times per visible cell per paint: plain int roles and columns, and an early
         # exit for the roles this model never answers (enum comparisons cost ~1 µs each here).
         if role not in _ANSWERED or not index.isValid():
             return None
-        row = self._store.rows[index.row()]
+        row = self._shown.rows[index.row()]
         column = index.column()
-        if role == _DECORATION:  # a mark a narrow Image column cannot hide: the tag moved since the build
-            if column == _NAME and self._drift is not None and self._drift.drifted(row) is not None:
-                return self._drift_icon()
-            return None
+        drift = self._drift
         if role == _DISPLAY:
             if column == _NAME:
                 return row.name
             if column == _IMAGE:
-                if self._drift is not None and self._drift.drifted(row) is not None:
+                if drift is not None and drift.drifted(row) is not None:
                     return f"{row.image}  ⟳ {DRIFT_MARK}"
                 return row.image
             if column == _REGISTRY:
@@ -133,10 +237,14 @@ class TemplatesModel(QAbstractTableModel):
             if column == _STATUS:
                 return row.status
             if column == _CREATED:
-                return row.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if row.created_at else ""
+                return _created_text(row)
             return row.template_id
         if role == _ROW:
             return row
+        if role == _DECORATION:  # a mark a narrow Image column cannot hide: the tag moved since the build
+            if column == _NAME and drift is not None and drift.drifted(row) is not None:
+                return self._drift_icon()
+            return None
         if role == _TOOLTIP:
             if column == _STATUS:
                 from in10nt_desktop.ui.status_badge import badge_text, is_stalled  # it imports this module
@@ -145,21 +253,21 @@ class TemplatesModel(QAbstractTableModel):
                 if row.stale:
                     return f"{row.status} (not confirmed by the server lately: it may be offline)"
                 if is_stalled(row):  # the engine's sentence: which registry sends nothing, for how long
-                    reason = getattr(row.data, "stalled_reason", None) or "no data from the registry"
+                    reason = getattr(row, "stalled_reason", None) or "no data from the registry"
                     return f"{badge_text(row)}: {reason}. Rebuild it or wait; the build is not failed."
                 return badge_text(row) if row.building else row.status
-            state = self._drift.drifted(row) if column in (_IMAGE, _NAME) and self._drift is not None else None
+            state = drift.drifted(row) if column in (_IMAGE, _NAME) and drift is not None else None
             if state is not None:
                 return (f"Base image updated since build: {row.image} now points to {state.current_digest[:19]}…; "
                         f"this template was built from {state.built_digest[:19]}…. Rebuild it to use the new "
                         "image.")
             if column in (_IMAGE, _NAME):
-                return row.data.description or row.image
+                return row.description or row.image
             return None
         if column == _STATUS:  # accessible text: what the badge says
             from in10nt_desktop.ui.status_badge import badge_text
             return f"{row.status}: {row.error}" if row.error else badge_text(row)
-        if column in (_IMAGE, _NAME) and self._drift is not None and self._drift.drifted(row) is not None:
+        if column in (_IMAGE, _NAME) and drift is not None and drift.drifted(row) is not None:
             return f"{row.name if column == _NAME else row.image}, {DRIFT_MARK}"
         return None
 
@@ -169,114 +277,173 @@ class TemplatesModel(QAbstractTableModel):
             return HEADERS[Column(section)]
         return None
 
-    def _on_rows_changed(self, rows: list[int]) -> None:
-        """``dataChanged`` once per polling tick: selection and scroll position stay where they are.
-
-        One signal per contiguous run of changed rows, each only as tall as that run: the filter
-        proxy does not re-filter on data changes (see ``TemplatesFilter``), so a signal costs it
-        a mapping, not a pass over 10,000 rows.
-        """
-        if not rows:
-            return
-        ordered = sorted(rows)
-        runs: list[tuple[int, int]] = []
-        start = prev = ordered[0]
-        for row in ordered[1:]:
-            if row != prev + 1:
-                runs.append((start, prev))
-                start = row
-            prev = row
-        runs.append((start, prev))
-        # Only the Status cell can change: a template's name, image, registry, creation time and
-        # ID are fixed once created. Naming that one column keeps the repaint to the badges.
-        for first, last in runs:
-            self.dataChanged.emit(self.index(first, _STATUS), self.index(last, _STATUS))
-        if self._sort is not None and self._sort[0] == Column.STATUS:
-            self._resort()
-
-
-_SORT_KEYS: dict[Column, Callable[[TemplateRow], Any]] = {
-    Column.NAME: lambda r: r.name.lower(),
-    Column.IMAGE: lambda r: r.image.lower(),
-    Column.REGISTRY: lambda r: r.registry_type,
-    Column.STATUS: lambda r: (STATUS_ORDER.get(r.status, 3), r.name.lower()),
-    Column.CREATED: lambda r: (r.created_at.timestamp() if r.created_at else 0.0, r.template_id),
-    Column.ID: lambda r: r.template_id,
-}
-
-
-class TemplatesFilter(QSortFilterProxyModel):
-    """Search over name, image and ID (case-insensitive), plus a status filter.
-
-    Sorting is handed to the source model: a proxy sort calls back into Python twice per
-    comparison (650 ms for 10,000 rows here), a key sort of the rows takes a few milliseconds.
-    """
-
-    def __init__(self, store: TemplateStore, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._store = store
-        self._needle = ""
-        self._status: str | None = None
-        self._accept: list[bool] | None = None
-        # Not dynamic: re-filtering every changed row on every poll is the proxy's biggest cost.
-        # Only the status filter depends on data that changes, so re-filter when it is in use.
-        self.setDynamicSortFilter(False)
-        for signal in (store.about_to_reset, store.about_to_append, store.about_to_remove):
-            signal.connect(self._forget)
-        store.rows_changed.connect(self._on_rows_changed)
-
-    def _forget(self, *_args: object) -> None:
-        self._accept = None
-
-    def _on_rows_changed(self, _rows: list[int]) -> None:
-        self._accept = None
-        if self._status is not None:
-            self.beginFilterChange()
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def setSourceModel(self, model: QAbstractItemModel) -> None:
-        super().setSourceModel(model)
-        model.layoutAboutToBeChanged.connect(self._forget)
-
+    # -- order and filter ---------------------------------------------------------------------------------
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        self.sourceModel().sort(column, order)
+        if not 0 <= column < len(Column):
+            return
+        descending = order == Qt.SortOrder.DescendingOrder
+        if (Column(column), descending) == (self._column, self._descending):
+            return
+        self._column, self._descending, self._key = Column(column), descending, _SORT_KEYS[Column(column)]
+        self._relayout(self._rebuild)
 
     def set_search(self, text: str) -> None:
         needle = text.strip().lower()
         if needle != self._needle:
-            self.beginFilterChange()
-            self._needle, self._accept = needle, None
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+            narrower = self._needle in needle
+            self._needle = needle
+            self._refilter(narrower)
 
     def set_status(self, status: str | None) -> None:
         if status != self._status:
-            self.beginFilterChange()
-            self._status, self._accept = status, None
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+            narrower = self._status is None
+            self._status = status
+            self._refilter(narrower)
 
     def _matches(self, row: TemplateRow) -> bool:
-        if self._status is not None and row.status != self._status:
-            return False
-        return not self._needle or self._needle in row.search_text
+        return (self._status is None or row.status == self._status) and self._needle in row.search_text
 
-    def _compute(self) -> list[bool]:
-        needle, status, rows = self._needle, self._status, self._store.rows
+    def _filtered(self, source: _Ordered) -> _Ordered:
+        if not self._needle and self._status is None:
+            return self._all
+        needle, status = self._needle, self._status
         if status is None:
-            return [needle in r.search_text for r in rows]
-        if not needle:
-            return [r.status == status for r in rows]
-        return [r.status == status and needle in r.search_text for r in rows]
+            mask = [needle in r.search_text for r in source.rows]
+        elif not needle:
+            mask = [r.status == status for r in source.rows]
+        else:
+            mask = [r.status == status and needle in r.search_text for r in source.rows]
+        return _Ordered(list(compress(source.rows, mask)), list(compress(source.keys, mask)), self._descending)
 
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        # Called once per row on every keystroke: keep it to a list lookup (the whole pass is
-        # bounded by PySide's per-call cost, ~1 µs a row). The answers are computed in one Python
-        # loop, and recomputed whenever the rows move.
-        if self._needle == "" and self._status is None:
-            return True
-        accept = self._accept
-        if accept is None:
-            accept = self._accept = self._compute()
-        try:
-            return accept[source_row]
-        except IndexError:  # a row appended since the answers were computed
-            return self._matches(self._store.rows[source_row])
+    def _refilter(self, narrower: bool) -> None:
+        """One pass over the rows (only the shown ones when the filter only got narrower), then a reset."""
+        self.beginResetModel()
+        self._shown = self._filtered(self._shown if narrower and self.filtering else self._all)
+        self.endResetModel()
+
+    def _rebuild(self) -> None:
+        rows = list(self._store.by_id.values())
+        key = self._key
+        pairs = sorted(zip(map(key, rows), rows, strict=True), reverse=self._descending)
+        self._all = _Ordered([p[1] for p in pairs], [p[0] for p in pairs], self._descending)
+        self._shown = self._filtered(self._all)
+
+    # -- what the store says ------------------------------------------------------------------------------
+    def _on_reset(self) -> None:
+        self.beginResetModel()
+        self._rebuild()
+        self.endResetModel()
+
+    def _on_added(self, rows: list[TemplateRow]) -> None:
+        key = self._key
+        batch = sorted(((key(r), r) for r in rows), reverse=self._descending)
+        if self.filtering:
+            self._all.merge(batch)
+            batch = [p for p in batch if self._matches(p[1])]
+            if not batch:
+                return
+        self._insert(batch)
+
+    def _insert(self, batch: list[tuple[Key, TemplateRow]]) -> None:
+        """Insert a sorted batch into the shown rows: one ``rowsInserted`` per contiguous run, or, when
+        the rows land all over the table, one insertion at the end and one layout change."""
+        shown = self._shown
+        runs = shown.runs(batch)
+        if len(runs) <= MAX_RUNS:
+            for pos, items in reversed(runs):
+                self.beginInsertRows(QModelIndex(), pos, pos + len(items) - 1)
+                shown.insert_run(pos, items)
+                self.endInsertRows()
+            return
+        end = len(shown.rows)
+        self.beginInsertRows(QModelIndex(), end, end + len(batch) - 1)
+        shown.insert_run(end, batch)
+        self.endInsertRows()
+        self._relayout(lambda: shown.merge([]))
+
+    def _relayout(self, change: Callable[[], None]) -> None:
+        """``change`` reorders the shown rows: persistent indexes (selection, current) follow their rows."""
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        kept = [(self._shown.rows[i.row()] if i.isValid() else None, i.column()) for i in persistent]
+        change()
+        moved = []
+        for row, column in kept:
+            pos = None if row is None else self._shown.find(self._key(row))
+            moved.append(self.index(pos, column) if pos is not None else QModelIndex())
+        self.changePersistentIndexList(persistent, moved)
+        self.layoutChanged.emit()
+
+    def _on_removed(self, rows: list[TemplateRow]) -> None:
+        key = self._key
+        if self.filtering:
+            self._all.remove([p for p in (self._all.find(key(r)) for r in rows) if p is not None])
+        positions = [p for p in (self._shown.find(key(r)) for r in rows) if p is not None]
+        if not positions:
+            return
+        if len(positions) > MAX_RUNS:  # many rows, likely all over: one reset (the page restores the selection)
+            self.beginResetModel()
+            self._shown.remove(positions)
+            self.endResetModel()
+            return
+        for first, last in self._shown.runs_back_to_front(positions):
+            self.beginRemoveRows(QModelIndex(), first, last)
+            del self._shown.keys[first:last + 1], self._shown.rows[first:last + 1]
+            self.endRemoveRows()
+
+    def _on_changed(self, pairs: list[tuple[TemplateRow, TemplateRow]]) -> None:
+        """Replaced rows: the Status cell repaints; a row moves or leaves only if its key or the filter say so."""
+        key, filtering = self._key, self.filtering
+        cells: list[int] = []
+        for old, new in pairs:
+            old_key, new_key = key(old), key(new)
+            if filtering:
+                pos = self._all.find(old_key)
+                if pos is not None:
+                    if old_key == new_key:
+                        self._all.rows[pos] = new
+                    else:
+                        del self._all.keys[pos], self._all.rows[pos]
+                        self._all.merge([(new_key, new)])
+            shown = self._shown.find(old_key)
+            keep = not filtering or self._matches(new)
+            if shown is None:
+                if keep:
+                    self._insert([(new_key, new)])
+                continue
+            if not keep:
+                self.beginRemoveRows(QModelIndex(), shown, shown)
+                del self._shown.keys[shown], self._shown.rows[shown]
+                self.endRemoveRows()
+            elif old_key == new_key:
+                self._shown.rows[shown] = new
+                cells.append(shown)
+            else:
+                self._move(shown, new_key, new)
+        for pos in cells:
+            # Only the Status cell can change: a template's name, image, registry, creation time and
+            # ID are fixed once created. Naming that one cell keeps the repaint to one badge.
+            cell = self.index(pos, _STATUS)
+            self.dataChanged.emit(cell, cell)
+
+    def _move(self, source: int, new_key: Key, row: TemplateRow) -> None:
+        shown = self._shown
+        del shown.keys[source], shown.rows[source]
+        target = shown.place(new_key)
+        shown.keys.insert(source, new_key)  # back in place until Qt is told
+        shown.rows.insert(source, row)
+        if target == source:
+            cell = self.index(source, _STATUS)
+            self.dataChanged.emit(cell, cell)
+            return
+        self.beginMoveRows(QModelIndex(), source, source, QModelIndex(), target if target < source else target + 1)
+        del shown.keys[source], shown.rows[source]
+        shown.keys.insert(target, new_key)
+        shown.rows.insert(target, row)
+        self.endMoveRows()
+        cell = self.index(target, _STATUS)
+        self.dataChanged.emit(cell, cell)
+
+    def _on_stale(self, _stale: bool) -> None:
+        if self._shown.rows:  # the badges say "(stale)": one signal for the column, Qt repaints what is visible
+            self.dataChanged.emit(self.index(0, _STATUS), self.index(len(self._shown.rows) - 1, _STATUS))

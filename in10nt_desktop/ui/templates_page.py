@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -20,7 +20,7 @@ from in10nt_desktop.app.vault_protocols import DriftView
 from in10nt_desktop.ui.details_panel import DetailsPanel
 from in10nt_desktop.ui.row_view import RowView
 from in10nt_desktop.ui.status_badge import StatusBadgeDelegate
-from in10nt_desktop.ui.templates_model import ROW_ROLE, Column, TemplatesFilter, TemplatesModel
+from in10nt_desktop.ui.templates_model import ROW_ROLE, Column, TemplatesModel
 
 NO_TEMPLATES = "No templates yet. Choose New template (Ctrl+N) to build one from any Docker image."
 STATUS_FILTERS = [("All statuses", None), ("Building", "building"), ("Ready", "ready"), ("Failed", "failed")]
@@ -34,24 +34,20 @@ class TemplatesPage(QWidget):
         super().__init__(parent)
         self.store = store
         self.model = TemplatesModel(store, self)
-        self.proxy = TemplatesFilter(store, self)
-        self.proxy.setSourceModel(self.model)
+        self.proxy = self.model  # the table's model (it sorts and filters itself); the old name stays
         self.delegate = StatusBadgeDelegate(self)
         self._build_ui()
         # Spinner and elapsed time: repaint only the visible status cells, and only while something builds.
         self._animation = QTimer(self)
         self._animation.setInterval(120)
         self._animation.timeout.connect(self._animate)
-        store.rows_changed.connect(self._on_rows_changed)
-        # A reload resets the model, which drops the selection silently: put it back by ID.
+        for signal in (store.added, store.changed, store.removed, store.reset, store.stale_changed):
+            signal.connect(self._on_rows_changed)
+        # A reset (a search, a reload) drops the selection silently: put it back by ID.
         self._kept_selection: list[str] = []
-        store.about_to_reset.connect(lambda: setattr(self, "_kept_selection",
-                                                     [r.template_id for r in self.selected_rows()]))
-        store.reset_done.connect(self._restore_selection)
-        store.reset_done.connect(self._on_rows_changed)
-        store.appended.connect(self._on_rows_changed)
-        store.removed.connect(self._on_rows_changed)
-        store.stale_changed.connect(self._on_rows_changed)
+        self._kept_current: str | None = None
+        self.model.modelAboutToBeReset.connect(self._keep_selection)
+        self.model.modelReset.connect(self._restore_selection)
 
     def _build_ui(self) -> None:
         layout = QVBoxLayout(self)
@@ -85,7 +81,7 @@ class TemplatesPage(QWidget):
         self.table = RowView()
         self.table.setObjectName("templatesTable")
         self.table.setAccessibleName("Templates")
-        self.table.setModel(self.proxy)
+        self.table.setModel(self.model)
         self.table.setItemDelegateForColumn(Column.STATUS, self.delegate)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -144,22 +140,36 @@ class TemplatesPage(QWidget):
             return row
         return selected[0] if selected else None
 
+    def _keep_selection(self) -> None:
+        self._kept_selection = [r.template_id for r in self.selected_rows()]
+        current = self.current_row()
+        self._kept_current = current.template_id if current is not None else None
+
     def _restore_selection(self) -> None:
         kept, self._kept_selection = self._kept_selection, []
-        if kept:
-            self.select(kept[0])
-        else:
-            self._on_selection()
+        current, self._kept_current = self._kept_current, None
+        selection = QItemSelection()
+        last = self.model.columnCount() - 1
+        for template_id in kept:
+            pos = self.model.position(template_id)
+            if pos is not None:
+                selection.select(self.model.index(pos, 0), self.model.index(pos, last))
+        model = self.table.selectionModel()
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        model.select(selection, flags)
+        pos = self.model.position(current) if current else None
+        if pos is not None:
+            model.setCurrentIndex(self.model.index(pos, 0), QItemSelectionModel.SelectionFlag.NoUpdate)
+        self._on_selection()
 
     def select(self, template_id: str) -> None:
-        for r in range(self.proxy.rowCount()):
-            index = self.proxy.index(r, 0)
-            row = index.data(ROW_ROLE)
-            if isinstance(row, TemplateRow) and row.template_id == template_id:
-                flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
-                self.table.selectionModel().setCurrentIndex(index, flags)
-                self.table.scrollTo(index)
-                return
+        pos = self.model.position(template_id)
+        if pos is None:
+            return
+        index = self.model.index(pos, 0)
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        self.table.selectionModel().setCurrentIndex(index, flags)
+        self.table.scrollTo(index)
 
     def _on_selection(self, *_args: object) -> None:
         rows = self.selected_rows()
@@ -174,8 +184,8 @@ class TemplatesPage(QWidget):
     # -- live updates ----------------------------------------------------------------------------
     def _on_rows_changed(self, *_args: object) -> None:
         building = self.store.building_count
-        total = len(self.store.rows)
-        shown = self.proxy.rowCount()
+        total = len(self.store)
+        shown = self.model.rowCount()
         filtered = bool(self.search.text().strip()) or self.status_filter.currentIndex() > 0
         # Only an answer from the server can say "no templates": not while connecting or offline.
         if total == 0 and self.store.loaded and not self.store.stale:

@@ -1,9 +1,10 @@
-"""The templates table's model and its filter/sort proxy, as the view and the user see them.
+"""The templates table's model (it owns the order and the filter), as the view and the user see it.
 
 ``qtmodeltester`` (Qt's own ``QAbstractItemModelTester``) stays attached while the store goes
-through every kind of change the app makes: reset, append, remove, status ticks, merges, sorts
-and filters. The live-update tests check what a user would notice: a status tick repaints the
-changed row only and leaves the selection and the scroll position alone.
+through every kind of change the app makes: reset, additions, removals, status ticks, merges,
+sorts and filters; and on the saved-templates and instances models. The live-update tests check
+what a user would notice: a status tick repaints the changed cell only and leaves the selection
+and the scroll position alone.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractItemView, QTableView
 from pytestqt.qtbot import QtBot
 
-from in10nt_desktop.api import Progress, StatusInfo
-from in10nt_desktop.app.template_rows import TemplateStore
-from in10nt_desktop.ui.templates_model import ROW_ROLE, Column, TemplatesFilter, TemplatesModel
+from in10nt_desktop.api import InstanceData, Progress, SavedTemplate, StatusInfo
+from in10nt_desktop.app.template_rows import TemplateRow, TemplateStore
+from in10nt_desktop.ui.simple_tables import instances_model, saved_templates_model
+from in10nt_desktop.ui.templates_model import ROW_ROLE, Column, TemplatesModel
 from in10nt_desktop.ui.templates_page import TemplatesPage
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
@@ -52,26 +54,25 @@ def store() -> TemplateStore:
 
 
 @pytest.fixture
-def view(qtbot: QtBot, store: TemplateStore) -> Iterator[tuple[QTableView, TemplatesModel, TemplatesFilter]]:
+def view(qtbot: QtBot, store: TemplateStore) -> Iterator[tuple[QTableView, TemplatesModel, TemplatesModel]]:
+    """The table, its model, and the model again under the name the filter tests use."""
     model = TemplatesModel(store)
-    proxy = TemplatesFilter(store)
-    proxy.setSourceModel(model)
     table = QTableView()
     qtbot.addWidget(table)
-    table.setModel(proxy)
+    table.setModel(model)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
     table.setSortingEnabled(True)
     table.resize(900, 400)
     table.show()
-    yield table, model, proxy
+    yield table, model, model
 
 
-def ids(proxy: TemplatesFilter) -> list[str]:
+def ids(proxy: TemplatesModel) -> list[str]:
     return [proxy.index(r, Column.ID).data() for r in range(proxy.rowCount())]
 
 
-def column_texts(proxy: TemplatesFilter, column: Column) -> list[str]:
+def column_texts(proxy: TemplatesModel, column: Column) -> list[str]:
     return [proxy.index(r, column).data() for r in range(proxy.rowCount())]
 
 
@@ -89,6 +90,10 @@ def selected_ids(table: QTableView) -> list[str]:
     return sorted(i.data(ROW_ROLE).template_id for i in table.selectionModel().selectedRows())
 
 
+def template_row(template_id: str, name: str, **kw: object) -> TemplateRow:
+    return TemplateRow.from_data(template(template_id, name, **kw))  # type: ignore[arg-type]
+
+
 def status(template_id: str, value: str, **kw: object) -> StatusInfo:
     return StatusInfo.model_validate({"templateId": template_id, "status": value, **kw})
 
@@ -96,40 +101,60 @@ def status(template_id: str, value: str, **kw: object) -> StatusInfo:
 # -- qtmodeltester through every kind of change --------------------------------------------------------
 
 
-@pytest.mark.parametrize("which", ["model", "proxy"])
-def test_model_and_proxy_stay_consistent_through_every_change(qtmodeltester, store: TemplateStore,
-                                                              which: str) -> None:
+def test_model_stays_consistent_through_every_change(qtmodeltester, store: TemplateStore) -> None:
     model = TemplatesModel(store)
-    proxy = TemplatesFilter(store)
-    proxy.setSourceModel(model)
-    qtmodeltester.check(model if which == "model" else proxy)
+    qtmodeltester.check(model)
     assert model.rowCount() == 5 and model.columnCount() == len(Column)
 
-    proxy.set_search("b")                        # a filter active during the changes below
+    model.set_search("b")                        # a filter active during the changes below
     store.add(template("tpl_f6", "foxtrot-b", "busybox:1", status="building"))
     store.apply_status(status("tpl_a1", "ready"))
     store.apply_status(status("tpl_b2", "building", progress={"current": 10, "total": 40}))
     model.sort(Column.NAME, Qt.SortOrder.AscendingOrder)
     store.merge([*sample()[:3], template("tpl_g7", "golf", "busybox:2")], complete=True)  # 2 gone, 1 new
-    proxy.set_status("ready")
+    model.set_status("ready")
     store.apply_status(status("tpl_c3", "failed", error="gone"))
     model.sort(Column.STATUS, Qt.SortOrder.DescendingOrder)
     store.apply_status(status("tpl_a1", "building"))
     store.set_stale(True, [r.template_id for r in store.rows])
     store.remove("tpl_e5")
-    proxy.set_search("")
-    proxy.set_status(None)
+    model.set_search("")
+    model.set_status(None)
+    store.apply_status(status("tpl_c3", "building"))  # sorted by status: the row moves
+    store.upsert([template_row(f"tpl_m{i:02d}", f"many {i}", created=T0 + timedelta(minutes=i))
+                  for i in range(0, 80, 2)])      # more insertion runs than one batch signals one by one
+    store.remove_many([f"tpl_m{i:02d}" for i in range(0, 80, 4)])
     store.replace_all(sample())
     store.clear()
     store.replace_all(sample())
 
     assert model.rowCount() == 5
-    assert sorted(ids(proxy)) == sorted(t.template_id for t in sample())
+    assert sorted(ids(model)) == sorted(t.template_id for t in sample())
+
+
+@pytest.mark.parametrize("make", [saved_templates_model, instances_model])
+def test_saved_templates_and_instances_models_stay_consistent(qtmodeltester, make) -> None:  # type: ignore[no-untyped-def]
+    model = make()
+    qtmodeltester.check(model)
+    if make is saved_templates_model:
+        rows = [SavedTemplate.model_validate({"name": n, "sizeBytes": 10, "createdAt": T0.isoformat()})
+                for n in ("a", "b", "c")]
+        grown = [*rows, SavedTemplate.model_validate({"name": "d"})]
+    else:
+        rows = [InstanceData.model_validate({"instanceId": f"i{n}", "name": n, "status": "creating"})
+                for n in ("a", "b", "c")]
+        grown = [*rows, InstanceData.model_validate({"instanceId": "id", "name": "d"})]
+    model.set_rows(rows)
+    model.set_rows([r.model_copy(update={"status": "running"}) if hasattr(r, "status") else r for r in rows])
+    model.set_rows(grown)
+    model.set_rows(grown[1:])
+    model.set_rows([])
+    assert model.rowCount() == 0
 
 
 def test_data_roles_give_text_row_tooltip_and_accessible_text(store: TemplateStore) -> None:
     model = TemplatesModel(store)
-    pos = store.position("tpl_e5")
+    pos = model.position("tpl_e5")
     assert pos is not None
     assert [model.index(pos, c).data() for c in (Column.NAME, Column.IMAGE, Column.REGISTRY, Column.STATUS,
                                                  Column.ID)] == ["echo", "gcr.io/proj/busybox:v1", "gcr",
@@ -159,7 +184,7 @@ def test_status_change_emits_data_changed_for_that_row_only_and_keeps_selection(
 
     store.apply_status(status("tpl_b2", "ready"))
 
-    pos = store.position("tpl_b2")
+    pos = model.position("tpl_b2")
     assert changed == [(pos, pos, Column.STATUS, Column.STATUS)]  # the one cell that can change
     assert resets == []
     assert selected_ids(table) == ["tpl_c3"]
@@ -172,7 +197,7 @@ def test_status_change_emits_data_changed_for_that_row_only_and_keeps_selection(
 
 
 def test_one_tick_changing_two_rows_emits_one_range_per_changed_row(store: TemplateStore) -> None:
-    model = TemplatesModel(store)  # unsorted: the source order is the sample's
+    model = TemplatesModel(store)  # newest first
     changed: list[tuple[int, int]] = []
     model.dataChanged.connect(lambda a, b, *_: changed.append((a.row(), b.row())))
     fresh = sample()
@@ -182,8 +207,8 @@ def test_one_tick_changing_two_rows_emits_one_range_per_changed_row(store: Templ
                         registry_type="private", created=T0 + timedelta(hours=1), error="no")
     transitions = store.merge(fresh, complete=True)
     assert sorted(new.template_id for _old, new in transitions) == ["tpl_a1", "tpl_b2"]
-    rows = sorted([store.position("tpl_a1"), store.position("tpl_b2")])
-    assert rows[0] + 1 < rows[1]  # not neighbours in the source: two ranges of one row each
+    rows = sorted([model.position("tpl_a1"), model.position("tpl_b2")])
+    assert rows[0] + 1 < rows[1]  # not neighbours: two ranges of one row each
     assert sorted(changed) == [(rows[0], rows[0]), (rows[1], rows[1])]
 
 
@@ -329,19 +354,23 @@ def test_sorting_keeps_the_selected_template_selected(view, store: TemplateStore
     assert selected_ids(table) == ["tpl_d4"]
 
 
-def test_multi_selection_survives_sort_and_filter_narrowing(view) -> None:
-    table, _model, proxy = view
+def test_multi_selection_survives_sort_and_filter_narrowing(qtbot: QtBot, store: TemplateStore) -> None:
+    page = TemplatesPage(store)
+    qtbot.addWidget(page)
+    table = page.table
     table.selectAll()
     table.sortByColumn(Column.ID, Qt.SortOrder.DescendingOrder)
     assert selected_ids(table) == sorted(t.template_id for t in sample())
-    proxy.set_search("tpl_a")
+    page.model.set_search("tpl_a")
     assert selected_ids(table) == ["tpl_a1"]
     assert table.model().rowCount(QModelIndex()) == 1
+    page.model.set_search("")
+    assert selected_ids(table) == ["tpl_a1"]  # put back by ID after the reset a search is
 
 
 def test_progress_tick_updates_the_row_object(store: TemplateStore) -> None:
     model = TemplatesModel(store)
     store.apply_status(status("tpl_a1", "building", progress=Progress(current=45, total=100).model_dump()))
-    pos = store.position("tpl_a1")
+    pos = model.position("tpl_a1")
     row = model.index(pos, Column.STATUS).data(ROW_ROLE)
     assert row.progress == (45, 100) and row.fraction == pytest.approx(0.45)

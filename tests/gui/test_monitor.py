@@ -78,7 +78,7 @@ def held_image(gate: GateProxy, images: StackImages) -> str:
 
 def status_tooltip(store: TemplateStore, template_id: str) -> str:
     model = TemplatesModel(store)
-    pos = store.position(template_id)
+    pos = model.position(template_id)
     assert pos is not None
     return str(model.index(pos, Column.STATUS).data(Qt.ItemDataRole.ToolTipRole))
 
