@@ -103,14 +103,14 @@ async def event_to_repaint(verdicts: Verdicts, root: Path) -> None:
         painted: dict[str, float] = {}
         arrived = asyncio.Event()
 
-        def on_append() -> None:  # paint now, as the next frame would, and note when it is done
+        def on_append(rows: list[object]) -> None:  # paint now, as the next frame would, and note when it is done
             table.viewport().repaint()
             now = time.perf_counter()
-            for row in services.templates.store.rows:  # the view may keep the rows sorted: look at all
-                painted.setdefault(row.name, now)
+            for row in rows:
+                painted.setdefault(row.name, now)  # type: ignore[attr-defined]
             arrived.set()
 
-        services.templates.store.appended.connect(on_append)
+        services.templates.store.added.connect(on_append)
         latencies, round_trips = [], []
         async with In10ntClient(engine.url, engine.token) as other:
             for i in range(50):
@@ -180,7 +180,7 @@ async def streaming_stalls(verdicts: Verdicts, root: Path) -> None:
             start = len(counting.seen)
             done = asyncio.Event()
             store = services.templates.store
-            store.rows_changed.connect(lambda _rows: store.building_count or done.set())
+            store.changed.connect(lambda _rows: store.building_count or done.set())
             gate.open()  # 200 builds resolve (and fail: no such tags) at once: a burst of changes
             await asyncio.wait_for(done.wait(), 60)
             await asyncio.sleep(1.0)  # the tail of the burst (queue positions, last repaints)

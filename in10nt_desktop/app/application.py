@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
+import gc
+import importlib
 import logging
 import os
 import sys
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 from in10nt_desktop import __version__
 
@@ -69,16 +73,19 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     logging.basicConfig(level=os.environ.get("IN10NT_LOG", "WARNING").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Import the non-Qt stack first: once PySide6 is loaded, it reads the source of every module
-    # imported after it (looking for ``__feature__`` use), which cost ~60 ms of start-up here.
-    import httpx  # noqa: F401
-    import pydantic  # noqa: F401
+    # The standard library the window and the app layer use, imported before PySide6 (which, until
+    # ``_skip_feature_scan``, reads the source of every module imported after it). qasync, httpx,
+    # pydantic and the SDK load after the first paint, when the event loop starts and the first
+    # connection needs them.
+    for name in _BEFORE_QT:
+        importlib.import_module(name)
+    # httpx tries to import its own command-line client at import time (click, pygments, rich: ~15 ms
+    # on the way to the first list); the app never runs it, so that import fails at once instead.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
-    import in10nt_desktop.api  # noqa: F401
-    from in10nt_desktop.app.event_loop import new_event_loop
-
+    _skip_feature_scan()
     app = QApplication.instance() or QApplication([*sys.argv[:1], *args.qt_args])
     assert isinstance(app, QApplication)
     unknown = app.arguments()[1:] if args.qt_args else []  # what neither we nor Qt took
@@ -94,15 +101,66 @@ def main(argv: list[str] | None = None) -> int:
     icon = QIcon(str(path)) if path else None
     if icon is not None:
         app.setWindowIcon(icon)
+    opened = _open(args, icon)
+    if isinstance(opened, int):
+        return opened
+    import asyncio
+
+    from in10nt_desktop.app.event_loop import new_event_loop  # qasync: after the first paint
+
     loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        code = int(loop.run_until_complete(_run(args, icon)))
+        code = int(loop.run_until_complete(_run(args, opened)))
         loop.run_until_complete(loop.shutdown_asyncgens())
         return code
 
 
-async def _run(args: argparse.Namespace, icon: Any) -> int:
+_BEFORE_QT = ("asyncio", "copy", "dataclasses", "datetime", "hashlib", "json", "platformdirs", "shlex", "subprocess",
+              "uuid")
+
+
+def _skip_feature_scan() -> None:
+    """Stop PySide6 reading the source of every module imported after it.
+
+    For ``from __feature__ import snake_case`` (which this app does not use), PySide6 calls
+    ``inspect.getsource`` on each newly imported module to see whether it names PySide6: ~0.3 ms a
+    module, 20-40 ms for the window's modules and the SDK's (httpx alone is ~60 modules) on the way
+    to the first list. Answering "no" marks a module "ignore" (-1) instead of "default features"
+    (0), which PySide treats alike when no module selects a feature. A private hook: if a PySide6
+    release renames it, this does nothing (PySide6 is pinned below 6.12 in pyproject.toml).
+    """
+    feature = sys.modules.get("shibokensupport.feature")
+    if feature is not None and callable(getattr(feature, "_mod_uses_pyside", None)):
+        setattr(feature, "_mod_uses_pyside", lambda _module: False)  # noqa: B010 - a module mypy cannot see
+
+
+def _since_start() -> float | None:
+    """Seconds since ``IN10NT_T0`` (set by bench/gui.py to the moment it spawned this process)."""
+    t0 = os.environ.get("IN10NT_T0")
+    return time.time() - float(t0) if t0 else None
+
+
+def _cache_for(services: Any, profile: Any, override: str | None) -> Any:
+    """The row cache of one connection: its profile, its server, and for the local engine its data dir."""
+    from in10nt_desktop.app.row_cache import RowCache
+
+    key = profile.key_account(override) if profile is not None else ""
+    if profile is not None and profile.kind == "local" and override is None:
+        key += f" {services.engine.data_dir}"
+    return RowCache.for_connection(key)
+
+
+class _Opened:
+    """The services and the painted window, for the event loop to carry on with."""
+
+    def __init__(self, services: Any, window: Any, chosen: Any, override: str | None, marks: _Marks | None) -> None:
+        self.services, self.window, self.chosen, self.override, self.marks = services, window, chosen, override, marks
+
+
+def _open(args: argparse.Namespace, icon: Any) -> _Opened | int:
+    """Build the services and the window and paint it: the last layout (restored by the window) and
+    the last session's rows, stale. No event loop yet, and neither qasync nor the SDK imported."""
     from PySide6.QtCore import QSettings
 
     from in10nt_desktop.app.app_services import AppServices
@@ -113,11 +171,6 @@ async def _run(args: argparse.Namespace, icon: Any) -> int:
 
     settings = QSettings()
     services = AppServices(settings, KeyStore(), LocalEngine())
-    _install_error_hooks(services)
-    window = MainWindow(services, settings, icon)
-    closed = asyncio.Event()
-    window.closed.connect(closed.set)
-    signalled = _quit_on_signals(closed, window)
     profiles = services.profiles.load()
     wanted = args.profile or services.profiles.active_name()
     profile = next((p for p in profiles if p.name == wanted), None)
@@ -125,14 +178,36 @@ async def _run(args: argparse.Namespace, icon: Any) -> int:
         print(f"in10nt-desktop: no profile named {args.profile!r} (have: {', '.join(p.name for p in profiles)})",
               file=sys.stderr)
         return 2
-    window.show()
     if args.base_url:  # a one-off URL: not remembered as the last connection
-        services.activate(Profile("Command line", "custom", args.base_url), args.base_url, remember=False)
+        chosen, override = Profile("Command line", "custom", args.base_url), args.base_url
     else:
-        services.activate(profile or profiles[0])
+        chosen, override = profile or profiles[0], None
+    window = MainWindow(services, settings, icon)
+    services.templates.show_cached(_cache_for(services, chosen, override).load())
+    window.show()
+    window.repaint()
+    # What start-up made (modules, the window) lives as long as the app: the collector's full passes
+    # need not walk it again (one over everything takes tens of ms, a stall whenever it comes).
+    gc.freeze()
+    return _Opened(services, window, chosen, override, _Marks(window) if args.self_test else None)
+
+
+async def _run(args: argparse.Namespace, opened: _Opened) -> int:
+    import asyncio
+
+    from in10nt_desktop.app.row_cache import CACHE_ROWS
+
+    services, window, chosen, override = opened.services, opened.window, opened.chosen, opened.override
+    _install_error_hooks(services)
+    closed = asyncio.Event()
+    window.closed.connect(closed.set)
+    signalled = _quit_on_signals(closed, window)
+    # Straight to the connection: ``services.activate`` would first clear the rows just painted (it is
+    # for switching to another server, whose rows these are not).
+    services.connection.activate(chosen, override, remember=not args.base_url)
     try:
-        if args.self_test:
-            return await _self_test(services, window)
+        if opened.marks is not None:
+            return await _self_test(services, opened.marks)
         await closed.wait()
         return 0
     finally:
@@ -141,31 +216,67 @@ async def _run(args: argparse.Namespace, icon: Any) -> int:
             log.warning("quitting on a signal with %d builds in flight: the local engine keeps running",
                         services.builds_in_flight())
             services.keep_engine_running()
+        if services.templates.store.loaded:  # the rows of the connection in use now (it may have changed)
+            current = services.connection.profile
+            _cache_for(services, current, override if current == chosen else None).save(
+                window.templates_page.model.top_rows(CACHE_ROWS))
         window.close()
         await services.close()
 
 
-async def _self_test(services: Any, window: Any) -> int:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + SELF_TEST_TIMEOUT
-    conn = services.connection
-    while loop.time() < deadline:
-        if conn.state == "online" and services.templates.store.loaded:
-            window.repaint()  # painted with the list loaded: the moment the start-up benchmark measures
-            t0 = os.environ.get("IN10NT_T0")  # set by bench/gui.py to the time it spawned this process
-            timing = f"; painted {time.time() - float(t0):.3f} s after start" if t0 else ""
-            from in10nt_desktop.platforms import peak_resident_memory_mb
+class _Marks:
+    """When the window first painted, showed the first page of the list, and the whole list (--self-test):
+    wall-clock seconds since ``IN10NT_T0``, and the process's CPU seconds at first paint and at the end."""
 
-            rss = peak_resident_memory_mb()
-            print(f"self-test ok: {conn.where}, {len(services.templates.store)} templates{timing}; "
-                  f"max RSS {rss:.0f} MB", flush=True)
-            return 0
-        if conn.state in ("offline", "needs_key", "engine_stopped"):
-            print(f"self-test failed: {conn.state}: {conn.sentence}", file=sys.stderr, flush=True)
-            return 1
-        await asyncio.sleep(0.05)
-    print(f"self-test failed: not connected after {SELF_TEST_TIMEOUT:.0f} s", file=sys.stderr)
-    return 1
+    def __init__(self, window: Any) -> None:
+        self.window = window
+        self.first_paint = _since_start()
+        self.paint_cpu = time.process_time()
+        if os.environ.get("IN10NT_MARK_PAINT"):  # bench/gui.py splits ``-X importtime`` output here
+            print("-- first paint --", file=sys.stderr, flush=True)
+        self.first_page: float | None = None
+        self.loaded: float | None = None
+
+    def page(self, _rows: int) -> None:
+        if self.first_page is None:
+            self.window.repaint()  # painted with the first page: the moment the benchmark measures
+            self.first_page = _since_start()
+
+    def text(self) -> str:
+        if self.first_paint is None:
+            return ""
+        return (f"; first paint {self.first_paint:.3f} s, first page {self.first_page or 0:.3f} s, "
+                f"list loaded {self.loaded or 0:.3f} s after start (CPU {self.paint_cpu:.3f} s, "
+                f"{time.process_time():.3f} s)")
+
+
+async def _self_test(services: Any, marks: _Marks) -> int:
+    import asyncio
+
+    conn = services.connection
+    outcome = asyncio.Event()
+    services.templates.page_loaded.connect(marks.page)
+    services.templates.loaded.connect(outcome.set)
+    conn.state_changed.connect(lambda state, _text: outcome.set() if state in _FAILED else None)
+    try:
+        await asyncio.wait_for(outcome.wait(), SELF_TEST_TIMEOUT)
+    except TimeoutError:
+        print(f"self-test failed: not connected after {SELF_TEST_TIMEOUT:.0f} s", file=sys.stderr)
+        return 1
+    if conn.state in _FAILED:
+        print(f"self-test failed: {conn.state}: {conn.sentence}", file=sys.stderr, flush=True)
+        return 1
+    marks.window.repaint()  # painted with the list loaded
+    marks.loaded = _since_start()
+    from in10nt_desktop.platforms import peak_resident_memory_mb
+
+    rss = peak_resident_memory_mb()
+    print(f"self-test ok: {conn.where}, {len(services.templates.store)} templates{marks.text()}; "
+          f"max RSS {rss:.0f} MB", flush=True)
+    return 0
+
+
+_FAILED = ("offline", "needs_key", "engine_stopped")
 
 
 def _quit_on_signals(closed: asyncio.Event, owner: Any) -> asyncio.Event:
@@ -173,6 +284,7 @@ def _quit_on_signals(closed: asyncio.Event, owner: Any) -> asyncio.Event:
     Ctrl+C; SIGINT/SIGBREAK on Windows) end the app like closing its window, so the engine it
     started is stopped too. Python runs signal handlers only between bytecodes, so a short Qt
     timer gives it the chance while Qt's own loop is waiting."""
+    import asyncio
     import signal
 
     from PySide6.QtCore import QTimer
@@ -206,6 +318,8 @@ def _install_error_hooks(services: Any) -> None:
             excepthook(type(exc), exc, exc.__traceback__)
         else:
             log.error("event loop: %s", context.get("message"))
+
+    import asyncio
 
     sys.excepthook = excepthook
     asyncio.get_running_loop().set_exception_handler(loop_handler)

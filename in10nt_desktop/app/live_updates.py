@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the client and the event stream (httpx) load with the first
 
 log = logging.getLogger(__name__)
 TASK = "events"
+PAINT_WAIT = 0.05  # seconds: a frame or two for the window to paint the list before a blocking import
 
 
 class LiveUpdates(QObject):
@@ -56,11 +57,19 @@ class LiveUpdates(QObject):
         self._c.spawn(self._follow(client), name=TASK)
 
     def reload_all(self) -> None:
-        """Templates first: the saved templates and instances (whose rows load pydantic, ~50 ms) are
-        asked once the first page of templates is on screen."""
+        """Templates first; the saved templates and instances once the template list is on screen.
+
+        Their rows are pydantic models, which take ~50 ms to import: on the GUI thread (importing in
+        a worker thread races the main thread's compiler on Python 3.11), so not before the window
+        has painted the list, and not in the middle of a 100,000-row load."""
         self.templates.reload(then=self._reload_others)
 
     def _reload_others(self) -> None:
+        self._c.spawn(self._load_others(), name="reload-others")
+
+    async def _load_others(self) -> None:
+        await self.templates.loader.idle()
+        await asyncio.sleep(PAINT_WAIT)
         self.saved.reload()
         self.instances.reload()
 

@@ -2,7 +2,8 @@
 
 * **Pages.** The list is asked for newest first, ``PAGE_SIZE`` rows at a time (the local engine
   pages, ours; a server that ignores ``limit`` answers the whole list in one page). Each page is
-  applied as it arrives, so the first screenful shows after one round trip, whatever the total.
+  applied as it arrives, so the first screenful shows after one round trip, whatever the total;
+  the next page is asked for before the current one is applied (the server works meanwhile).
 * **Off the GUI thread.** Rows are built from the JSON in the SDK's worker thread, and compared
   there with the rows the store holds: a row that did not change comes back as the very object
   the store has, so applying a 10,000-row answer with 100 changes costs the GUI thread 100 row
@@ -18,6 +19,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -79,6 +81,11 @@ class TemplateLoader:
     def loading(self) -> bool:
         return self.touched is not None
 
+    async def idle(self) -> None:
+        """Return once no load is running (or waiting to)."""
+        async with self._lock:
+            pass
+
     def forget(self) -> None:
         """Another server, or the store was cleared: nothing remembered applies."""
         self._memo = []
@@ -88,47 +95,55 @@ class TemplateLoader:
             self.touched.add(template_id)
 
     async def load(self, on_transitions: Callable[[Transitions], None],
-                   first_page: Callable[[], None] | None = None) -> set[str]:
+                   on_page: Callable[[int], None] | None = None) -> set[str]:
         """Load the whole list; returns the IDs the server no longer has (already removed from the store).
 
-        ``first_page`` is called once the first page is applied.
+        ``on_page`` is called with the page's number (0 first) once each page is applied.
         """
         async with self._lock:
             self.touched, self.told = set(), False
             try:
-                return await self._load(on_transitions, first_page)
+                return await self._load(on_transitions, on_page)
             finally:
                 self.touched = None
 
     async def _load(self, on_transitions: Callable[[Transitions], None],
-                    first_page: Callable[[], None] | None) -> set[str]:
+                    on_page: Callable[[int], None] | None) -> set[str]:
         known = set(self._store.by_id)
         seen: set[str] = set()
         memo: list[PageMemo] = []
-        after: str | None = None
-        while True:
-            remembered = self._memo[len(memo)] if len(memo) < len(self._memo) else None
-            if remembered is not None and remembered.after != after:
-                remembered = None
-            reader = _Reader(self._store.by_id)
-            page = await self._call(functools.partial(
-                _read, after=after, validator=remembered.validator if remembered else None, reader=reader))
-            if page.not_modified and remembered is not None:
-                ids, next_after = remembered.ids, remembered.next
-            else:
-                ids, next_after = reader.ids, page.next
-                await self._apply(page.rows, on_transitions)
-            seen.update(ids)
-            if self._store.stale:
-                self._store.refresh_stale(ids)
-            memo.append(PageMemo(after, page.validator, ids, next_after))
-            if not self.told:
+        asked = self._ask(None, 0)
+        try:
+            while True:
+                after, remembered, reader, answer = asked
+                page = await answer
+                if page.not_modified and remembered is not None:
+                    ids, next_after = remembered.ids, remembered.next
+                else:
+                    ids, next_after = reader.ids, page.next
+                if next_after is not None:  # the next page is on its way while this one is applied
+                    asked = self._ask(next_after, len(memo) + 1)
+                if ids is reader.ids:
+                    await self._apply(page.rows, on_transitions)
+                seen.update(ids)
+                if self._store.stale:
+                    self._store.refresh_stale(ids)
+                memo.append(PageMemo(after, page.validator, ids, next_after))
                 self.told = True
-                if first_page is not None:
-                    first_page()
-            if next_after is None:
-                break
-            after = next_after
+                if on_page is not None:
+                    on_page(len(memo) - 1)
+                if next_after is None:
+                    break
+        finally:
+            pending = asked[3]
+            if not pending.done():
+                # Stopped early (cancelled, or a page failed): the page asked ahead is cancelled and
+                # waited for, so its HTTP stream is closed while the loop still runs.
+                pending.cancel()
+                with contextlib.suppress(BaseException):
+                    await pending
+            elif not pending.cancelled():
+                pending.exception()  # retrieved: a page that failed after this load failed says nothing new
         touched = self.touched or set()
         gone = [tid for tid in known - seen if tid not in touched]
         self._store.remove_many(gone)
@@ -136,6 +151,17 @@ class TemplateLoader:
         self._store.loaded = True
         self._store.set_stale(False)
         return set(gone)
+
+    def _ask(self, after: str | None, index: int) -> tuple[str | None, PageMemo | None, _Reader,
+                                                          asyncio.Future[TemplatePage[TemplateRow]]]:
+        """Request page ``index`` (starting after ``after``), with what it said last time if that still applies."""
+        remembered = self._memo[index] if index < len(self._memo) else None
+        if remembered is not None and remembered.after != after:
+            remembered = None
+        reader = _Reader(self._store.by_id)
+        answer = asyncio.ensure_future(self._call(functools.partial(
+            _read, after=after, validator=remembered.validator if remembered else None, reader=reader)))
+        return after, remembered, reader, answer
 
     async def _apply(self, rows: list[TemplateRow], on_transitions: Callable[[Transitions], None]) -> None:
         store = self._store

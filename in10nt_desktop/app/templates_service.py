@@ -37,6 +37,7 @@ class TemplatesService(QObject):
     builds_loaded = Signal(str, list)     # template id, list[BuildRecord] newest first ([] if the server keeps none)
     build_log_loaded = Signal(str, str, list)  # template id, build id, list[str] formatted lines
     rebuilt = Signal(object)              # TemplateRow: a rebuild started (same row, a new build)
+    page_loaded = Signal(int)             # a page of the list was applied: the rows now held
 
     def __init__(self, connection: Connection, errors: ErrorReporter, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -78,8 +79,14 @@ class TemplatesService(QObject):
     async def load_list(self, then: Callable[[], None] | None = None) -> None:
         """``load`` for callers that handle the failure themselves (the polling monitor backs off)."""
         known = {tid: row.name for tid, row in self.store.by_id.items()} if self.store.loaded else {}
+
+        def on_page(number: int) -> None:
+            self.page_loaded.emit(len(self.store))
+            if number == 0 and then is not None:
+                then()
+
         try:
-            gone = await self.loader.load(self._announce, then)
+            gone = await self.loader.load(self._announce, on_page)
         except In10ntError:
             if then is not None and not self.loader.told:  # failed: the rest is still worth asking for
                 then()
