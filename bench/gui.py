@@ -1,23 +1,29 @@
-"""Benchmark the desktop app: start-up, 10,000-row table, search, badge repaint, loop stalls, requests.
+"""Benchmark the desktop app: start-up, the 10,000-row table, 100,000 templates, polling stalls.
 
-Run by hand: ``python bench/gui.py`` (offscreen). Every figure is printed with its baseline
-measured in the same run, and a PASS/FAIL line per target of the desktop-app issue:
+Run by hand: ``python bench/gui.py`` (offscreen; ~6 minutes). Every figure is measured twice:
+quiet, then with one core kept busy by a process the bench starts itself (``--quiet`` or
+``--busy`` runs one pass only). Each pass measures the bare-window baseline again, prints the
+load average beside its figures, and ends with a PASS/FAIL line per target.
 
-  start-up (process start -> window painted with the list loaded) <= 2 x a bare QMainWindow+QTableView
-  loading 10,000 templates into the table                          <= 300 ms
-  a search keystroke re-filters 10,000 rows                        <= 16 ms
-  100 badges changing status in one tick repaint                   <= 16 ms
-  the event loop never stalls > 16 ms while 200 builds are monitored
-  resident memory                                                  <= bare window + 60 MB
-  HTTP requests per polling tick (a server without events): 1 with 200 building
-  (the live window with events: bench/live.py)
+Targets (issue 12). Start-up is relative to a bare ``QMainWindow`` + ``QTableView`` of the same
+pass: first paint <= 1.3x, list loaded <= 2x. The table and 100k targets are the issue's figures
+for a slow laptop whose bare window paints in 267 ms; here each is scaled by this pass's bare
+window (a frame of 16 ms there is ~7 ms on a machine whose bare window takes 115 ms):
+
+  load 10,000 templates (parse, rows, table, paint)            <= 100 ms  (scaled)
+  a search keystroke over 10,000 rows (filter + paint)         <= 16 ms   (scaled)
+  100 status changes in a 10,000-row answer (GUI thread)       <= 16 ms   (scaled)
+  100,000 templates: first screenful <= 1 s, searchable <= 3 s (scaled), RSS <= bare + 150 MB,
+                     no event-loop stall > 16 ms (scaled) while loading
+  10,000 templates: RSS <= bare + 60 MB
+  polling 200 builds (a server without events): no stall > 16 ms, 1 request per tick
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -28,183 +34,164 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import _common  # noqa: F401  (sets sys.path)
 from _common import Verdicts, header, start_engine, temp_root
+from _gui_parts import (
+    AppRun,
+    bare_and_app,
+    fill,
+    importtime_summary,
+    load_average,
+    scale_in_process,
+    table_figures,
+)
 
-from in10nt_desktop.engine.store import Store
-
-HERE = Path(__file__).resolve().parent
-RUNS = 5
+RUNS = 7
 FRAME = 0.016
+REF_BARE = 0.267  # the issue's slow laptop: its bare window paints in 267 ms
 
 
-def fill(db: Path, rows: int, status: str = "ready") -> None:
-    store = Store(db)
+class Busy:
+    """One core kept busy by a process of its own, for the ``--busy`` pass."""
+
+    def __init__(self) -> None:
+        self._proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+    def stop(self) -> None:
+        self._proc.kill()
+        self._proc.wait()
+
+
+def startup(verdicts: Verdicts, tag: str, root: Path, engines: dict[str, Path], runs: int) -> float:
+    """Start-up against the engine with 100 templates; RSS with 10,000. Returns the bare window's median."""
+    header(f"{tag} start-up: process start -> first paint (last session's rows) -> list loaded (100 templates)")
+    engine = start_engine(engines["100"], "--no-pull")
     try:
-        for i in range(rows):
-            t = store.insert_template(name=f"template {i:05d}", description=None, image=f"python:3.{i % 13}-slim",
-                                      registry_type="dockerhub", needs_credentials=False, idempotency_key=None)
-            store.update_template(t["templateId"], status=status, digest="sha256:" + f"{i:064x}", size_bytes=10**6)
-    finally:
-        store.close()
-
-
-def run_timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    env = {**env, "IN10NT_T0": repr(time.time())}
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=True).stdout
-    match = re.search(r"painted ([\d.]+) s after start; max RSS (\d+) MB", out)
-    if not match:
-        raise RuntimeError(f"no timing in: {out!r}")
-    return float(match.group(1)), float(match.group(2))
-
-
-def startup(verdicts: Verdicts, root: Path) -> None:
-    header("start-up: process start -> main window painted with the list loaded (100 templates)")
-    data = root / "startup-engine"
-    data.mkdir()
-    fill(data / "engine.sqlite3", 100)
-    engine = start_engine(data, "--no-pull")
-    env = {**os.environ, "IN10NT_DATA_DIR": str(data), "HOME": str(root / "home"), "XDG_CONFIG_HOME": str(root / "cfg")}
-    try:
-        bare = [run_timed([sys.executable, str(HERE / "bare_window.py")], env) for _ in range(RUNS)]
-        app = [run_timed([sys.executable, "-m", "in10nt_desktop", "--self-test"], env) for _ in range(RUNS)]
+        bare, app = bare_and_app(root / f"{tag}-home", engines["100"], runs)
     finally:
         engine.stop()
-    bare_s, app_s = statistics.median(t for t, _ in bare), statistics.median(t for t, _ in app)
-    bare_mb, app_mb = statistics.median(m for _, m in bare), statistics.median(m for _, m in app)
-    print(f"  bare QMainWindow + QTableView   median {bare_s * 1000:7.0f} ms   RSS {bare_mb:.0f} MB  (n={RUNS})")
-    print(f"  in10nt-desktop (engine found)   median {app_s * 1000:7.0f} ms   RSS {app_mb:.0f} MB  (n={RUNS})")
-    verdicts.check("start-up <= 2 x bare window", app_s <= 2 * bare_s, f"{app_s / bare_s:.2f}x "
-                   f"({app_s * 1000:.0f} ms vs {bare_s * 1000:.0f} ms)")
-    verdicts.check("resident memory <= bare window + 60 MB", app_mb <= bare_mb + 60,
-                   f"+{app_mb - bare_mb:.0f} MB ({app_mb:.0f} vs {bare_mb:.0f} MB)")
+    bare_s = statistics.median(r.first_paint for r in bare)
+    bare_mb = statistics.median(r.rss for r in bare)
+    paint = statistics.median(r.first_paint for r in app)
+    loaded = statistics.median(r.loaded for r in app)
+    print(f"  bare QMainWindow + QTableView     median {bare_s * 1000:6.0f} ms   RSS {bare_mb:.0f} MB  (n={runs})")
+    print(f"  in10nt-desktop first paint        median {paint * 1000:6.0f} ms   ({paint / bare_s:.2f}x)")
+    print(f"  in10nt-desktop list loaded        median {loaded * 1000:6.0f} ms   ({loaded / bare_s:.2f}x)   "
+          f"RSS {statistics.median(r.rss for r in app):.0f} MB   load {load_average()}")
+    verdicts.check(f"{tag}: first paint <= 1.3 x bare window", paint <= 1.3 * bare_s,
+                   f"{paint / bare_s:.2f}x ({paint * 1000:.0f} ms vs {bare_s * 1000:.0f} ms)")
+    verdicts.check(f"{tag}: list loaded <= 2 x bare window", loaded <= 2 * bare_s,
+                   f"{loaded / bare_s:.2f}x ({loaded * 1000:.0f} ms vs {bare_s * 1000:.0f} ms)")
+    importtime_summary(root / f"{tag}-imports", engines["100"])
+
+    header(f"{tag} resident memory with 10,000 templates (--self-test, n=3)")
+    engine = start_engine(engines["10k"], "--no-pull")
+    try:
+        rss = [AppRun.run(root / f"{tag}-home10k", engines["10k"]).rss for _ in range(3)]
+    finally:
+        engine.stop()
+    print(f"  in10nt-desktop max RSS median {statistics.median(rss):.0f} MB   bare window {bare_mb:.0f} MB")
+    verdicts.check(f"{tag}: RSS with 10,000 templates <= bare + 60 MB", statistics.median(rss) <= bare_mb + 60,
+                   f"+{statistics.median(rss) - bare_mb:.0f} MB ({statistics.median(rss):.0f} vs {bare_mb:.0f} MB)")
+    return bare_s
 
 
-def table(verdicts: Verdicts) -> None:
-    from PySide6.QtWidgets import QApplication
+def scale(verdicts: Verdicts, tag: str, root: Path, engines: dict[str, Path], bare_s: float, bare_mb: float) -> None:
+    factor = bare_s / REF_BARE
+    header(f"{tag} 100,000 templates: --self-test (n=3), then the loop's stalls while they load in the window")
+    engine = start_engine(engines["100k"], "--no-pull")
+    try:
+        runs = [AppRun.run(root / f"{tag}-home100k", engines["100k"]) for _ in range(3)]
+        stall = asyncio.get_event_loop().run_until_complete(scale_in_process(root, engines["100k"]))
+    finally:
+        engine.stop()
+    first = statistics.median(r.first_page for r in runs)
+    loaded = statistics.median(r.loaded for r in runs)
+    rss = statistics.median(r.rss for r in runs)
+    print(f"  first screenful (first page painted)  median {first * 1000:6.0f} ms   target {1000 * factor:.0f} ms")
+    print(f"  fully searchable (list loaded)        median {loaded * 1000:6.0f} ms   target {3000 * factor:.0f} ms")
+    print(f"  max RSS                               median {rss:.0f} MB   bare window {bare_mb:.0f} MB   "
+          f"load {load_average()}")
+    verdicts.check(f"{tag}: 100k first screenful <= 1 s (scaled: {1000 * factor:.0f} ms)", first <= factor,
+                   f"{first * 1000:.0f} ms")
+    verdicts.check(f"{tag}: 100k fully searchable <= 3 s (scaled: {3000 * factor:.0f} ms)", loaded <= 3 * factor,
+                   f"{loaded * 1000:.0f} ms")
+    verdicts.check(f"{tag}: 100k RSS <= bare + 150 MB", rss <= bare_mb + 150, f"+{rss - bare_mb:.0f} MB")
+    verdicts.check(f"{tag}: 100k loading never stalls > 16 ms (scaled: {FRAME * factor * 1000:.1f} ms)",
+                   stall <= FRAME * factor, f"longest stall {stall * 1000:.1f} ms")
 
-    from in10nt_desktop.api import StatusInfo, TemplateData
-    from in10nt_desktop.app.template_rows import TemplateStore
-    from in10nt_desktop.ui.templates_page import TemplatesPage
 
-    app = QApplication.instance() or QApplication([])
-    header("10,000 templates in the table (offscreen, one TemplatesPage as in the window)")
-    raw = [{"templateId": f"tmpl_{i:016x}", "name": f"template {i}", "image": f"python:3.{i % 13}-slim",
-            "registryType": "dockerhub", "status": "building" if i % 100 == 0 else "ready", "error": None,
-            "createdAt": f"2026-11-28T10:{i // 600 % 60:02d}:{i % 60:02d}.000Z", "updatedAt": "2026-11-28T10:00:00Z"}
-           for i in range(10_000)]
-    loads, searches, repaints, merges = [], [], [], []
-    for _ in range(RUNS):
-        store = TemplateStore()
-        page = TemplatesPage(store)
-        page.resize(1300, 700)
-        page.show()
-        app.processEvents()
-        t0 = time.perf_counter()
-        store.replace_all([TemplateData.model_validate(r) for r in raw])
-        page.table.viewport().repaint()
-        loads.append(time.perf_counter() - t0)
-        for text in ("t", "te", "template 9", "template 99", "python:3.4", ""):
-            t0 = time.perf_counter()
-            page.proxy.set_search(text)
-            searches.append(time.perf_counter() - t0)
-        # 100 badges change status in one tick: merge one list answer, then repaint.
-        changed = [TemplateData.model_validate({**r, "status": "ready" if r["status"] == "building" else r["status"]})
-                   for r in raw]
-        app.processEvents()
-        t0 = time.perf_counter()
-        store.merge(changed, complete=True)
-        t1 = time.perf_counter()
-        app.processEvents()  # Qt paints what the dataChanged signals made dirty, as in the running app
-        repaints.append(time.perf_counter() - t0)
-        merges.append(t1 - t0)
-        assert not store.building_ids()
-        # and one /status answer (the single-build path) for comparison
-        store.apply_status(StatusInfo(templateId=raw[1]["templateId"], status="failed", error="x"))
-        page.close()
-        page.deleteLater()
-        app.processEvents()
+def table(verdicts: Verdicts, tag: str, bare_s: float) -> None:
+    factor = bare_s / REF_BARE
+    header(f"{tag} 10,000 templates in the table (offscreen, one TemplatesPage as in the window; "
+           f"targets x{factor:.2f})")
+    figures = asyncio.get_event_loop().run_until_complete(table_figures(RUNS))
     med = statistics.median
-    for label, values in (("load 10,000 rows (validate + model reset + paint)", loads),
-                          ("search keystroke re-filter", searches),
-                          ("100 status changes: merge + dataChanged + repaint", repaints),
-                          ("  of which the merge of the 10,000-row answer", merges)):
-        print(f"  {label:<50}  median {med(values) * 1000:6.1f} ms  max {max(values) * 1000:6.1f}")
-    verdicts.check("load 10,000 templates <= 300 ms", med(loads) <= 0.300, f"median {med(loads) * 1000:.0f} ms")
-    verdicts.check("search keystroke <= 16 ms", med(searches) <= FRAME, f"median {med(searches) * 1000:.1f} ms, "
-                   f"max {max(searches) * 1000:.1f} ms")
-    verdicts.check("100 badges repaint <= 16 ms", med(repaints) <= FRAME, f"median {med(repaints) * 1000:.1f} ms "
-                   "(merge of a 10,000-row list answer + the paint it causes)")
+    for label, key in (("load 10,000 rows: parse, rows, table, paint (wall)", "load"),
+                       ("  longest GUI-thread stall during it", "load_stall"),
+                       ("search keystroke: filter + paint", "search"),
+                       ("100 status changes: GUI thread (apply + paint)", "changes"),
+                       ("  the whole answer, parsed + compared off the GUI thread", "changes_wall"),
+                       ("unchanged 10,000-row answer (hash compare)", "unchanged")):
+        values = figures[key]
+        print(f"  {label:<58} median {med(values) * 1000:6.1f} ms  max {max(values) * 1000:6.1f}")
+    print(f"  load {load_average()}")
+    for target, key, limit in (("load 10,000 templates <= 100 ms", "load", 0.100),
+                               ("search keystroke <= 16 ms", "search", FRAME),
+                               ("100 status changes <= 16 ms", "changes", FRAME)):
+        scaled = limit * factor
+        verdicts.check(f"{tag}: {target} (scaled: {scaled * 1000:.1f} ms)", med(figures[key]) <= scaled,
+                       f"median {med(figures[key]) * 1000:.1f} ms, max {max(figures[key]) * 1000:.1f} ms")
 
 
-async def monitored(verdicts: Verdicts, root: Path) -> None:
-    """Polling, as against a server without events (the engine with --no-events)."""
-    from _gate_process import GateProcess
-    from live import Counting, services_on
-    from stack.registry import start_registry
+def monitored(verdicts: Verdicts, tag: str, root: Path) -> None:
+    from _gui_parts import polling
 
-    from in10nt_desktop.api import In10ntClient
-
-    header("200 builds polled (a server without events): event-loop stalls and requests per tick")
-    registry = start_registry(root / "registry", "open")
-    host, port = registry.host.split(":")
-    gate = GateProcess(host, int(port))
-    engine = start_engine(root / "monitor-engine", "--no-pull", "--max-builds", "200", "--no-events")
-    try:
-        async with In10ntClient(engine.url, engine.token) as client:
-            for i in range(200):
-                await client.templates.create(name=f"held {i}", image=f"{gate.host}/x/busybox:{i}",
-                                              registry_type="private")
-        counting = Counting()
-        services = await services_on(engine.data_dir, counting, root)
-        monitor = services.monitor
-        monitor.interval = monitor.fast_interval = 0.25
-        monitor.kick()
-        lags: list[float] = []
-        ticks: list[int] = []
-        monitor.tick_done.connect(lambda n: ticks.append(n))
-        stop = asyncio.Event()
-
-        async def sampler() -> None:
-            loop = asyncio.get_running_loop()
-            while not stop.is_set():
-                before = loop.time()
-                await asyncio.sleep(0.005)
-                lags.append(loop.time() - before - 0.005)
-
-        sampling = asyncio.create_task(sampler())
-        start = len(counting.seen)
-        await asyncio.sleep(6.0)
-        stop.set()
-        await sampling
-        made = len(counting.seen) - start
-        print(f"  {services.templates.store.building_count} building; {made} requests in 6 s, ticks {len(ticks)}")
-        p99 = sorted(lags)[int(len(lags) * 0.99)]
-        print(f"  loop lag over {len(lags)} samples: max {max(lags) * 1000:.1f} ms, "
-              f"p99 {p99 * 1000:.1f} ms, median {statistics.median(lags) * 1000:.2f} ms")
-        verdicts.check("loop never stalls > 16 ms with 200 builds polled", max(lags) <= FRAME,
-                       f"max lag {max(lags) * 1000:.1f} ms")
-        verdicts.check("1 request per tick with 200 building", made <= len(ticks) + 1,
-                       f"{made} requests in {len(ticks)} ticks")
-        await services.close()
-    finally:
-        engine.stop()
-        gate.close()
-        registry.stop()
+    header(f"{tag} 200 builds polled (a server without events): event-loop stalls and requests per tick")
+    made, ticks, lags = asyncio.get_event_loop().run_until_complete(polling(root / f"{tag}-poll"))
+    p99 = sorted(lags)[int(len(lags) * 0.99)]
+    print(f"  {made} requests in {ticks} ticks; loop lag over {len(lags)} samples: max {max(lags) * 1000:.1f} ms, "
+          f"p99 {p99 * 1000:.1f} ms, median {statistics.median(lags) * 1000:.2f} ms   load {load_average()}")
+    verdicts.check(f"{tag}: loop never stalls > 16 ms with 200 builds polled", max(lags) <= FRAME,
+                   f"max lag {max(lags) * 1000:.1f} ms")
+    verdicts.check(f"{tag}: 1 request per tick with 200 building", made <= ticks + 1,
+                   f"{made} requests in {ticks} ticks")
 
 
 def main() -> int:
+    import qasync
     from PySide6.QtWidgets import QApplication
 
-    from in10nt_desktop.app.event_loop import new_event_loop
-
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quiet", action="store_true", help="the quiet pass only")
+    parser.add_argument("--busy", action="store_true", help="the pass with one core kept busy only")
+    parser.add_argument("--runs", type=int, default=RUNS, help=f"start-up runs per figure (default {RUNS})")
+    args = parser.parse_args()
+    passes = ["quiet"] if args.quiet else ["busy"] if args.busy else ["quiet", "busy"]
     verdicts = Verdicts()
-    with temp_root("bench-gui-") as root:
-        startup(verdicts, root)
-        table(verdicts)
-        app = QApplication.instance() or QApplication([])
-        loop = new_event_loop(app)
-        asyncio.set_event_loop(loop)
-        with loop:
-            loop.run_until_complete(monitored(verdicts, root))
+    app = QApplication.instance() or QApplication([])
+    app.setQuitOnLastWindowClosed(False)  # closing a measured page must not end the loop
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with temp_root("bench-gui-") as root, loop:
+        engines = {}
+        for name, count in (("100", 100), ("10k", 10_000), ("100k", 100_000)):
+            engines[name] = root / f"engine-{name}"
+            engines[name].mkdir()
+            started = time.perf_counter()
+            fill(engines[name] / "engine.sqlite3", count)
+            print(f"filled an engine with {count:,} templates in {time.perf_counter() - started:.1f} s")
+        for tag in passes:
+            busy = Busy() if tag == "busy" else None
+            try:
+                print(f"\n######## {tag} pass: load average {load_average()}, {os.cpu_count()} cores"
+                      + (", one kept busy by the bench" if busy else ""))
+                bare_s = startup(verdicts, tag, root, engines, args.runs)
+                bare_mb = AppRun.bare_rss
+                table(verdicts, tag, bare_s)
+                scale(verdicts, tag, root, engines, bare_s, bare_mb)
+                monitored(verdicts, tag, root)
+            finally:
+                if busy is not None:
+                    busy.stop()
     return verdicts.print()
 
 

@@ -152,3 +152,22 @@ def test_every_public_name_of_the_sdk_loads() -> None:
         assert getattr(api, name) is not None, name
     with pytest.raises(AttributeError):
         api.NoSuchName  # noqa: B018
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("indent", [None, 2])
+async def test_a_big_array_read_item_by_item_gives_what_json_loads_gives(indent: int | None) -> None:
+    many = [row(i, description=f"line\n{i} \u00e9 [x], {{y}}") for i in range(2000)]  # > 128 kB
+    body = ("  " + json.dumps(many, indent=indent) + "\n").encode()
+    async with client(Server(body)) as c:
+        page = await c.templates.list_page()
+    assert page.rows == json.loads(body)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("tail", [b"]x", b"", b",]"])
+async def test_a_big_array_cut_or_followed_by_garbage_is_an_api_error(tail: bytes) -> None:
+    body = json.dumps([row(i, description="x" * 200) for i in range(1000)]).encode()[:-1] + tail
+    async with client(Server(body)) as c:
+        with pytest.raises(APIError):
+            await c.templates.list_page()
