@@ -19,12 +19,15 @@ from PySide6.QtCore import QObject, Signal
 if TYPE_CHECKING:
     from in10nt_desktop.api import TemplateData
 
-# Fields a row holds as attributes; anything else the server sends is kept in ``extra``.
-_ALIASES = {"templateId": ("templateId", "template_id", "id"), "registryType": ("registryType", "registry_type"),
-            "createdAt": ("createdAt", "created_at"), "updatedAt": ("updatedAt", "updated_at"),
-            "sizeBytes": ("sizeBytes", "size_bytes"), "queuePosition": ("queuePosition", "queue_position")}
-_KNOWN = frozenset(("name", "description", "image", "status", "error", "digest", "platform", "layers", "progress",
-                    "phase", "registryAuth", "registry_auth", *(a for names in _ALIASES.values() for a in names)))
+# Fields a row holds as attributes, as the engine spells them; the other spellings the SDK accepts;
+# anything else the server sends is kept in ``extra``.
+_CANONICAL = frozenset(("templateId", "name", "description", "image", "registryType", "status", "error", "createdAt",
+                        "updatedAt", "digest", "sizeBytes", "platform", "layers", "progress", "phase",
+                        "queuePosition"))
+_SPELLING = {**{name: name for name in _CANONICAL}, "template_id": "templateId", "id": "templateId",
+             "registry_type": "registryType", "created_at": "createdAt", "updated_at": "updatedAt",
+             "size_bytes": "sizeBytes", "queue_position": "queuePosition"}
+_DROPPED = frozenset(("registryAuth", "registry_auth"))  # never kept, even if a server echoes it
 # Values repeated on every row (a status, a registry type): one string object for all of them.
 _SHARED: dict[str, str] = {}
 
@@ -38,8 +41,8 @@ def _shared(value: Any) -> str:
     return _SHARED.setdefault(text, text) if len(_SHARED) < 256 else text
 
 
-def _timestamp(text: str | None) -> float | None:
-    if not text:
+def _timestamp(text: Any) -> float | None:
+    if not text or not isinstance(text, str):
         return None
     try:
         when = datetime.fromisoformat(text)
@@ -48,10 +51,10 @@ def _timestamp(text: str | None) -> float | None:
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
-def _created_key(text: str | None) -> str:
+def _created_key(text: Any) -> str:
     """A creation time that sorts as text: the engine's own form (``2026-01-02T03:04:05.678Z``) as it is,
-    any other form rewritten into it (checking the form costs nothing; parsing costs ~1 µs a row)."""
-    if text is None:
+    any other form rewritten into it."""
+    if not isinstance(text, str):
         return ""
     if len(text) == 24 and text[23] == "Z" and text[10] == "T" and text[19] == ".":
         return text
@@ -61,14 +64,18 @@ def _created_key(text: str | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:23] + "Z"
 
 
-def _alias(data: Mapping[str, Any], key: str) -> Any:
-    value = data.get(key)
-    if value is None and key in _ALIASES:
-        for other in _ALIASES[key][1:]:
-            value = data.get(other)
-            if value is not None:
-                break
-    return value
+def _canonical(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """``data`` with the SDK's aliases spelt as the engine spells them, and the fields left over."""
+    out: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in data.items():
+        name = _SPELLING.get(key)
+        if name is not None:
+            if out.get(name) is None:
+                out[name] = value
+        elif key not in _DROPPED:
+            extra[key] = value
+    return out, extra or None
 
 
 class TemplateRow:
@@ -106,34 +113,42 @@ class TemplateRow:
 
         Raises ``ValueError`` for an object without a template ID.
         """
-        row = cls.__new__(cls)
+        if not _CANONICAL.issuperset(data):  # another server's spelling, or fields this client does not know
+            data, extra = _canonical(data)
+        else:
+            extra = None
         get = data.get
-        tid = get("templateId") or _alias(data, "templateId")
+        tid = get("templateId")
         if not tid:
             raise ValueError("a template without an ID")
-        row.template_id = tid = tid if isinstance(tid, str) else str(tid)
+        if tid.__class__ is not str:
+            tid = str(tid)
+        row = cls.__new__(cls)
+        row.template_id = tid
+        # Strings are taken as the JSON gave them; only the ones searched and sorted are made sure of.
         row.name = name = _text(get("name")) or ""
         row.image = image = _text(get("image")) or ""
-        registry = get("registryType") or _alias(data, "registryType") or "dockerhub"
+        registry = get("registryType") or "dockerhub"
         row.registry_type = _SHARED.get(registry) or _shared(registry)
         status = get("status") or "building"
         row.status = _SHARED.get(status) or _shared(status)
-        row.error = _text(get("error"))
-        row.description = _text(get("description"))
-        row.created = created = _text(get("createdAt") or _alias(data, "createdAt"))
-        row.created_key = _created_key(created)
-        row.updated = _text(get("updatedAt") or _alias(data, "updatedAt"))
-        row.digest = _text(get("digest"))
-        row.size_bytes = get("sizeBytes") or _alias(data, "sizeBytes")
-        row.platform = _text(get("platform"))
+        row.error = get("error")
+        row.description = get("description")
+        row.created = created = get("createdAt")
+        # The engine's own form sorts as text as it is (checking it costs nothing; parsing, ~1 µs).
+        row.created_key = created if (created.__class__ is str and len(created) == 24 and created[23] == "Z"
+                                      and created[10] == "T") else _created_key(created)
+        row.updated = get("updatedAt")
+        row.digest = get("digest")
+        row.size_bytes = get("sizeBytes")
+        row.platform = get("platform")
         row.layers = get("layers")
         progress = get("progress")
         row.progress = (int(progress.get("current") or 0), progress.get("total")) \
             if isinstance(progress, Mapping) else None
-        row.phase = _text(get("phase"))
-        row.queue_position = get("queuePosition") or _alias(data, "queuePosition")
-        unknown = data.keys() - _KNOWN
-        row.extra = {key: data[key] for key in unknown} if unknown else None
+        row.phase = get("phase")
+        row.queue_position = get("queuePosition")
+        row.extra = extra
         row.search_text = f"{name}\n{image}\n{tid}".lower()
         row.stale = stale
         return row

