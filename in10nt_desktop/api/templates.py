@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 LIST_PATH = "/container-templates"
 _LIST_KEYS = ("templates", "containerTemplates")
-# Bigger bodies are hashed in a worker thread and read item by item.
-LARGE_PAGE = 128 * 1024
+# Bigger bodies are hashed in a worker thread and read item by item; a page of 1,000 templates (~350 kB)
+# is decoded whole (~3 ms).
+LARGE_PAGE = 512 * 1024
 PARSE_SLICE = 100  # JSON objects parsed (and handed to ``row``) per turn of the event loop: well under 1 ms
 
 

@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from in10nt_desktop.api import In10ntClient, TemplatePage
 
 PAGE_SIZE = 1000     # rows per request: ~400 kB of JSON, parsed in a few ms
-APPLY_CHUNK = 500    # rows handed to the store (and the table) per turn of the event loop
-FREEZE_ABOVE = 5000  # rows held: from here on, each applied page is moved out of the collector's sight
+APPLY_CHUNK = 1000   # rows handed to the store (and the table) per turn: a page at a time, one repaint each
+FREEZE_ABOVE = 1000  # rows held: from here on, each applied page is moved out of the collector's sight
 Call = Callable[[Callable[["In10ntClient"], Awaitable[Any]]], Awaitable[Any]]
 Transitions = list[tuple[TemplateRow, TemplateRow]]
 

@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 
 # Fields a row holds as attributes, as the engine spells them; the other spellings the SDK accepts;
 # anything else the server sends is kept in ``extra``.
-_CANONICAL = frozenset(("templateId", "name", "description", "image", "registryType", "status", "error", "createdAt",
-                        "updatedAt", "digest", "sizeBytes", "platform", "layers", "progress", "phase",
-                        "queuePosition"))
+_FIELDS = ("templateId", "name", "description", "image", "registryType", "status", "error", "createdAt", "updatedAt",
+           "digest", "sizeBytes", "platform", "layers", "progress", "phase", "queuePosition")
+_CANONICAL = frozenset(_FIELDS)
 _SPELLING = {**{name: name for name in _CANONICAL}, "template_id": "templateId", "id": "templateId",
              "registry_type": "registryType", "created_at": "createdAt", "updated_at": "updatedAt",
              "size_bytes": "sizeBytes", "queue_position": "queuePosition"}
@@ -62,6 +62,12 @@ def _created_key(text: Any) -> str:
     if ts is None:
         return ""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:23] + "Z"
+
+
+def _progress(value: Any) -> tuple[int, int | None] | None:
+    if not isinstance(value, Mapping):
+        return None
+    return int(value.get("current") or 0), value.get("total")
 
 
 def _canonical(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -117,40 +123,33 @@ class TemplateRow:
             data, extra = _canonical(data)
         else:
             extra = None
-        get = data.get
-        tid = get("templateId")
+        # One C-level pass fetches every field (``map`` over ``dict.get``): 16 method calls cost more
+        # than the rest of building a row.
+        (tid, name, description, image, registry, status, error, created, updated, digest, size_bytes, platform,
+         layers, progress, phase, queue_position) = map(data.get, _FIELDS)
         if not tid:
             raise ValueError("a template without an ID")
         if tid.__class__ is not str:
             tid = str(tid)
-        row = cls.__new__(cls)
-        row.template_id = tid
         # Strings are taken as the JSON gave them; only the ones searched and sorted are made sure of.
-        row.name = name = _text(get("name")) or ""
-        row.image = image = _text(get("image")) or ""
-        registry = get("registryType") or "dockerhub"
+        if name.__class__ is not str:
+            name = "" if name is None else str(name)
+        if image.__class__ is not str:
+            image = "" if image is None else str(image)
+        row = cls.__new__(cls)
+        row.template_id, row.name, row.image = tid, name, image
+        registry = registry or "dockerhub"
         row.registry_type = _SHARED.get(registry) or _shared(registry)
-        status = get("status") or "building"
+        status = status or "building"
         row.status = _SHARED.get(status) or _shared(status)
-        row.error = get("error")
-        row.description = get("description")
-        row.created = created = get("createdAt")
+        row.error, row.description, row.created, row.updated = error, description, created, updated
         # The engine's own form sorts as text as it is (checking it costs nothing; parsing, ~1 µs).
         row.created_key = created if (created.__class__ is str and len(created) == 24 and created[23] == "Z"
                                       and created[10] == "T") else _created_key(created)
-        row.updated = get("updatedAt")
-        row.digest = get("digest")
-        row.size_bytes = get("sizeBytes")
-        row.platform = get("platform")
-        row.layers = get("layers")
-        progress = get("progress")
-        row.progress = (int(progress.get("current") or 0), progress.get("total")) \
-            if isinstance(progress, Mapping) else None
-        row.phase = get("phase")
-        row.queue_position = get("queuePosition")
-        row.extra = extra
+        row.digest, row.size_bytes, row.platform, row.layers = digest, size_bytes, platform, layers
+        row.progress = None if progress is None else _progress(progress)
+        row.phase, row.queue_position, row.extra, row.stale = phase, queue_position, extra, stale
         row.search_text = f"{name}\n{image}\n{tid}".lower()
-        row.stale = stale
         return row
 
     @classmethod

@@ -117,7 +117,7 @@ async def test_an_answer_that_is_not_a_list_is_an_api_error(body: bytes) -> None
 
 @pytest.mark.asyncio
 async def test_a_row_function_that_rejects_an_object_is_an_api_error_for_big_pages_too() -> None:
-    many = [row(i, description="x" * 200) for i in range(1000)]  # > 128 kB: parsed in a worker thread
+    many = [row(i, description="x" * 600) for i in range(1000)]  # > 512 kB: read item by item
     many[500] = {"name": "no id"}
 
     def strict(item: dict[str, Any]) -> str:
@@ -157,7 +157,7 @@ def test_every_public_name_of_the_sdk_loads() -> None:
 @pytest.mark.asyncio
 @pytest.mark.parametrize("indent", [None, 2])
 async def test_a_big_array_read_item_by_item_gives_what_json_loads_gives(indent: int | None) -> None:
-    many = [row(i, description=f"line\n{i} \u00e9 [x], {{y}}") for i in range(2000)]  # > 128 kB
+    many = [row(i, description=f"line\n{i} \u00e9 [x], {{y}}" * 20) for i in range(2000)]  # > 512 kB
     body = ("  " + json.dumps(many, indent=indent) + "\n").encode()
     async with client(Server(body)) as c:
         page = await c.templates.list_page()
@@ -167,7 +167,7 @@ async def test_a_big_array_read_item_by_item_gives_what_json_loads_gives(indent:
 @pytest.mark.asyncio
 @pytest.mark.parametrize("tail", [b"]x", b"", b",]"])
 async def test_a_big_array_cut_or_followed_by_garbage_is_an_api_error(tail: bytes) -> None:
-    body = json.dumps([row(i, description="x" * 200) for i in range(1000)]).encode()[:-1] + tail
+    body = json.dumps([row(i, description="x" * 600) for i in range(1000)]).encode()[:-1] + tail
     async with client(Server(body)) as c:
         with pytest.raises(APIError):
             await c.templates.list_page()
