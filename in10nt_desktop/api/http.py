@@ -42,6 +42,17 @@ _TRANSIENT = (502, 503, 504)
 PERMANENT_ERROR_CODES = frozenset({"no_container_engine"})
 
 
+def _unlink(response: httpx.Response) -> None:
+    """Let dropping a read response free it.
+
+    httpx keeps a response in reference cycles (its stream refers back to it), so only the cyclic
+    garbage collector frees it: ~25 objects and the whole body per request, kept until a full
+    collection, which in an app holding 100,000 rows costs tens of ms each time it runs. The body
+    is read by now: a stream of those bytes instead of the bound one breaks every cycle.
+    """
+    response.stream = httpx.ByteStream(response.content)
+
+
 class HttpCore:
     """Owns the ``httpx.AsyncClient``; never logs headers or bodies (secrets live there)."""
 
@@ -94,6 +105,7 @@ class HttpCore:
             try:
                 response = await self._client.request(method, path, json=json, params=params, headers=headers,
                                                       **extra)
+                _unlink(response)
             except httpx.TransportError as exc:
                 last = connection_error(self.base_url, exc)
                 log.debug("%s %s: %s (attempt %d)", method, path, type(exc).__name__, attempt + 1)
