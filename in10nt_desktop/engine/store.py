@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS templates (
     engine_image TEXT
 );
 CREATE INDEX IF NOT EXISTS templates_created ON templates(created_at);
+CREATE INDEX IF NOT EXISTS templates_created_id ON templates(created_at, id);
 CREATE TABLE IF NOT EXISTS build_logs (
     template_id TEXT NOT NULL,
     n INTEGER NOT NULL,
@@ -129,6 +130,7 @@ class Store:
         self._migrate()
         self.records = BuildRecords(self._db)  # also adds the template columns it needs to an older store
         self._encoded: dict[str, bytes] | None = None  # id -> JSON, in list order; built on first list
+        self._paged: dict[str, bytes] = {}  # id -> JSON of rows pages sent while there is no whole-list cache
         # Bumped at every template write: the list's ETag. The random part tells a restarted engine
         # (whose counter starts again) from the one that gave the tag.
         self._generation = secrets.token_hex(4)
@@ -154,6 +156,7 @@ class Store:
 
     def _encoded_rows(self) -> dict[str, bytes]:
         if self._encoded is None:
+            self._paged = {}  # the whole-list cache takes over
             rows = self._db.execute(f"SELECT {_TEMPLATE_COLUMNS} FROM templates ORDER BY created_at, id")
             self._encoded = {row[0]: _encode(self._row_json(row)) for row in rows}
         return self._encoded
@@ -192,6 +195,7 @@ class Store:
 
     def _refresh(self, tid: str) -> dict[str, Any] | None:
         self._version += 1
+        self._paged.pop(tid, None)
         template = self.get_template(tid)
         if self._encoded is not None:
             if template is None:
@@ -264,13 +268,18 @@ class Store:
         """
         op, order = ("<", "DESC") if descending else (">", "ASC")
         where, args = (f"WHERE (created_at, id) {op} (?, ?) ", after) if after else ("", ())
-        rows = self._db.execute(f"SELECT {_TEMPLATE_COLUMNS} FROM templates {where}"
-                                f"ORDER BY created_at {order}, id {order} LIMIT ?", (*args, limit + 1)).fetchall()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        cached = self._encoded or {}
-        body = b"[" + b",".join(cached.get(r[0]) or _encode(self._row_json(r)) for r in rows) + b"]"
-        return body, ((rows[-1][7], rows[-1][0]) if more else None)
+        keys = self._db.execute(f"SELECT created_at, id FROM templates {where}ORDER BY created_at {order}, "
+                                f"id {order} LIMIT ?", (*args, limit + 1)).fetchall()  # the index alone
+        more = len(keys) > limit
+        keys = keys[:limit]
+        whole, paged = self._encoded or {}, self._paged
+        missing = [tid for _, tid in keys if tid not in whole and tid not in paged]
+        if missing:  # encoded once, then kept (and dropped at each write of the row), as for the whole list
+            marks = ",".join("?" * len(missing))
+            for row in self._db.execute(f"SELECT {_TEMPLATE_COLUMNS} FROM templates WHERE id IN ({marks})", missing):
+                paged[row[0]] = _encode(self._row_json(row))
+        body = b"[" + b",".join(filter(None, (whole.get(tid) or paged.get(tid) for _, tid in keys))) + b"]"
+        return body, ((keys[-1][0], keys[-1][1]) if more else None)
 
     def building(self) -> list[tuple[str, str, str, bool]]:
         """``(id, image, registry_type, needs_credentials)`` of every template still building."""
@@ -342,6 +351,7 @@ class Store:
             self._db.execute("DELETE FROM idempotency WHERE template_id = ?", (tid,))
         if self._encoded is not None:
             self._encoded.pop(tid, None)
+        self._paged.pop(tid, None)
         self._version += 1
         self._live.pop(tid, None)
         if cur.rowcount > 0:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from stack.engine_proc import EngineProc, start_engine
+from stack.engine_proc import EngineProc, start_engine, wait_status
 
 from in10nt_desktop.engine.store import Store
 
@@ -108,3 +108,18 @@ def test_bad_paging_parameters_get_a_sentence_naming_them(paged_engine: EnginePr
     assert r.status_code == 422
     error = r.json()["error"]
     assert error["field"] == field and field in error["message"]
+
+
+def test_pages_show_each_row_as_it_is_now(paged_engine: EngineProc) -> None:
+    """Pages keep each row's JSON between requests; a write to the row must show on the next page."""
+    with paged_engine.http() as http:
+        walk(http, "/container-templates?limit=4&order=desc")  # every row encoded once and kept
+        tid = http.post("/container-templates", json={"name": "fresh", "image": "127.0.0.1:9/x/busybox:1",
+                                                      "registryType": "private"}).json()["templateId"]
+        first = http.get("/container-templates?limit=4&order=desc").json()[0]
+        assert first["templateId"] == tid
+        wait_status(paged_engine, tid, {"failed"}, timeout=30)
+        first = http.get("/container-templates?limit=4&order=desc").json()[0]
+        assert (first["templateId"], first["status"]) == (tid, "failed") and first["error"]
+        everything = [t["templateId"] for t in http.get("/container-templates").json()]
+        assert walk(http, "/container-templates?limit=4")[0] == everything
