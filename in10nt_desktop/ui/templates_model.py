@@ -13,7 +13,6 @@ per row per keystroke (~1 µs each), and once per comparison when it sorts.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Callable
 from enum import IntEnum
 from itertools import compress
@@ -25,12 +24,12 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
 from in10nt_desktop.app.template_rows import TemplateRow, TemplateStore
+from in10nt_desktop.ui.row_order import MAX_RUNS, Key, OrderedRows
 
 if TYPE_CHECKING:  # the vault's module (registry checks) loads with the services, not with this model
     from in10nt_desktop.app.drift_service import DriftStore
 
 Index = QModelIndex | QPersistentModelIndex
-Key = tuple[Any, ...]
 
 
 class Column(IntEnum):
@@ -53,8 +52,6 @@ _NAME, _IMAGE, _REGISTRY, _STATUS, _CREATED = (int(Column.NAME), int(Column.IMAG
                                                int(Column.STATUS), int(Column.CREATED))
 STATUS_ORDER = {"building": 0, "failed": 1, "ready": 2}
 DRIFT_MARK = "base image updated since build"
-#: Above this many insertion runs in one batch, rows are appended and then put in place by one layout change.
-MAX_RUNS = 32
 
 # Sort keys, ascending; the ID last makes every key unique, so a binary search finds one row.
 # (attrgetter builds its tuple in C: the default sort's keys for 100,000 rows cost ~10 ms, not ~40.)
@@ -81,90 +78,6 @@ def _created_text(row: TemplateRow) -> str:
     return text
 
 
-class _Ordered:
-    """Rows in display order with their keys: insert, find and remove by key."""
-
-    __slots__ = ("descending", "keys", "rows")
-
-    def __init__(self, rows: list[TemplateRow], keys: list[Key], descending: bool) -> None:
-        self.rows, self.keys, self.descending = rows, keys, descending
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def place(self, key: Key) -> int:
-        """Where ``key`` is, or would go."""
-        keys = self.keys
-        if not self.descending:
-            return bisect_left(keys, key)
-        lo, hi = 0, len(keys)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if keys[mid] > key:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
-
-    def find(self, key: Key) -> int | None:
-        pos = self.place(key)
-        return pos if pos < len(self.keys) and self.keys[pos] == key else None
-
-    def runs(self, batch: list[tuple[Key, TemplateRow]]) -> list[tuple[int, list[tuple[Key, TemplateRow]]]]:
-        """Where a sorted ``batch`` goes: ``(place, items)`` per contiguous run, front to back."""
-        keys = self.keys
-        if not keys or not batch:
-            return [(0, batch)] if batch else []
-        # The common cases, checked in O(1): a page of older rows below the rest, or newer ones above.
-        if (batch[0][0] < keys[-1]) if self.descending else (batch[0][0] > keys[-1]):
-            return [(len(keys), batch)]
-        if (batch[-1][0] > keys[0]) if self.descending else (batch[-1][0] < keys[0]):
-            return [(0, batch)]
-        runs: list[tuple[int, list[tuple[Key, TemplateRow]]]] = []
-        for item in batch:
-            pos = self.place(item[0])
-            if runs and runs[-1][0] == pos:
-                runs[-1][1].append(item)
-            else:
-                runs.append((pos, [item]))
-        return runs
-
-    def insert_run(self, pos: int, items: list[tuple[Key, TemplateRow]]) -> None:
-        self.keys[pos:pos] = [k for k, _ in items]
-        self.rows[pos:pos] = [r for _, r in items]
-
-    def merge(self, batch: list[tuple[Key, TemplateRow]]) -> None:
-        """Insert a sorted batch: a slice per run, or one sort when the batch lands all over."""
-        runs = self.runs(batch)
-        if len(runs) <= MAX_RUNS:
-            for pos, items in reversed(runs):  # back to front: earlier places stay valid
-                self.insert_run(pos, items)
-            return
-        pairs = sorted([*zip(self.keys, self.rows, strict=True), *batch], reverse=self.descending)
-        self.keys[:], self.rows[:] = [p[0] for p in pairs], [p[1] for p in pairs]
-
-    @staticmethod
-    def runs_back_to_front(positions: list[int]) -> list[tuple[int, int]]:
-        """``positions`` as ``(first, last)`` runs, the last run first (removing them in that order keeps
-        the earlier ones valid)."""
-        runs: list[list[int]] = []
-        for pos in sorted(positions, reverse=True):
-            if runs and runs[-1][0] == pos + 1:
-                runs[-1][0] = pos
-            else:
-                runs.append([pos, pos])
-        return [(first, last) for first, last in runs]
-
-    def remove(self, positions: list[int]) -> None:
-        if len(positions) > MAX_RUNS:
-            gone = set(positions)
-            self.keys[:] = [k for i, k in enumerate(self.keys) if i not in gone]
-            self.rows[:] = [r for i, r in enumerate(self.rows) if i not in gone]
-            return
-        for first, last in self.runs_back_to_front(positions):
-            del self.keys[first:last + 1], self.rows[first:last + 1]
-
-
 class TemplatesModel(QAbstractTableModel):
     def __init__(self, store: TemplateStore, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -174,7 +87,7 @@ class TemplatesModel(QAbstractTableModel):
         self._key = _SORT_KEYS[self._column]
         self._needle = ""
         self._status: str | None = None
-        self._all = _Ordered([], [], True)       # every row
+        self._all = OrderedRows([], [], True)       # every row
         self._shown = self._all                   # the rows that pass the filter (the same object without one)
         store.reset.connect(self._on_reset)
         store.added.connect(self._on_added)
@@ -313,7 +226,7 @@ class TemplatesModel(QAbstractTableModel):
     def _matches(self, row: TemplateRow) -> bool:
         return (self._status is None or row.status == self._status) and self._needle in row.search_text
 
-    def _filtered(self, source: _Ordered) -> _Ordered:
+    def _filtered(self, source: OrderedRows) -> OrderedRows:
         if not self._needle and self._status is None:
             return self._all
         needle, status = self._needle, self._status
@@ -323,7 +236,7 @@ class TemplatesModel(QAbstractTableModel):
             mask = [r.status == status for r in source.rows]
         else:
             mask = [r.status == status and needle in r.search_text for r in source.rows]
-        return _Ordered(list(compress(source.rows, mask)), list(compress(source.keys, mask)), self._descending)
+        return OrderedRows(list(compress(source.rows, mask)), list(compress(source.keys, mask)), self._descending)
 
     def _refilter(self, narrower: bool) -> None:
         """One pass over the rows (only the shown ones when the filter only got narrower), then a reset."""
@@ -335,7 +248,7 @@ class TemplatesModel(QAbstractTableModel):
         rows = list(self._store.by_id.values())
         key = self._key
         pairs = sorted(zip(map(key, rows), rows, strict=True), reverse=self._descending)
-        self._all = _Ordered([p[1] for p in pairs], [p[0] for p in pairs], self._descending)
+        self._all = OrderedRows([p[1] for p in pairs], [p[0] for p in pairs], self._descending)
         self._shown = self._filtered(self._all)
 
     # -- what the store says ------------------------------------------------------------------------------
