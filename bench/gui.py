@@ -36,6 +36,8 @@ import _common  # noqa: F401  (sets sys.path)
 from _common import Verdicts, header, start_engine, temp_root
 from _gui_parts import (
     AppRun,
+    Launcher,
+    ScaleStalls,
     bare_and_app,
     fill,
     importtime_summary,
@@ -122,7 +124,8 @@ def scale(verdicts: Verdicts, tag: str, root: Path, engines: dict[str, Path], ba
                    f"{loaded * 1000:.0f} ms")
     verdicts.check(f"{tag}: 100k RSS <= bare + 150 MB", rss <= bare_mb + 150, f"+{rss - bare_mb:.0f} MB")
     verdicts.check(f"{tag}: 100k loading never stalls > 16 ms (scaled: {FRAME * factor * 1000:.1f} ms)",
-                   stall <= FRAME * factor, f"longest stall {stall * 1000:.1f} ms")
+                   stall <= FRAME * factor, f"longest piece of work {stall * 1000:.1f} ms (latest 2 ms timer "
+                   f"{ScaleStalls.latest_timer * 1000:.1f} ms)")
 
 
 def table(verdicts: Verdicts, tag: str, bare_s: float) -> None:
@@ -133,9 +136,11 @@ def table(verdicts: Verdicts, tag: str, bare_s: float) -> None:
     med = statistics.median
     for label, key in (("load 10,000 rows: rows from the JSON objects, table, paint", "rows"),
                        ("  the same from the answer's bytes through the app's loader (wall)", "load"),
-                       ("  longest turn of the event loop during it", "load_stall"),
+                       ("  the longest piece of work the loop ran during it", "load_stall"),
+                       ("  the latest a 2 ms timer fired during it", "load_timer"),
                        ("search keystroke: filter + paint", "search"),
-                       ("100 status changes: longest loop turn + the paint after it", "changes"),
+                       ("100 status changes: longest piece of work + the paint after it", "changes"),
+                       ("  the latest a 2 ms timer fired meanwhile", "changes_timer"),
                        ("  the whole 10,000-row answer read, compared, applied (wall)", "changes_wall"),
                        ("unchanged 10,000-row answer (hash compare)", "unchanged")):
         values = figures[key]
@@ -153,12 +158,14 @@ def monitored(verdicts: Verdicts, tag: str, root: Path) -> None:
     from _gui_parts import polling
 
     header(f"{tag} 200 builds polled (a server without events): event-loop stalls and requests per tick")
-    made, ticks, lags = asyncio.get_event_loop().run_until_complete(polling(root / f"{tag}-poll"))
+    made, ticks, stalls = asyncio.get_event_loop().run_until_complete(polling(root / f"{tag}-poll"))
+    lags = stalls.lags
     p99 = sorted(lags)[int(len(lags) * 0.99)]
-    print(f"  {made} requests in {ticks} ticks; loop lag over {len(lags)} samples: max {max(lags) * 1000:.1f} ms, "
-          f"p99 {p99 * 1000:.1f} ms, median {statistics.median(lags) * 1000:.2f} ms   load {load_average()}")
-    verdicts.check(f"{tag}: loop never stalls > 16 ms with 200 builds polled", max(lags) <= FRAME,
-                   f"max lag {max(lags) * 1000:.1f} ms")
+    print(f"  {made} requests in {ticks} ticks; longest piece of work {stalls.longest * 1000:.1f} ms; a 2 ms timer "
+          f"over {len(lags)} samples: latest {max(lags) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
+          f"median {statistics.median(lags) * 1000:.2f} ms   load {load_average()}")
+    verdicts.check(f"{tag}: loop never stalls > 16 ms with 200 builds polled", stalls.longest <= FRAME,
+                   f"longest piece of work {stalls.longest * 1000:.1f} ms (latest timer {max(lags) * 1000:.1f} ms)")
     verdicts.check(f"{tag}: 1 request per tick with 200 building", made <= ticks + 1,
                    f"{made} requests in {ticks} ticks")
 
@@ -178,6 +185,7 @@ def main() -> int:
     app.setQuitOnLastWindowClosed(False)  # closing a measured page must not end the loop
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    Launcher.run([sys.executable, "-c", "pass"], dict(os.environ), 30)  # started while the bench is small
     with temp_root("bench-gui-") as root, loop:
         engines = {}
         for name, count in (("100", 100), ("10k", 10_000), ("100k", 100_000)):

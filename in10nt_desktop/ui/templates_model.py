@@ -239,9 +239,15 @@ class TemplatesModel(QAbstractTableModel):
         return OrderedRows(list(compress(source.rows, mask)), list(compress(source.keys, mask)), self._descending)
 
     def _refilter(self, narrower: bool) -> None:
-        """One pass over the rows (only the shown ones when the filter only got narrower), then a reset."""
+        """One pass over the rows (only the shown ones when the filter only got narrower), then a reset;
+        none when a narrower filter kept every row (the first letters typed, usually)."""
+        source = self._shown if narrower else self._all
+        shown = self._filtered(source)
+        if narrower and len(shown) == len(source):  # the same rows, in the same order: nothing to tell Qt
+            self._shown = shown
+            return
         self.beginResetModel()
-        self._shown = self._filtered(self._shown if narrower and self.filtering else self._all)
+        self._shown = shown
         self.endResetModel()
 
     def _rebuild(self) -> None:
