@@ -24,12 +24,12 @@ from stack.engine_proc import EngineProc, start_engine
 
 from in10nt_desktop.api import In10ntClient
 from in10nt_desktop.app.row_cache import CACHE_ROWS, RowCache
-from in10nt_desktop.app.template_loader import PAGE_SIZE, TemplateLoader
+from in10nt_desktop.app.template_loader import NEXT_PAGE_SIZE, PAGE_SIZE, TemplateLoader
 from in10nt_desktop.app.template_rows import TemplateRow, TemplateStore
 from in10nt_desktop.engine.store import Store
 from in10nt_desktop.ui.templates_model import TemplatesModel
 
-COUNT = 2 * PAGE_SIZE + 500  # three pages
+COUNT = PAGE_SIZE + NEXT_PAGE_SIZE + 500  # three pages: a small first one, then bigger ones
 
 
 def fill(db: Path, count: int) -> None:
@@ -39,7 +39,7 @@ def fill(db: Path, count: int) -> None:
         store._db.executemany(  # one transaction: inserting them one by one would take seconds
             "INSERT INTO templates (id, name, image, registry_type, status, created_at, updated_at, digest) "
             "VALUES (?, ?, 'busybox:1', 'dockerhub', 'ready', ?, ?, ?)",
-            [(f"tmpl_{i:016x}", f"template {i:05d}", f"2026-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}.{i % 1000:03d}Z",
+            [(f"tmpl_{i:016x}", f"template {i:05d}", f"2026-01-01T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}.000Z",
               "2026-01-01T00:00:00.000Z", f"sha256:{i:064x}") for i in range(count)])
     finally:
         store.close()
