@@ -19,16 +19,20 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from in10nt_desktop.api import DriftInfo, In10ntClient, In10ntError, RegistryAuth
+from in10nt_desktop.api import In10ntError
 from in10nt_desktop.api.validation import FieldError
 from in10nt_desktop.app.connection import Connection
 from in10nt_desktop.app.preflight_service import PreflightService
 from in10nt_desktop.app.registry_vault import RegistryVault, login_host
 from in10nt_desktop.app.template_rows import TemplateRow
 from in10nt_desktop.app.templates_service import TemplatesService
+
+if TYPE_CHECKING:  # the SDK's client and models load after the window's first paint
+    from in10nt_desktop.api import DriftInfo, In10ntClient, RegistryAuth
 
 log = logging.getLogger(__name__)
 TASK, CLOCK = "drift", "drift-clock"
@@ -203,6 +207,8 @@ class DriftService(QObject):
             return None
         if host not in cache:
             login = await self._vault.get(host)
+            from in10nt_desktop.api import RegistryAuth
+
             cache[host] = None if login is None else RegistryAuth.model_validate(
                 {"username": login.username, "password": login.secret})
         return cache[host]

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from in10nt_desktop.api import In10ntClient, In10ntError, RegistryAuth, RegistryCheck
+from in10nt_desktop.api import In10ntError
 from in10nt_desktop.api.validation import FieldError
 from in10nt_desktop.app.connection import Connection
 from in10nt_desktop.app.drafts import SecretSource
 from in10nt_desktop.app.registry_vault import RegistryVault, login_host
+
+if TYPE_CHECKING:  # the SDK's client and models load after the window's first paint
+    from in10nt_desktop.api import In10ntClient, RegistryAuth, RegistryCheck
 
 log = logging.getLogger(__name__)
 TASK = "access-check"
@@ -112,6 +116,8 @@ class PreflightService(QObject):
 
     async def auth_for(self, request: AccessCheck) -> tuple[RegistryAuth | None, str | None]:
         """The credentials to send, read now; ``FieldError`` when a variable is unset."""
+        from in10nt_desktop.api import RegistryAuth
+
         if request.use_login:
             login = await self._vault.get(login_host(request.image))
             if login is None:

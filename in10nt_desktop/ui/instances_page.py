@@ -4,6 +4,7 @@ run in it, read like a terminal (monospace output, exit codes, failures in red).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QFontDatabase
@@ -22,11 +23,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from in10nt_desktop.api.models import InstanceData
 from in10nt_desktop.app.task_runs import TaskRun
 from in10nt_desktop.ui.row_view import RowView
 from in10nt_desktop.ui.simple_tables import ROW_ROLE, RowsModel, instance_source
 from in10nt_desktop.ui.status_badge import dot_color
+
+if TYPE_CHECKING:  # the window paints before pydantic is loaded
+    from in10nt_desktop.api import InstanceData
 
 
 def run_line(run: TaskRun) -> str:

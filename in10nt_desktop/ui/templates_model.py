@@ -176,7 +176,7 @@ class TemplatesModel(QAbstractTableModel):
                 if row.stale:
                     return f"{row.status} (not confirmed by the server lately: it may be offline)"
                 if is_stalled(row):  # the engine's sentence: which registry sends nothing, for how long
-                    reason = getattr(row, "stalled_reason", None) or "no data from the registry"
+                    reason = row.stalled_reason or "no data from the registry"
                     return f"{badge_text(row)}: {reason}. Rebuild it or wait; the build is not failed."
                 return badge_text(row) if row.building else row.status
             state = drift.drifted(row) if column in (_IMAGE, _NAME) and drift is not None else None

@@ -14,7 +14,9 @@ ENGINE = {"templateId": "tmpl_1", "name": "Web", "description": "d", "image": "P
           "registryType": "private", "status": "building", "error": None, "createdAt": "2026-01-02T03:04:05.678Z",
           "updatedAt": "2026-01-02T03:04:06.000Z", "digest": "sha256:" + "a" * 64, "sizeBytes": 12,
           "platform": "linux/amd64", "layers": 2, "progress": {"current": 5, "total": 10}, "phase": "pulling",
-          "queuePosition": None}
+          "queuePosition": None, "buildCount": 2, "needsCredentials": True, "registryUsername": "robot",
+          "startedAt": "2026-01-02T03:04:05.900Z", "expectedSeconds": 12.5, "stalled": True,
+          "stalledReason": "no data from registry.local for 30 s"}
 
 
 def test_the_engines_shape_round_trips_and_searches_lower_case() -> None:
@@ -25,6 +27,10 @@ def test_the_engines_shape_round_trips_and_searches_lower_case() -> None:
     assert row.created_key == "2026-01-02T03:04:05.678Z"
     assert row.created_at == datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
     assert row.extra is None and not row.stale
+    assert (row.build_count, row.needs_credentials, row.registry_username, row.expected_seconds, row.stalled) == \
+        (2, True, "robot", 12.5, True)
+    assert row.data is row and row.data.digest == row.digest  # code written for the SDK's model works as is
+    assert row.model_dump(by_alias=False)["registry_username"] == "robot"
 
 
 def test_other_spellings_unknown_fields_and_echoed_credentials() -> None:
