@@ -208,6 +208,15 @@ class TemplateRow:
         data = self.as_json()
         return data if by_alias else {_SNAKE.get(key, key): value for key, value in data.items()}
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, **_kw: Any) -> TemplateRow:
+        """A copy with some fields changed (snake_case names, as on the SDK's model)."""
+        row = self.copy()
+        for name, value in (update or {}).items():
+            setattr(row, name, _SHARED.get(value, value) if name == "status" else value)
+        if update and ("name" in update or "image" in update):
+            row.search_text = f"{row.name}\n{row.image}\n{row.template_id}".lower()
+        return row
+
     def to_model(self) -> TemplateData:
         """The SDK's model of this template (loads pydantic: for code that needs a real one)."""
         from in10nt_desktop.api import TemplateData

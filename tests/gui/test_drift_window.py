@@ -44,7 +44,7 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
 
 def image_cell(window: MainWindow, template_id: str) -> str:
     model = window.templates_page.model
-    pos = window.templates_page.store.position(template_id)
+    pos = model.position(template_id)
     assert pos is not None
     return str(model.index(pos, Column.IMAGE).data())
 
