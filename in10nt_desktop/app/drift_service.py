@@ -117,7 +117,11 @@ class DriftService(QObject):
         self._settings = settings
         self._now = now or (lambda: datetime.now(UTC))
         self.store = DriftStore(self)
+        # Template ids to check, in order, and the same ids as a set: scheduling 100,000 ready templates
+        # asks "already queued?" once per row, which a deque alone answers by a scan (a minute of frozen
+        # window). An id asked for again by "Check now" is queued twice; the later copy finds it done.
         self._queue: deque[str] = deque()
+        self._queued: set[str] = set()
         self._attempted: dict[str, datetime] = {}
         self._server = ""
         connection.connected.connect(self._on_connected)
@@ -136,6 +140,7 @@ class DriftService(QObject):
     def _on_connected(self, client: In10ntClient) -> None:
         self._server = hashlib.sha256(client.base_url.encode()).hexdigest()[:16]
         self._queue.clear()
+        self._queued.clear()
         self._attempted.clear()
         self.store.clear()
         self.store.set_enabled(False)  # until this server says it has the check
@@ -178,15 +183,15 @@ class DriftService(QObject):
             return  # asked again when the list arrives (TemplatesService.loaded)
         self._prune()
         for row in self._templates.store.rows:
-            if row.template_id not in self._queue and self.due(row):
+            if row.template_id not in self._queued and self.due(row):
                 self._queue.append(row.template_id)
+                self._queued.add(row.template_id)
         self._run()
 
     def check_now(self, template_id: str) -> None:
         """The user asked: check this one first, whenever it was checked last."""
-        if template_id in self._queue:
-            self._queue.remove(template_id)
         self._queue.appendleft(template_id)
+        self._queued.add(template_id)
         self._attempted.pop(template_id, None)
         self._run()
 
@@ -217,6 +222,9 @@ class DriftService(QObject):
         logins: dict[str, RegistryAuth | None] = {}  # one keychain read per host per pass
         while self._queue:
             template_id = self._queue.popleft()
+            if template_id not in self._queued:
+                continue  # checked already, from a copy further up the queue
+            self._queued.discard(template_id)
             row = self._templates.store.get(template_id)
             if row is None or row.status != "ready" or not row.data.digest:
                 continue
