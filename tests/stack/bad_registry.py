@@ -21,12 +21,12 @@ when the client hangs up; ``sent`` counts the body bytes each mode got out.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
-import threading
 from collections import Counter
 from collections.abc import Iterator
+
+from stack.loop_server import LoopServer
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 CHUNK = 64 * 1024
@@ -47,18 +47,11 @@ def _layers(count: int) -> bytes:
 ANY_CONFIG = "sha256:" + hashlib.sha256(b"{}").hexdigest()
 
 
-class BadRegistry:
+class BadRegistry(LoopServer):
     def __init__(self) -> None:
         self.sent: Counter[str] = Counter()
         self.requests: Counter[str] = Counter()
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._server: asyncio.Server | None = None
-        self.port = 0
-        self._thread = threading.Thread(target=self._run, name="bad registry", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("the misbehaving registry did not start")
+        super().__init__("misbehaving registry")
 
     @property
     def host(self) -> str:
@@ -67,34 +60,6 @@ class BadRegistry:
     def image(self, mode: str) -> str:
         assert mode in MODES, mode
         return f"{self.host}/{mode}/app:1"
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-
-        async def start() -> None:
-            self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-            self.port = self._server.sockets[0].getsockname()[1]
-            self._ready.set()
-
-        self._loop.run_until_complete(start())
-        self._loop.run_forever()
-
-    def close(self) -> None:
-        async def stop() -> None:
-            if self._server is not None:
-                self._server.close()
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self._server.wait_closed(), 2)
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
-
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(stop(), self._loop).result(5)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        if not self._thread.is_alive():
-            self._loop.close()
 
     # -- HTTP ------------------------------------------------------------------------------------
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -107,8 +72,6 @@ class BadRegistry:
                 await self._answer(method, target, headers, writer)
         except (asyncio.IncompleteReadError, ConnectionError, TimeoutError, asyncio.LimitOverrunError):
             pass
-        finally:
-            writer.close()
 
     async def _send(self, writer: asyncio.StreamWriter, status: str, headers: dict[str, str],
                     body: bytes = b"") -> None:

@@ -9,58 +9,25 @@ passed through to the engine. ``fates`` counts what happened.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
-import threading
 from collections import Counter
+
+from stack.loop_server import LoopServer
 
 FATES = (("drop-before", 0.15), ("drop-after", 0.15), ("502", 0.05), ("503", 0.05), ("429", 0.05),
          ("pass", 0.55))
 
 
-class LossyProxy:
+class LossyProxy(LoopServer):
     def __init__(self, target_port: int, *, seed: int = 13) -> None:
         self._target = target_port
         self._rng = random.Random(seed)
         self.fates: Counter[str] = Counter()
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._server: asyncio.Server | None = None
-        self.port = 0
-        self._thread = threading.Thread(target=self._run, name="lossy proxy", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("the lossy proxy did not start")
+        super().__init__("lossy proxy")
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-
-        async def start() -> None:
-            self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-            self.port = self._server.sockets[0].getsockname()[1]
-            self._ready.set()
-
-        self._loop.run_until_complete(start())
-        self._loop.run_forever()
-
-    def close(self) -> None:
-        async def stop() -> None:
-            if self._server is not None:
-                self._server.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
-
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(stop(), self._loop).result(5)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        if not self._thread.is_alive():
-            self._loop.close()
 
     def _fate(self) -> str:
         roll, total = self._rng.random(), 0.0
@@ -96,15 +63,13 @@ class LossyProxy:
             await self._forward(head, body, writer)
         except (asyncio.IncompleteReadError, ConnectionError, TimeoutError, asyncio.LimitOverrunError):
             pass
-        finally:
-            writer.close()
 
     async def _forward(self, head: bytes, body: bytes, writer: asyncio.StreamWriter) -> None:
         lines = [line for line in head.rstrip(b"\r\n").split(b"\r\n")
                  if not line.lower().startswith((b"connection:", b"host:"))]
         lines.insert(1, f"Host: 127.0.0.1:{self._target}".encode())
         request = b"\r\n".join([*lines, b"Connection: close"]) + b"\r\n\r\n" + body
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._target)
+        up_reader, up_writer = await self._connect(self._target)
         try:
             up_writer.write(request)
             await up_writer.drain()
@@ -112,4 +77,4 @@ class LossyProxy:
                 writer.write(data)
                 await writer.drain()
         finally:
-            up_writer.close()
+            self._closed(up_writer)
