@@ -10,7 +10,8 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from in10nt_desktop.api import BuildRecord, In10ntClient, In10ntError, StatusInfo, ValidationError
-from in10nt_desktop.cli.output import human_size, print_fields, print_json, print_table
+from in10nt_desktop.cli.output import print_fields, print_json, print_table
+from in10nt_desktop.text_formats import human_size
 
 Handler = Callable[[In10ntClient, argparse.Namespace], Awaitable[int]]
 

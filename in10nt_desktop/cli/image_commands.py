@@ -14,7 +14,8 @@ from typing import Any
 from in10nt_desktop.api import REGISTRY_TYPES, In10ntClient, In10ntError, NotFoundError
 from in10nt_desktop.api.registry import MAX_CHECK_TIMEOUT, MIN_CHECK_TIMEOUT
 from in10nt_desktop.cli.commands import Handler
-from in10nt_desktop.cli.output import human_size, print_json
+from in10nt_desktop.cli.output import print_json
+from in10nt_desktop.text_formats import human_size
 
 NO_CHECK = ("{server} has no image check (POST /registry/check is an In10nt local engine extension); "
             "create the template to find out, or use the local engine.")

@@ -14,7 +14,8 @@ from typing import Any
 
 from in10nt_desktop.api import In10ntClient, In10ntError, Instance, NotFoundError
 from in10nt_desktop.cli.commands import Handler, delete_each
-from in10nt_desktop.cli.output import human_size, print_fields, print_json, print_table
+from in10nt_desktop.cli.output import print_fields, print_json, print_table
+from in10nt_desktop.text_formats import human_size
 
 HELP = "instances: containers of a template that run tasks (on the local engine: shell commands)"
 

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QFontDatabase
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QVBoxLayout, QWidget
 
-from in10nt_desktop.cli.output import human_size
+from in10nt_desktop.text_formats import human_size
 from in10nt_desktop.ui.build_timeline import BuildTimeline
 from in10nt_desktop.ui.status_badge import dot_color, elapsed_text
 

@@ -25,7 +25,7 @@ from in10nt_desktop.api import HOSTED_BASE_URL
 from in10nt_desktop.app import code_snippets
 from in10nt_desktop.app.code_snippets import draft_for_code
 from in10nt_desktop.app.template_rows import TemplateRow
-from in10nt_desktop.cli.output import human_size
+from in10nt_desktop.text_formats import human_size
 from in10nt_desktop.ui.builds_tab import BuildsTab
 from in10nt_desktop.ui.drift_box import DriftBox
 

@@ -359,7 +359,10 @@ class MainWindow(QMainWindow):
         else:
             self.setGeometry(first_geometry(screen))
         header = self.settings.value("window/templates_header")
-        if isinstance(header, QByteArray):
+        # A layout saved by a version with other columns would move widths and the sort to the wrong
+        # ones (Qt restores by position): it is dropped, and the defaults stand.
+        columns = self.settings.value("window/templates_columns")
+        if isinstance(header, QByteArray) and columns == self._column_names():
             self.templates_page.table.horizontalHeader().restoreState(header)
         splitter = self.settings.value("window/splitter")
         if isinstance(splitter, QByteArray):
@@ -367,9 +370,14 @@ class MainWindow(QMainWindow):
         tab = str(self.settings.value("window/tab", 0))
         self.tabs.setCurrentIndex(int(tab) if tab.isdigit() else 0)
 
+    def _column_names(self) -> str:
+        model = self.templates_page.model
+        return ",".join(str(model.headerData(c, Qt.Orientation.Horizontal)) for c in range(model.columnCount()))
+
     def save_state(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/templates_header", self.templates_page.table.horizontalHeader().saveState())
+        self.settings.setValue("window/templates_columns", self._column_names())
         self.settings.setValue("window/splitter", self.templates_page.splitter.saveState())
         self.settings.setValue("window/tab", self.tabs.currentIndex())
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
-from in10nt_desktop.cli.output import human_size
+from in10nt_desktop.text_formats import human_size
 
 if TYPE_CHECKING:  # the window paints before pydantic is loaded
     from in10nt_desktop.api import InstanceData, SavedTemplate

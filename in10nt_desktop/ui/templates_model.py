@@ -14,6 +14,7 @@ per row per keystroke (~1 µs each), and once per comparison when it sorts.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from enum import IntEnum
 from itertools import compress
 from operator import attrgetter
@@ -24,6 +25,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
 from in10nt_desktop.app.template_rows import TemplateRow, TemplateStore
+from in10nt_desktop.text_formats import human_size, relative_age
 from in10nt_desktop.ui.row_order import MAX_RUNS, Key, OrderedRows
 
 if TYPE_CHECKING:  # the vault's module (registry checks) loads with the services, not with this model
@@ -37,19 +39,22 @@ class Column(IntEnum):
     IMAGE = 1
     REGISTRY = 2
     STATUS = 3
-    CREATED = 4
-    ID = 5
+    SIZE = 4
+    CREATED = 5
+    ID = 6
 
 
 HEADERS = {Column.NAME: "Name", Column.IMAGE: "Image", Column.REGISTRY: "Registry", Column.STATUS: "Status",
-           Column.CREATED: "Created", Column.ID: "Template ID"}
+           Column.SIZE: "Size", Column.CREATED: "Created", Column.ID: "Template ID"}
 ROW_ROLE = Qt.ItemDataRole.UserRole          # the TemplateRow itself
 _DISPLAY, _TOOLTIP, _ACCESSIBLE, _ROW = (int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.ToolTipRole),
                                          int(Qt.ItemDataRole.AccessibleTextRole), int(ROW_ROLE))
 _DECORATION = int(Qt.ItemDataRole.DecorationRole)
-_ANSWERED = frozenset((_DISPLAY, _TOOLTIP, _ACCESSIBLE, _ROW, _DECORATION))
-_NAME, _IMAGE, _REGISTRY, _STATUS, _CREATED = (int(Column.NAME), int(Column.IMAGE), int(Column.REGISTRY),
-                                               int(Column.STATUS), int(Column.CREATED))
+_ANSWERED = frozenset((_DISPLAY, _TOOLTIP, _ACCESSIBLE, _ROW, _DECORATION, int(Qt.ItemDataRole.TextAlignmentRole)))
+_NAME, _IMAGE, _REGISTRY, _STATUS, _SIZE, _CREATED = (int(Column.NAME), int(Column.IMAGE), int(Column.REGISTRY),
+                                                      int(Column.STATUS), int(Column.SIZE), int(Column.CREATED))
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
 STATUS_ORDER = {"building": 0, "failed": 1, "ready": 2}
 DRIFT_MARK = "base image updated since build"
 
@@ -60,21 +65,33 @@ _SORT_KEYS: dict[Column, Callable[[TemplateRow], Key]] = {
     Column.IMAGE: lambda r: (r.image.lower(), r.template_id),
     Column.REGISTRY: attrgetter("registry_type", "template_id"),
     Column.STATUS: lambda r: (STATUS_ORDER.get(r.status, 3), r.name.lower(), r.template_id),
+    Column.SIZE: lambda r: (r.size_bytes if r.size_bytes is not None else -1, r.template_id),
     Column.CREATED: attrgetter("created_key", "template_id"),
     Column.ID: lambda r: (r.template_id,),
 }
-_CREATED_TEXT: dict[str, str] = {}
+_AGE_TEXT: dict[str, str] = {}  # creation minute -> "5 min ago", emptied when the minute turns
+_EXACT_TEXT: dict[str, str] = {}
 
 
-def _created_text(row: TemplateRow) -> str:
-    """Local time to the minute; kept per minute (a repaint asks ~10 times per visible cell)."""
+def _created_text(row: TemplateRow, now: datetime) -> str:
+    """How long ago, kept per creation minute (a repaint asks ~10 times per visible cell)."""
     minute = row.created_key[:16]
-    text = _CREATED_TEXT.get(minute)
+    text = _AGE_TEXT.get(minute)
     if text is None:
         when = row.created_at
-        if len(_CREATED_TEXT) > 4096:
-            _CREATED_TEXT.clear()
-        text = _CREATED_TEXT[minute] = when.astimezone().strftime("%Y-%m-%d %H:%M") if when else ""
+        text = _AGE_TEXT[minute] = relative_age(when, now) if when else ""
+    return text
+
+
+def _created_exact(row: TemplateRow) -> str:
+    """The tooltip: local time to the second, and the zone."""
+    key = row.created_key
+    text = _EXACT_TEXT.get(key)
+    if text is None:
+        when = row.created_at
+        if len(_EXACT_TEXT) > 4096:
+            _EXACT_TEXT.clear()
+        text = _EXACT_TEXT[key] = f"Created {when.astimezone():%Y-%m-%d %H:%M:%S %Z}" if when else "Created: unknown"
     return text
 
 
@@ -96,7 +113,16 @@ class TemplatesModel(QAbstractTableModel):
         store.stale_changed.connect(self._on_stale)
         self._drift: DriftStore | None = None
         self._icon: QIcon | None = None
+        self._now = datetime.now(UTC)
         self._rebuild()
+
+    def tick(self, now: datetime | None = None) -> None:
+        """A minute has turned: the Created cells say their age again (Qt repaints only those on screen)."""
+        self._now = now or datetime.now(UTC)
+        _AGE_TEXT.clear()
+        if self._shown.rows:
+            self.dataChanged.emit(self.index(0, _CREATED), self.index(len(self._shown.rows) - 1, _CREATED),
+                                  [Qt.ItemDataRole.DisplayRole])
 
     def set_drift(self, drift: DriftStore) -> None:
         """Mark rows whose tag moved since their build (the Image cell says so)."""
@@ -159,11 +185,15 @@ class TemplatesModel(QAbstractTableModel):
                 return row.registry_type
             if column == _STATUS:
                 return row.status
+            if column == _SIZE:
+                return human_size(row.size_bytes)
             if column == _CREATED:
-                return _created_text(row)
+                return _created_text(row, self._now)
             return row.template_id
         if role == _ROW:
             return row
+        if role == _ALIGNMENT:
+            return _RIGHT if column == _SIZE else None
         if role == _DECORATION:  # a mark a narrow Image column cannot hide: the tag moved since the build
             if column == _NAME and drift is not None and drift.drifted(row) is not None:
                 return self._drift_icon()
@@ -186,6 +216,10 @@ class TemplatesModel(QAbstractTableModel):
                         "image.")
             if column in (_IMAGE, _NAME):
                 return row.description or row.image
+            if column == _CREATED:
+                return _created_exact(row)
+            if column == _SIZE and row.size_bytes is not None:
+                return f"{row.size_bytes:,} bytes (compressed layers, as the registry lists them)"
             return None
         if column == _STATUS:  # accessible text: what the badge says
             from in10nt_desktop.ui.status_badge import badge_text
@@ -324,6 +358,7 @@ class TemplatesModel(QAbstractTableModel):
         """Replaced rows: the Status cell repaints; a row moves or leaves only if its key or the filter say so."""
         key, filtering = self._key, self.filtering
         cells: list[int] = []
+        sizes: list[int] = []
         for old, new in pairs:
             old_key, new_key = key(old), key(new)
             if filtering:
@@ -347,12 +382,18 @@ class TemplatesModel(QAbstractTableModel):
             elif old_key == new_key:
                 self._shown.rows[shown] = new
                 cells.append(shown)
+                if old.size_bytes != new.size_bytes:  # known once the build resolved the image
+                    sizes.append(shown)
             else:
                 self._move(shown, new_key, new)
         for pos in cells:
-            # Only the Status cell can change: a template's name, image, registry, creation time and
-            # ID are fixed once created. Naming that one cell keeps the repaint to one badge.
+            # Only the Status cell changes on every tick (and Size, once, when the build resolved the
+            # image): a template's name, image, registry, creation time and ID are fixed once created.
+            # Naming the cell keeps the repaint to one badge.
             cell = self.index(pos, _STATUS)
+            self.dataChanged.emit(cell, cell)
+        for pos in sizes:
+            cell = self.index(pos, _SIZE)
             self.dataChanged.emit(cell, cell)
 
     def _move(self, source: int, new_key: Key, row: TemplateRow) -> None:
@@ -361,9 +402,8 @@ class TemplatesModel(QAbstractTableModel):
         target = shown.place(new_key)
         shown.keys.insert(source, new_key)  # back in place until Qt is told
         shown.rows.insert(source, row)
-        if target == source:
-            cell = self.index(source, _STATUS)
-            self.dataChanged.emit(cell, cell)
+        if target == source:  # sorted by status or size, and still in place: its two cells that change
+            self.dataChanged.emit(self.index(source, _STATUS), self.index(source, _SIZE))
             return
         self.beginMoveRows(QModelIndex(), source, source, QModelIndex(), target if target < source else target + 1)
         del shown.keys[source], shown.rows[source]

@@ -41,6 +41,11 @@ class TemplatesPage(QWidget):
         self._animation = QTimer(self)
         self._animation.setInterval(120)
         self._animation.timeout.connect(self._animate)
+        # "5 min ago" must not stay 5 minutes ago: the Created cells say their age again each minute.
+        self._minute = QTimer(self)
+        self._minute.setInterval(60_000)
+        self._minute.timeout.connect(self.model.tick)
+        self._minute.start()
         for signal in (store.added, store.changed, store.removed, store.reset, store.stale_changed):
             signal.connect(self._on_rows_changed)
         # A reset (a search, a reload) drops the selection silently: put it back by ID.
@@ -97,7 +102,7 @@ class TemplatesPage(QWidget):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(Column.IMAGE, QHeaderView.ResizeMode.Stretch)
         for column, width in ((Column.NAME, 150), (Column.REGISTRY, 82), (Column.STATUS, 175),
-                              (Column.CREATED, 122), (Column.ID, 150)):
+                              (Column.SIZE, 78), (Column.CREATED, 96), (Column.ID, 150)):
             header.resizeSection(column, width)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.table.doubleClicked.connect(self._on_double_click)

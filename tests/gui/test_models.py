@@ -159,14 +159,77 @@ def test_data_roles_give_text_row_tooltip_and_accessible_text(store: TemplateSto
     assert [model.index(pos, c).data() for c in (Column.NAME, Column.IMAGE, Column.REGISTRY, Column.STATUS,
                                                  Column.ID)] == ["echo", "gcr.io/proj/busybox:v1", "gcr",
                                                                  "failed", "tpl_e5"]
-    created = model.index(pos, Column.CREATED).data()
-    assert created == T0.astimezone().strftime("%Y-%m-%d %H:%M")
+    created = model.index(pos, Column.CREATED)
+    assert created.data() == T0.astimezone().strftime("%Y-%m-%d")  # older than 30 days: the date
+    assert created.data(Qt.ItemDataRole.ToolTipRole) == f"Created {T0.astimezone():%Y-%m-%d %H:%M:%S %Z}"
     assert model.index(pos, Column.NAME).data(ROW_ROLE).template_id == "tpl_e5"
     tip = model.index(pos, Column.STATUS).data(Qt.ItemDataRole.ToolTipRole)
     assert "Credentials rejected by gcr.io" in tip
     assert "Credentials rejected" in model.index(pos, Column.STATUS).data(Qt.ItemDataRole.AccessibleTextRole)
     headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in Column]
-    assert headers == ["Name", "Image", "Registry", "Status", "Created", "Template ID"]
+    assert headers == ["Name", "Image", "Registry", "Status", "Size", "Created", "Template ID"]
+
+
+def test_size_column_reads_like_docker_images_sorts_by_bytes_and_appears_when_the_build_resolves(
+        qtmodeltester, store: TemplateStore) -> None:
+    store.merge([template("tpl_c3", "Charlie", "docker.io/library/python:3.11-slim", sizeBytes=48_213_504,
+                          created=T0 + timedelta(hours=2)),
+                 template("tpl_d4", "delta", "node:20-alpine", sizeBytes=999, created=T0 + timedelta(hours=3))],
+                complete=False)
+    model = TemplatesModel(store)
+    qtmodeltester.check(model)
+    size = model.index(model.position("tpl_c3"), Column.SIZE)
+    assert size.data() == "48.2 MB"
+    assert size.data(Qt.ItemDataRole.ToolTipRole).startswith("48,213,504 bytes")
+    assert size.data(Qt.ItemDataRole.TextAlignmentRole) & Qt.AlignmentFlag.AlignRight
+    assert model.index(model.position("tpl_d4"), Column.SIZE).data() == "999 B"
+    assert model.index(model.position("tpl_a1"), Column.SIZE).data() == ""  # still building: not known yet
+    # The build resolves the image: its Size cell is told, not only its badge.
+    changed: list[tuple[int, int, int]] = []
+    model.dataChanged.connect(lambda a, b, *_: changed.append((a.row(), a.column(), b.column())))
+    store.merge([template("tpl_a1", "alpha", "ghcr.io/team/zeta:1", status="ready", registry_type="private",
+                          created=T0 + timedelta(hours=4), sizeBytes=5_000_000)], complete=False)
+    pos = model.position("tpl_a1")
+    assert model.index(pos, Column.SIZE).data() == "5.0 MB"
+    assert any(row == pos and first <= Column.SIZE <= last for row, first, last in changed)
+
+    model.sort(Column.SIZE, Qt.SortOrder.DescendingOrder)
+    assert [model.row_at(r).template_id for r in range(3)] == ["tpl_c3", "tpl_a1", "tpl_d4"]
+    assert model.row_at(3).size_bytes is None  # unknown sizes last
+
+
+def test_created_says_how_long_ago_and_keeps_saying_it_as_minutes_pass(qtmodeltester) -> None:
+    now = datetime.now(UTC)
+    store = TemplateStore()
+    store.replace_all([template("tpl_new", "new", created=now - timedelta(seconds=20)),
+                       template("tpl_min", "minutes", created=now - timedelta(minutes=5, seconds=10)),
+                       template("tpl_hrs", "hours", created=now - timedelta(hours=3, minutes=1)),
+                       template("tpl_day", "yesterday", created=now - timedelta(hours=30)),
+                       template("tpl_wk", "week", created=now - timedelta(days=6, hours=1))])
+    model = TemplatesModel(store)
+    qtmodeltester.check(model)
+
+    def age(tid: str) -> str:
+        return str(model.index(model.position(tid), Column.CREATED).data())
+
+    assert [age(t) for t in ("tpl_new", "tpl_min", "tpl_hrs", "tpl_day", "tpl_wk")] == [
+        "just now", "5 min ago", "3 h ago", "yesterday", "6 days ago"]
+    told: list[tuple[int, int, int]] = []
+    model.dataChanged.connect(lambda a, b, *_: told.append((a.column(), b.column(), b.row() - a.row() + 1)))
+    model.tick(now + timedelta(minutes=2))
+    assert age("tpl_new") == "2 min ago" and age("tpl_min") == "7 min ago"
+    assert told == [(int(Column.CREATED), int(Column.CREATED), 5)]  # the one column, every row
+
+
+def test_relative_age_never_reads_negative_and_turns_into_a_date_after_a_month() -> None:
+    from in10nt_desktop.text_formats import relative_age
+
+    now = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    assert relative_age(now + timedelta(seconds=30), now) == "just now"  # a clock a little ahead
+    ahead = now + timedelta(hours=2)
+    assert relative_age(ahead, now) == ahead.astimezone().strftime("%Y-%m-%d")
+    assert relative_age(now - timedelta(days=29, hours=23), now) == "29 days ago"
+    assert relative_age(now - timedelta(days=31), now) == (now - timedelta(days=31)).astimezone().strftime("%Y-%m-%d")
 
 
 # -- live updates: only the changed rows, selection and scroll position kept ---------------------------
@@ -198,7 +261,7 @@ def test_status_change_emits_data_changed_for_that_row_only_and_keeps_selection(
 
 def test_one_tick_changing_two_rows_emits_one_range_per_changed_row(store: TemplateStore) -> None:
     model = TemplatesModel(store)  # newest first
-    changed: list[tuple[int, int]] = []
+    changed: list[tuple[int, int, int]] = []
     model.dataChanged.connect(lambda a, b, *_: changed.append((a.row(), b.row())))
     fresh = sample()
     fresh[1] = template("tpl_a1", "alpha", "ghcr.io/team/zeta:1", status="ready", registry_type="private",
@@ -292,6 +355,7 @@ EXPECTED_ASCENDING = {
     Column.IMAGE: ["tpl_c3", "tpl_e5", "tpl_a1", "tpl_d4", "tpl_b2"],
     Column.REGISTRY: ["tpl_c3", "tpl_d4", "tpl_e5", "tpl_a1", "tpl_b2"],  # dockerhub, gcr, private (stable)
     Column.STATUS: ["tpl_a1", "tpl_b2", "tpl_e5", "tpl_c3", "tpl_d4"],    # building, failed, ready; then name
+    Column.SIZE: ["tpl_a1", "tpl_b2", "tpl_c3", "tpl_d4", "tpl_e5"],     # none known yet: by ID
     Column.CREATED: ["tpl_e5", "tpl_b2", "tpl_c3", "tpl_d4", "tpl_a1"],
     Column.ID: ["tpl_a1", "tpl_b2", "tpl_c3", "tpl_d4", "tpl_e5"],
 }
