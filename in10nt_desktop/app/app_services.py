@@ -54,7 +54,20 @@ class AppServices(QObject):
         self.preflight = PreflightService(self.connection, vault, self)
         self.logins = RegistryLoginsService(vault, self.preflight, parent=self)
         self.drift = DriftService(self.connection, self.templates, self.preflight, vault, settings, parent=self)
-        self.connection.connected.connect(lambda _client: self.logins.load())
+        # Keychain and image-check discovery wait for the first list: neither is what a user opened the
+        # window to see, and both cost the GUI thread tens of ms (keyring's backends, pydantic).
+        self._logins_due = True
+        self.connection.connected.connect(self._on_connected)
+        self.live.list_shown.connect(self._on_list_shown)
+
+    def _on_connected(self, _client: object) -> None:
+        self._logins_due = True
+
+    def _on_list_shown(self) -> None:
+        self.preflight.discover()
+        if self._logins_due:
+            self._logins_due = False
+            self.logins.load()
 
     # -- connection ---------------------------------------------------------------------------
     def activate(self, profile: Profile, base_url_override: str | None = None, remember: bool = True) -> None:

@@ -35,6 +35,9 @@ PAINT_WAIT = 0.05  # seconds: a frame or two for the window to paint the list be
 class LiveUpdates(QObject):
     mode_changed = Signal(str)       # "events" | "polling" | "" (not yet known)
     event_applied = Signal(object)   # Event: for tests and the benchmark (event → repaint)
+    # The template list is on screen (or could not be loaded): what the first list must not wait
+    # for may start now (the other lists, the registry-login vault, the image-check discovery).
+    list_shown = Signal()
 
     def __init__(self, connection: Connection, templates: TemplatesService, saved: SavedTemplatesService,
                  instances: InstancesService, monitor: BuildMonitor, parent: QObject | None = None) -> None:
@@ -70,6 +73,7 @@ class LiveUpdates(QObject):
     async def _load_others(self) -> None:
         await self.templates.loader.idle()
         await asyncio.sleep(PAINT_WAIT)
+        self.list_shown.emit()
         self.saved.reload()
         self.instances.reload()
 

@@ -77,6 +77,9 @@ def outcome_text(image: str, result: RegistryCheck, login_user: str | None = Non
     return "The registry check failed without a reason."
 
 
+DISCOVERY = "access-check-discovery"
+
+
 class PreflightService(QObject):
     availability_changed = Signal(bool)   # the server has (True) or lacks (False) the image check
     checked = Signal(object)              # CheckOutcome
@@ -91,8 +94,13 @@ class PreflightService(QObject):
 
     # -- discovery ----------------------------------------------------------------------------------
     def _on_connected(self, _client: In10ntClient) -> None:
-        self.available = None
-        self._c.spawn(self._discover(), name="access-check-discovery")
+        self.available = None  # asked by ``discover`` once the list is on screen: the check's
+                               # SDK module brings pydantic (~50 ms), not worth delaying the list for
+
+    def discover(self) -> None:
+        """Ask the server whether it checks images (once per connection; again after a failed ask)."""
+        if self.available is None and self._c.online and not self._c.tasks.running(DISCOVERY):
+            self._c.spawn(self._discover(), name=DISCOVERY)
 
     async def _discover(self) -> None:
         try:
