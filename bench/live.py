@@ -58,9 +58,15 @@ async def services_on(data_dir: Path, counting: Counting, root: Path):  # type: 
     services = AppServices(QSettings(str(root / f"{data_dir.name}.ini"), QSettings.Format.IniFormat),
                            KeyStore(), LocalEngine(data_dir),
                            lambda url, key: In10ntClient(url, key, transport=transport))
-    services.activate(Profile(LOCAL_NAME, "local"), remember=False)
+    # Start-up is over once the other lists and the image-check discovery have answered too (they
+    # wait until the template list is on screen): what follows is what the window does on its own.
+    others: set[str] = set()
+    services.activate(Profile(LOCAL_NAME, "local"), remember=False)  # (clears both lists at once)
+    services.saved.loaded.connect(lambda *_: others.add("saved"))
+    services.instances.loaded.connect(lambda *_: others.add("instances"))
     deadline = time.monotonic() + 30
-    while not (services.connection.online and services.templates.store.loaded and services.live.mode):
+    while not (services.connection.online and services.templates.store.loaded and services.live.mode
+               and others == {"saved", "instances"} and services.preflight.available is not None):
         if time.monotonic() > deadline:
             raise RuntimeError(f"not online: {services.connection.state} {services.connection.sentence}")
         await asyncio.sleep(0.02)
