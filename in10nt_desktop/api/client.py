@@ -12,7 +12,7 @@ import httpx
 
 from in10nt_desktop.api import HOSTED_BASE_URL
 from in10nt_desktop.api.engine_control import EngineResource
-from in10nt_desktop.api.errors import In10ntError, NotFoundError
+from in10nt_desktop.api.errors import ConnectionFailedError, In10ntError, NotFoundError
 from in10nt_desktop.api.events import Event, event_stream, server_has_events
 from in10nt_desktop.api.http import HttpCore
 from in10nt_desktop.api.templates import TemplatesResource
@@ -65,6 +65,22 @@ class In10ntClient:
         """``IN10NT_BASE_URL`` (default: the hosted service) and ``IN10NT_API_KEY``."""
         base_url = os.environ.get("IN10NT_BASE_URL") or HOSTED_BASE_URL
         return cls(base_url, os.environ.get("IN10NT_API_KEY") or None, **kw)  # type: ignore[arg-type]
+
+    @classmethod
+    def for_local_engine(cls, data_dir: str | os.PathLike[str] | None = None, **kw: object) -> In10ntClient:
+        """The local engine running on this computer, found as the ``in10nt`` CLI finds it: its address
+        and token from ``engine.json`` in ``data_dir`` (default: ``IN10NT_DATA_DIR``, else the user's data
+        directory). ``ConnectionFailedError`` when no engine runs there."""
+        from pathlib import Path
+
+        from in10nt_desktop.engine.runtime_file import RUNTIME_FILE, default_data_dir, read_runtime
+
+        where = Path(data_dir) if data_dir is not None else default_data_dir()
+        info = read_runtime(where)
+        if info is None:
+            raise ConnectionFailedError(f"No local engine runs with data directory {where} (no live "
+                                        f"{RUNTIME_FILE} there); start one with `in10nt engine serve`.")
+        return cls(str(info["url"]), str(info["token"]), **kw)  # type: ignore[arg-type]
 
     @property
     def base_url(self) -> str:

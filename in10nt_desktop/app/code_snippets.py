@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
+from in10nt_desktop.api import HOSTED_BASE_URL
 from in10nt_desktop.app.drafts import SecretSource, TemplateDraft
 
 DEFAULT_PASSWORD_VAR = "REGISTRY_PASS"
@@ -36,42 +37,72 @@ def draft_for_code(template: Any) -> TemplateDraft:
     return draft
 
 
-def python_sdk(draft: TemplateDraft) -> str:
+@dataclass(frozen=True)
+class CodeTarget:
+    """Where the copied code sends its request, and what it asks for.
+
+    ``engine_file``: the app talks to the local engine, whose address and token change with each
+    start and live in this ``engine.json``: the code reads them from there (as the CLI does), where
+    code aimed at the hosted service reads ``IN10NT_BASE_URL`` / ``IN10NT_API_KEY``.
+    ``rebuild_of``: a template ID: the code rebuilds that template in place instead of creating one.
+    """
+
+    base_url: str = HOSTED_BASE_URL
+    engine_file: str | None = None
+    rebuild_of: str | None = None
+
+
+def python_sdk(draft: TemplateDraft, target: CodeTarget = CodeTarget()) -> str:
     lines = [f"# {SDK_INSTALL}   (the SDK alone: no Qt, no engine)", "",
              "import asyncio"]
     if draft.has_credentials:
         lines.append("import os")
+    if target.engine_file:
+        where = ["    # this computer's engine: its address and token from its engine.json, as the CLI finds them",
+                 "    async with In10ntClient.for_local_engine() as client:"]
+    else:
+        where = ["    async with In10ntClient.from_env() as client:  # IN10NT_BASE_URL, IN10NT_API_KEY"]
     lines += ["", "from in10nt_desktop.api import In10ntClient" + (", RegistryAuth" if draft.has_credentials else ""),
-              "", "", "async def main() -> None:",
-              "    async with In10ntClient.from_env() as client:",
-              "        template = await client.templates.create(",
-              f"            name={draft.name!r},",
-              f"            image={draft.image!r},",
-              f"            registry_type={draft.registry_type!r},"]
-    if draft.description:
-        lines.append(f"            description={draft.description!r},")
-    if draft.has_credentials:
-        lines.append(f"            registry_auth=RegistryAuth(username={draft.username!r}, "
-                     f"password=os.environ[{_password_var(draft)!r}]),")
-    lines += ["        )", "        await template.wait_until_ready(timeout=300, poll_interval=5)",
+              "", "", "async def main() -> None:", *where]
+    auth = (f"RegistryAuth(username={draft.username!r}, password=os.environ[{_password_var(draft)!r}])"
+            if draft.has_credentials else None)
+    if target.rebuild_of:
+        lines.append(f"        template = await client.templates.rebuild({target.rebuild_of!r}"
+                     + (f", {auth})" if auth else ")"))
+    else:
+        lines += ["        template = await client.templates.create(",
+                  f"            name={draft.name!r},",
+                  f"            image={draft.image!r},",
+                  f"            registry_type={draft.registry_type!r},"]
+        if draft.description:
+            lines.append(f"            description={draft.description!r},")
+        if auth:
+            lines.append(f"            registry_auth={auth},")
+        lines.append("        )")
+    lines += ["        await template.wait_until_ready(timeout=300, poll_interval=5)",
               "        print(template.template_id, template.status)", "", "", "asyncio.run(main())", ""]
     return "\n".join(lines)
 
 
-def cli(draft: TemplateDraft) -> str:
-    parts = ["in10nt", "templates", "create", "--name", draft.name, "--image", draft.image,
-             "--registry-type", draft.registry_type]
-    if draft.description:
-        parts += ["--description", draft.description]
+def cli(draft: TemplateDraft, target: CodeTarget = CodeTarget()) -> str:
+    if target.rebuild_of:
+        parts = ["in10nt", "templates", "rebuild", target.rebuild_of]
+    else:
+        parts = ["in10nt", "templates", "create", "--name", draft.name, "--image", draft.image,
+                 "--registry-type", draft.registry_type]
+        if draft.description:
+            parts += ["--description", draft.description]
     if draft.has_credentials:
         parts += ["--username", str(draft.username), "--password-env", _password_var(draft)]
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def curl(draft: TemplateDraft, base_url: str) -> str:
-    body: dict[str, object] = {"name": draft.name, "image": draft.image, "registryType": draft.registry_type}
-    if draft.description:
-        body["description"] = draft.description
+def curl(draft: TemplateDraft, target: CodeTarget = CodeTarget()) -> str:
+    body: dict[str, object] = {}
+    if not target.rebuild_of:
+        body = {"name": draft.name, "image": draft.image, "registryType": draft.registry_type}
+        if draft.description:
+            body["description"] = draft.description
     var = _password_var(draft)
     if draft.has_credentials:
         # A placeholder the shell expands: the JSON is built around it, never with the value.
@@ -79,7 +110,17 @@ def curl(draft: TemplateDraft, base_url: str) -> str:
     payload = json.dumps(body, indent=2).replace("'", "'\\''")  # the payload sits in single quotes
     if draft.has_credentials:
         payload = payload.replace(f'"__{var}__"', f'"\'"${var}"\'"')
-    return (f"curl -X POST {base_url.rstrip('/')}/container-templates \\\n"
+    path = f"/container-templates/{target.rebuild_of}/rebuild" if target.rebuild_of else "/container-templates"
+    head, url = "", target.base_url.rstrip("/")
+    if target.engine_file:
+        # The local engine's address and token change with each start: read from its engine.json when run
+        # (the token never enters the snippet itself).
+        read = "python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "
+        where = shlex.quote(target.engine_file)
+        head = (f'export IN10NT_BASE_URL="$({read}{where} url)"\n'
+                f'export IN10NT_API_KEY="$({read}{where} token)"\n')
+        url = "$IN10NT_BASE_URL"
+    return (f'{head}curl -X POST "{url}{path}" \\\n'
             f'  -H "Authorization: Bearer $IN10NT_API_KEY" \\\n'
             f'  -H "Content-Type: application/json" \\\n'
             f"  -d '{payload}'")

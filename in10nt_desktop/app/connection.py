@@ -95,6 +95,16 @@ class Connection(QObject):
     def base_url(self) -> str:
         return self.client.base_url if self.client is not None else ""
 
+    @property
+    def engine_file(self) -> str | None:
+        """The local engine's engine.json when connected to it (copied code reads its address and token
+        from there: both change with each start of the engine)."""
+        if not self.is_local:
+            return None
+        from in10nt_desktop.engine.runtime_file import RUNTIME_FILE
+
+        return str(self.engine.data_dir / RUNTIME_FILE)
+
     def _set(self, state: ConnState, sentence: str) -> None:
         if state is self.state and sentence == self.sentence:
             return

@@ -67,6 +67,7 @@ class DetailsPanel(QWidget):
         self.row: TemplateRow | None = None
         self._last_id: str | None = None  # the template shown before the current (empty) state
         self.base_url = ""
+        self.engine_file: str | None = None  # the local engine's engine.json, when the app talks to it
         self._values: dict[str, QLineEdit | QLabel] = {}
         self._build_ui()
         self.show_row(None)
@@ -181,9 +182,10 @@ class DetailsPanel(QWidget):
         for key in keys:
             self._add_field(labels.get(key, key), key, field_text(key, data[key]))
         draft = draft_for_code(row.data)
-        self.snippets["python"].setPlainText(code_snippets.python_sdk(draft))
-        self.snippets["cli"].setPlainText(code_snippets.cli(draft))
-        self.snippets["curl"].setPlainText(code_snippets.curl(draft, self.base_url or HOSTED_BASE_URL))
+        target = code_snippets.CodeTarget(self.base_url or HOSTED_BASE_URL, self.engine_file)
+        self.snippets["python"].setPlainText(code_snippets.python_sdk(draft, target))
+        self.snippets["cli"].setPlainText(code_snippets.cli(draft, target))
+        self.snippets["curl"].setPlainText(code_snippets.curl(draft, target))
 
     def _add_field(self, label: str, key: str, text: str) -> None:
         if key in ("error", "description"):  # sentences: wrap them instead of cutting them off

@@ -190,6 +190,7 @@ class MainWindow(QMainWindow):
                 self.message_bar.dismiss()
             self.statusBar().showMessage(text, 5000)
             self.templates_page.details.base_url = conn.base_url
+            self.templates_page.details.engine_file = conn.engine_file
             current = self.templates_page.current_row()  # follow the log through the new client
             self.services.logs.follow(current.template_id if current else None, force=True)
         self._update_actions()
@@ -306,7 +307,10 @@ class MainWindow(QMainWindow):
 
         s = self.services
         names = {row.name for row in s.templates.store.rows} - ({prefill.name} if prefill and rebuild_of else set())
-        self.wizard = wizard = CreateTemplateWizard(names, s.connection.base_url, prefill, self,
+        from in10nt_desktop.app.code_snippets import CodeTarget
+
+        target = CodeTarget(s.connection.base_url, s.connection.engine_file, rebuild_of)
+        self.wizard = wizard = CreateTemplateWizard(names, target, prefill, self,
                                                     preflight=s.preflight, logins=s.logins,
                                                     title="Rebuild with credentials" if rebuild_of else title)
         if rebuild_of is not None:

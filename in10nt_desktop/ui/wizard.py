@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QWidget,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from in10nt_desktop.api.validation import FieldError, check_registry_fit, parse_image
+from in10nt_desktop.app.code_snippets import CodeTarget
 from in10nt_desktop.app.drafts import SecretSource, TemplateDraft
 from in10nt_desktop.app.preflight_service import AccessCheck, CheckOutcome
 from in10nt_desktop.app.registry_vault import LoginSummary, RegistryLogin, login_host
@@ -41,7 +43,7 @@ class CreateTemplateWizard(QWizard):
     login_to_remember = Signal(str, str, object, str)  # host, username, SecretSource, image: "Remember" was ticked
     login_used = Signal(str, str)           # host, image: a remembered login went into a create
 
-    def __init__(self, existing_names: Collection[str], base_url: str, prefill: TemplateDraft | None = None,
+    def __init__(self, existing_names: Collection[str], target: CodeTarget | str, prefill: TemplateDraft | None = None,
                  parent: QWidget | None = None, *, preflight: PreflightView | None = None,
                  logins: LoginsView | None = None, title: str | None = None) -> None:
         super().__init__(parent)
@@ -50,8 +52,12 @@ class CreateTemplateWizard(QWizard):
         self.checks = AccessChecks(preflight, self)
         self.name_page = NamePage(existing_names)
         self.image_page = ImagePage()
+        if isinstance(target, str):  # a server's URL: code that creates there
+            target = CodeTarget(target)
         self.credentials_page = CredentialsPage()
-        self.review_page = ReviewPage(base_url)
+        if target.rebuild_of:
+            self.credentials_page.request = "rebuild"
+        self.review_page = ReviewPage(target)
         self.setPage(PageId.NAME, self.name_page)
         self.setPage(PageId.IMAGE, self.image_page)
         self.setPage(PageId.CREDENTIALS, self.credentials_page)
@@ -163,6 +169,12 @@ class CreateTemplateWizard(QWizard):
                 widget.setFocus(Qt.FocusReason.TabFocusReason)
                 return
             widget = widget.nextInFocusChain()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.credentials_page.request == "rebuild" and self.currentId() == PageId.CREDENTIALS:
+            # A rebuild opens on its credentials with the username filled in: the password is what is asked.
+            QTimer.singleShot(0, self, self.credentials_page.focus_secret)
 
     def initializePage(self, id: int) -> None:
         self.checks.cancel()  # an answer about the page left behind must not land on the next one

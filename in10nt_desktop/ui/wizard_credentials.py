@@ -5,7 +5,7 @@ The GCR panel, the one that reads a file, is in ``wizard_gcr.py``.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -126,7 +126,11 @@ class RememberedLoginBox(QWidget):
 class CredentialsPage(QWizardPage):
     """The fields follow the registry type chosen on the image page; a remembered login is offered first."""
 
-    remember_note = "Credentials are sent once, with the create request. The app does not keep them."
+    request = "create"  # "rebuild" when the wizard rebuilds a template: the notes name the request that carries them
+
+    @property
+    def remember_note(self) -> str:
+        return f"Credentials are sent once, with the {self.request} request. The app does not keep them."
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -216,10 +220,10 @@ class CredentialsPage(QWizardPage):
                                      and self._typed_username() is not None and self._typed_secret() is not None)
         if remembered:
             self._note.setText(self._remembered_problem or "The remembered login is read from the keychain and sent "
-                               "once, with the create request.")
+                               f"once, with the {self.request} request.")
         elif self.remember_wanted():
-            self._note.setText(f"Sent with the create request, and kept in the keychain for {self.host}: the next "
-                               "template from this registry needs no typing.")
+            self._note.setText(f"Sent with the {self.request} request, and kept in the keychain for {self.host}: "
+                               "the next template from this registry needs no typing.")
         else:
             self._note.setText(self._remembered_problem or self.remember_note)
         self.completeChanged.emit()
@@ -227,6 +231,14 @@ class CredentialsPage(QWizardPage):
     # -- values ----------------------------------------------------------------------------------------
     def panel(self) -> PairPanel | GcrPanel:
         return self.panels[self.registry_type]
+
+    def focus_secret(self) -> None:
+        """Put the cursor where the password (or key) goes: what a rebuild asks for."""
+        panel = self.panel()
+        if isinstance(panel, PairPanel) and panel.username():
+            panel.secret_field.setFocus(Qt.FocusReason.OtherFocusReason)  # its proxy: the visible input
+        else:
+            panel.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _typed_username(self) -> str | None:
         panel = self.panel()

@@ -37,7 +37,7 @@ from in10nt_desktop.api.validation import (
     registry_type_for,
 )
 from in10nt_desktop.app import code_snippets
-from in10nt_desktop.app.code_snippets import DEFAULT_PASSWORD_VAR
+from in10nt_desktop.app.code_snippets import DEFAULT_PASSWORD_VAR, CodeTarget
 from in10nt_desktop.app.drafts import TemplateDraft
 from in10nt_desktop.ui.access_check import AccessRow
 from in10nt_desktop.ui.secret_field import FieldMessage, MessageKind
@@ -360,9 +360,9 @@ class ReviewPage(QWizardPage):
 
     SNIPPETS: tuple[tuple[str, str], ...] = (("python", "Python"), ("cli", "CLI"), ("curl", "curl"))
 
-    def __init__(self, base_url: str, parent: QWidget | None = None) -> None:
+    def __init__(self, target: CodeTarget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._base_url = base_url
+        self._target = target
         self.summary: dict[str, QLabel] = {}
         self._summary_form = QFormLayout()
         self.tabs = QTabWidget()
@@ -376,8 +376,13 @@ class ReviewPage(QWizardPage):
         self._build_ui()
 
     def _build_ui(self) -> None:
-        self.setTitle("Review and create")
-        self.setSubTitle("Nothing is created until you press Create. The build starts right away.")
+        if self._target.rebuild_of:
+            self.setTitle("Review and rebuild")
+            self.setSubTitle("Nothing is sent until you press Rebuild. The same template builds again, and its "
+                             "earlier builds stay in its history.")
+        else:
+            self.setTitle("Review and create")
+            self.setSubTitle("Nothing is created until you press Create. The build starts right away.")
         for key in ("name", "description", "image", "registry", "username", "secret"):
             label = QLabel()
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -445,9 +450,9 @@ class ReviewPage(QWizardPage):
         if isinstance(label, QLabel):
             label.setText(f"{secret_label}:")
         self._summary_form.setRowVisible(self.summary["username"], draft.has_credentials)
-        self.code_views["python"].setPlainText(code_snippets.python_sdk(draft))
-        self.code_views["cli"].setPlainText(code_snippets.cli(draft))
-        self.code_views["curl"].setPlainText(code_snippets.curl(draft, self._base_url))
+        self.code_views["python"].setPlainText(code_snippets.python_sdk(draft, self._target))
+        self.code_views["cli"].setPlainText(code_snippets.cli(draft, self._target))
+        self.code_views["curl"].setPlainText(code_snippets.curl(draft, self._target))
         for label in self.copied_labels.values():
             label.clear()
         if draft.has_credentials and draft.secret is not None and draft.secret.kind == "typed":

@@ -66,6 +66,8 @@ class FakeConnection(QObject):
     def base_url(self) -> str:
         return "http://127.0.0.1:9"
 
+    engine_file: str | None = None  # a hosted-like server unless a test says otherwise
+
     def go(self, state: ConnState, sentence: str = "") -> None:
         self._state, self.sentence = state, sentence or state.value
         self.state_changed.emit(state.value, self.sentence)

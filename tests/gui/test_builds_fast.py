@@ -67,11 +67,23 @@ async def test_a_private_build_asks_only_for_the_credentials_prefilled(window) -
     assert panel.username_edit.text() == "ci-bot"
     secrets = [e for e in wizard.findChildren(QLineEdit) if e.echoMode() == QLineEdit.EchoMode.Password]
     assert all(e.text() == "" for e in secrets)  # the engine never kept a password: asked again
+    # The username is there already: the typing starts where something is missing.
+    await wait_until(lambda: isinstance(wizard.focusWidget(), QLineEdit), 5)
+    focused = wizard.focusWidget()  # the wizard's own focus (offscreen, its window need not be active)
+    assert focused is not panel.username_edit and isinstance(focused, QLineEdit) and not focused.text()
+    assert "rebuild request" in wizard.credentials_page.remember_note
     panel.secret_field.set_use_env(False)
     for edit in secrets:
         if edit.isVisible():
             edit.setText("new-token")
     wizard.next()
+    review = wizard.review_page
+    assert review.title() == "Review and rebuild" and "Rebuild" in review.subTitle()
+    # Its code rebuilds the same template: running it must not make a second row.
+    assert review.code_views["cli"].toPlainText() == \
+        f"in10nt templates rebuild {private.template_id} --username ci-bot --password-env REGISTRY_PASS"
+    assert f"client.templates.rebuild({private.template_id!r}" in review.code_views["python"].toPlainText()
+    assert f"/container-templates/{private.template_id}/rebuild" in review.code_views["curl"].toPlainText()
     wizard.accept()
     await wait_until(lambda: services.templates.rebuilds, 5, "the rebuild was never asked for")
     (tid, draft), = services.templates.rebuilds

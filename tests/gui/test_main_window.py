@@ -541,3 +541,38 @@ async def test_a_private_templates_copied_cli_command_works_with_the_variable_se
         copied = http.get(f"/container-templates/{out.stdout.strip()}").json()
         assert copied["status"] == "ready" and copied["digest"] == ready["digest"]
         http.delete(f"/container-templates/{copied['templateId']}")
+
+
+async def test_the_copied_python_and_curl_of_a_local_template_reach_this_engine(engine: EngineProc, seeded: dict,
+                                                                               tmp_path: Path) -> None:
+    """The engine's address and token change with each start: the copied code reads them from its
+    engine.json, where code for the hosted service would read IN10NT_BASE_URL (and reach the internet)."""
+    import os
+    import subprocess
+    import sys
+
+    ready = seeded["ready"]  # private, built with testuser's credentials
+    async with opened(engine, tmp_path) as window:
+        select(window, ready["templateId"])
+        snippets = window.templates_page.details.snippets
+        python, curl = snippets["python"].toPlainText(), snippets["curl"].toPlainText()
+    assert "In10ntClient.for_local_engine()" in python and engine.token not in python + curl
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IN10NT_")}
+    env.update(REGISTRY_PASS="testpass", IN10NT_DATA_DIR=str(engine.data_dir))
+    made = []
+    for kind, code in (("python", python), ("curl", curl)):
+        name = f"{kind}-{SUFFIX}"
+        code = code.replace(repr(ready["name"]) if kind == "python" else f'"{ready["name"]}"',
+                            repr(name) if kind == "python" else f'"{name}"')
+        command = [sys.executable, "-c", code] if kind == "python" else ["bash", "-c", code]
+        out = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, env=env, timeout=120)
+        assert out.returncode == 0, (kind, out.stdout, out.stderr)
+        made.append(name)
+    with engine.http() as http:
+        rows = {t["name"]: t for t in http.get("/container-templates").json() if t["name"] in made}
+    assert set(rows) == set(made)
+    for row in rows.values():
+        done = await asyncio.to_thread(wait_status, engine, row["templateId"], {"ready", "failed"})
+        assert done["status"] == "ready" and done["digest"] == ready["digest"], done
+        with engine.http() as http:
+            http.delete(f"/container-templates/{row['templateId']}")

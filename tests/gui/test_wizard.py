@@ -483,7 +483,7 @@ def test_review_hides_secrets_and_shows_the_snippets(wizard: CreateTemplateWizar
     draft = wizard.draft()
     assert review.code_views["python"].toPlainText() == code_snippets.python_sdk(draft)
     assert review.code_views["cli"].toPlainText() == code_snippets.cli(draft)
-    assert review.code_views["curl"].toPlainText() == code_snippets.curl(draft, BASE_URL)
+    assert review.code_views["curl"].toPlainText() == code_snippets.curl(draft, code_snippets.CodeTarget(BASE_URL))
     assert BASE_URL in review.code_views["curl"].toPlainText()
     assert "$REGISTRY_PASS" in review.code_note.text()
     review.copy_buttons["cli"].click()
