@@ -15,12 +15,14 @@ import docker.errors
 import requests.exceptions
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.convertors import Convertor, register_url_convertor
 
 from in10nt_desktop.api.validation import FieldError, check_idempotency_key
 from in10nt_desktop.engine.instance_rows import InstanceError
 from in10nt_desktop.engine.instances import InstanceRuntime
 from in10nt_desktop.engine.limits import BadBody, decode_json_body
+from in10nt_desktop.engine.task_stream import PING, TASK_STREAM_NOTE, task_events, wants_stream
 
 T = TypeVar("T")
 
@@ -41,6 +43,10 @@ register_url_convertor("instance_id", _InstanceId())
 
 _TASK_NOTE = ("Locally a task is a shell command, run with `sh -c` inside the instance's container (the image "
               "needs /bin/sh); the hosted In10nt service runs an agent on the task instead.")
+
+
+def _ping() -> ServerSentEvent:
+    return ServerSentEvent(comment="ping", sep="\n")
 
 
 def _json(payload: Any, status: int = 200) -> Response:
@@ -65,23 +71,39 @@ def _key(request: Request) -> str | None:
         raise InstanceError(422, "invalid", exc.message, exc.field) from None
 
 
+def as_instance_error(exc: BaseException) -> InstanceError | None:
+    """The container engine's own failures, as sentences (None: not one of them)."""
+    if isinstance(exc, InstanceError):
+        return exc
+    if isinstance(exc, docker.errors.ImageNotFound):
+        why = str(exc.explanation or exc)[:200]
+        return InstanceError(409, "image_missing", "The image disappeared from the container engine while the "
+                                                   f"engine was using it ({why}).")
+    if isinstance(exc, docker.errors.NotFound):
+        return InstanceError(404, "gone", "The instance's container disappeared while the engine was using it "
+                                          f"({str(exc.explanation or exc)[:200]}).")
+    if isinstance(exc, docker.errors.APIError):
+        return InstanceError(500, "container_engine_error",
+                             f"The container engine refused: {str(exc.explanation or exc)[:300]}")
+    if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
+        return InstanceError(503, "no_container_engine", "The container engine stopped answering; check that "
+                                                         "Docker or Podman still runs.")
+    return None
+
+
+def _stream_error(exc: BaseException) -> InstanceError:
+    """A failure after a streamed task started, for its ``error`` event (anything unforeseen is a 500)."""
+    return as_instance_error(exc) or InstanceError(500, "internal_error", "The engine failed while running the "
+                                                                          f"task ({type(exc).__name__}).")
+
+
 async def _guard(work: Awaitable[T]) -> T:
-    """The container engine's own failures, as sentences."""
     try:
         return await work
-    except docker.errors.ImageNotFound as exc:
-        why = str(exc.explanation or exc)[:200]
-        raise InstanceError(409, "image_missing", "The image disappeared from the container engine while the "
-                                                  f"engine was using it ({why}).") from None
-    except docker.errors.NotFound as exc:
-        raise InstanceError(404, "gone", "The instance's container disappeared while the engine was using it "
-                                         f"({str(exc.explanation or exc)[:200]}).") from None
-    except docker.errors.APIError as exc:
-        raise InstanceError(500, "container_engine_error",
-                            f"The container engine refused: {str(exc.explanation or exc)[:300]}") from None
-    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
-        raise InstanceError(503, "no_container_engine", "The container engine stopped answering; check that "
-                                                        "Docker or Podman still runs.") from None
+    except (docker.errors.APIError, requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        mapped = as_instance_error(exc)
+        assert mapped is not None
+        raise mapped from None
 
 
 def instance_router(runtime: Callable[[], InstanceRuntime]) -> APIRouter:
@@ -119,10 +141,15 @@ def instance_router(runtime: Callable[[], InstanceRuntime]) -> APIRouter:
                  summary="Run a task: a shell command (sh -c) in the instance",
                  description=_TASK_NOTE + " Answers `{exitCode, output, startedAt, finishedAt, timedOut, "
                              "outputTruncated, outputBytes}` once the task ends. Output keeps its last 1 MB and "
-                             "says when it was cut; a timeout kills the task and says so.")
+                             "says when it was cut; a timeout kills the task and says so. " + TASK_STREAM_NOTE)
     async def run(instance_id: str, request: Request) -> Response:
         body = await _read(request)
-        return _json(await _guard(runtime().run(instance_id, body)))
+        if not wants_stream(request.headers.get("accept")):
+            return _json(await _guard(runtime().run(instance_id, body)))
+        # Errors until the task runs (404, 409, 422, 429 …) are answered as JSON with their status.
+        tap, work = await _guard(runtime().run_streamed(instance_id, body))
+        return EventSourceResponse(task_events(tap, work, _stream_error), ping=PING, sep="\n",
+                                   ping_message_factory=_ping)
 
     @router.post("/instances/{instance_id:instance_id}/snapshot", status_code=201,
                  summary="Commit the instance to a saved template",

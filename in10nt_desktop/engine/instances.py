@@ -52,7 +52,14 @@ from in10nt_desktop.engine.instance_rows import (
 )
 from in10nt_desktop.engine.mirrors import endpoint_for
 from in10nt_desktop.engine.store import Store, new_id, now_iso
-from in10nt_desktop.engine.task_runs import DEFAULT_MAX_TASKS, DEFAULT_TIMEOUT, MAX_TIMEOUT, TaskSlots, run_task
+from in10nt_desktop.engine.task_runs import (
+    DEFAULT_MAX_TASKS,
+    DEFAULT_TIMEOUT,
+    MAX_TIMEOUT,
+    OutputTap,
+    TaskSlots,
+    run_task,
+)
 
 log = logging.getLogger(__name__)
 
@@ -324,6 +331,31 @@ class InstanceRuntime:
         self._publish(INSTANCE_DELETED, {"instanceId": iid})
 
     async def run(self, iid: str, body: dict[str, Any]) -> dict[str, Any]:
+        work = await self._start_run(iid, body, None)
+        return await asyncio.shield(work)  # a hung-up client does not kill the task; the timeout does
+
+    async def run_streamed(self, iid: str, body: dict[str, Any]) -> tuple[OutputTap, asyncio.Task[dict[str, Any]]]:
+        """Start a task and answer once it runs: a tap on its output and its run (engine/task_stream.py).
+
+        What keeps it from starting (busy, the container gone) is raised here, so it is an error answer.
+        """
+        started: asyncio.Future[OutputTap] = asyncio.get_running_loop().create_future()
+
+        def on_start(output: Any) -> None:
+            if not started.done():
+                started.set_result(output.tap())
+
+        work = await self._start_run(iid, body, on_start)
+        await asyncio.wait((started, work), return_when=asyncio.FIRST_COMPLETED)  # neither is cancelled
+        if started.done():
+            return started.result(), work
+        work.result()  # raises why it could not start
+        raise RuntimeError("a task ended without starting and without an error")
+
+    async def _start_run(self, iid: str, body: dict[str, Any],
+                         on_start: Callable[[Any], None] | None) -> asyncio.Task[dict[str, Any]]:
+        """Check the request, start the instance if it was stopped, and run the task as a task the runtime owns
+        (so a client that leaves stops nothing, and shutdown stops it)."""
         task = checked_task(body.get("task"))
         timeout = body.get("timeout", DEFAULT_TIMEOUT)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_TIMEOUT:
@@ -337,13 +369,16 @@ class InstanceRuntime:
         if current["status"] == "stopped":  # e.g. after a reboot: its files are intact, start it again
             await self._engine.call(client.api.start, attrs["Id"])
             current = await self._announce_if_changed(client, attrs["Id"], current)
-        work = asyncio.get_running_loop().create_task(
-            run_task(self._engine, self._task_slots, attrs["Id"], task, float(timeout)), name=f"run {iid}")
+
+        async def run_and_announce() -> dict[str, Any]:
+            result = await run_task(self._engine, self._task_slots, attrs["Id"], task, float(timeout), on_start)
+            with contextlib.suppress(docker.errors.NotFound):  # removed meanwhile: a delete announces itself
+                await self._announce_if_changed(client, attrs["Id"], current)  # a task may stop its own container
+            return result
+
+        work = asyncio.get_running_loop().create_task(run_and_announce(), name=f"run {iid}")
         self._own(work)
-        result = await asyncio.shield(work)  # a hung-up client does not kill the task; the timeout does
-        with contextlib.suppress(docker.errors.NotFound):  # removed meanwhile: a delete announces itself
-            await self._announce_if_changed(client, attrs["Id"], current)  # a task may stop its own container
-        return result
+        return work
 
     async def _announce_if_changed(self, client: Any, container_id: str, before: dict[str, Any]) -> dict[str, Any]:
         now = from_inspect(await self._engine.call(client.api.inspect_container, container_id))

@@ -285,6 +285,12 @@ OPTIONAL_BODIES = frozenset({("post", "/container-templates/{template_id}/drift"
                              ("post", "/container-templates/{template_id}/rebuild")})
 # Answers that are not JSON: the event stream (engine/event_routes.py describes its events).
 MEDIA_TYPES = {("get", "/events"): "text/event-stream"}
+# Answers that are also a stream when the request's Accept asks for one (engine/task_stream.py).
+ALSO_STREAMED = {("post", "/instances/{instance_id}/run"): {
+    "schema": {"type": "string"},
+    "example": 'event: output\ndata: {"text":"1\\n"}\n\nevent: output\ndata: {"text":"2\\n3\\n"}\n\n'
+               'event: result\ndata: {"exitCode":0,"output":"1\\n2\\n3\\n","startedAt":"2026-01-01T00:00:00Z",'
+               '"finishedAt":"2026-01-01T00:00:01Z","timedOut":false,"outputTruncated":false,"outputBytes":6}\n\n'}}
 _EVERY_OPERATION = (401, 403, 503)  # the guard, and the HTTP server's connection limit
 
 
@@ -307,6 +313,8 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
                 operation["requestBody"] = {"required": (method, path) not in OPTIONAL_BODIES,
                                             "content": {"application/json": {"schema": BODIES[body]}}}
             responses = {str(status): _ok(schema, media_type)}
+            if (method, path) in ALSO_STREAMED:
+                responses[str(status)]["content"]["text/event-stream"] = ALSO_STREAMED[(method, path)]
             for code in sorted({*errors, *_EVERY_OPERATION}):
                 responses[str(code)] = _error(code)
             operation["responses"] = responses

@@ -4,7 +4,8 @@ Locally a task is a shell command; the hosted service runs an agent instead. The
 no call that stops an exec, so the task runs under a tiny wrapper that first prints its PID and
 then ``exec``s the task. runc starts every exec as a session and process-group leader, so on a
 timeout a second exec kills the whole group (``kill -s KILL -PID``), background children included.
-Only the tail of the output is kept: the end of a log is where a failure explains itself.
+Only the tail of the output is kept: the end of a log is where a failure explains itself. A client
+that asked for a stream reads the output as it arrives through a tap (``OutputTap``, engine/task_stream.py).
 
 A running task's output is read by a thread of the task pool (``TaskSlots``): at most
 ``--max-tasks`` tasks run at once, as many more wait up to ``QUEUE_WAIT`` for a slot, and beyond
@@ -19,6 +20,7 @@ import asyncio
 import contextlib
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -94,6 +96,60 @@ class TaskSlots:
 
 
 
+class OutputTap:
+    """One reader's view of a running task's output (an event stream, engine/task_stream.py): the bytes
+    that arrived since it last took them, at most ``limit`` of them (the newest), and how many were dropped.
+
+    Filled by the output thread under the output's lock; ``wake`` is called (from that thread, so it must
+    be thread-safe) once per batch: when the first bytes arrive after a ``take``, not for every chunk.
+    """
+
+    def __init__(self, output: _Output, lock: threading.Lock, limit: int) -> None:
+        self._output, self._lock, self._limit = output, lock, limit
+        self.wake: Callable[[], None] = lambda: None  # set by the reader before its first take
+        self._pending = bytearray()
+        self._dropped = 0
+        self._told = False
+        self._closed = False
+
+    @property
+    def notes(self) -> str:
+        """The engine's closing lines (timeout …), known once the task ended."""
+        return self._output.notes
+
+    def close(self) -> None:
+        """Read no more (the stream ended or its client left): the task's output no longer collects here."""
+        with self._lock:
+            self._closed = True
+            self._pending.clear()
+
+    def _add(self, data: bytes) -> None:  # the output's lock is held
+        if self._closed:
+            return
+        self._pending += data
+        # Trimmed when twice the limit, so a chatty task costs one move per megabyte, not one per chunk.
+        if len(self._pending) > 2 * self._limit:
+            excess = len(self._pending) - self._limit
+            del self._pending[:excess]
+            self._dropped += excess
+        if not self._told:
+            self._told = True
+            self.wake()
+
+    def take(self, most: int) -> tuple[bytes, int]:
+        """Up to ``most`` bytes, oldest first, and how many bytes before them were dropped unread."""
+        with self._lock:
+            if len(self._pending) > self._limit:
+                excess = len(self._pending) - self._limit
+                del self._pending[:excess]
+                self._dropped += excess
+            data = bytes(self._pending[:most])
+            del self._pending[:most]
+            dropped, self._dropped = self._dropped, 0
+            self._told = False
+        return data, dropped
+
+
 class _Output:
     """The streamed output: the wrapper's PID line first (not output), then at most ``limit`` bytes of tail.
 
@@ -106,9 +162,18 @@ class _Output:
         self._size = 0
         self._header = b""
         self._lock = threading.Lock()
+        self._taps: list[OutputTap] = []
         self.total = 0
         self.pid: int | None = None
         self.pid_known = threading.Event()
+        self.notes = ""  # the engine's closing lines (timeout, held output): a stream sends them last
+
+    def tap(self) -> OutputTap:
+        """A reader of the output from now on (``run_task``'s ``on_start`` taps it before any arrived)."""
+        tap = OutputTap(self, self._lock, self._limit)
+        with self._lock:
+            self._taps.append(tap)
+        return tap
 
     def feed(self, stdout: bytes | None, stderr: bytes | None) -> None:
         if stdout:
@@ -137,6 +202,8 @@ class _Output:
         if not data:
             return
         with self._lock:
+            for tap in self._taps:
+                tap._add(data)
             self.total += len(data)
             self._chunks.append(data)
             self._size += len(data)
@@ -193,8 +260,12 @@ async def _stop(engine: ContainerEngine, client: Any, container_id: str, output:
 
 
 async def run_task(engine: ContainerEngine, slots: TaskSlots, container_id: str, task: str,
-                   timeout: float) -> dict[str, Any]:
-    """Run ``task`` in the container; the answer of ``POST /instances/{id}/run``."""
+                   timeout: float, on_start: Callable[[_Output], None] | None = None) -> dict[str, Any]:
+    """Run ``task`` in the container; the answer of ``POST /instances/{id}/run``.
+
+    ``on_start`` is called once the task has a slot and its exec exists, before any output is read:
+    what fails before that (busy, the container gone) is an error answer, what comes after is the task's.
+    """
     client = await engine.connect()
     await slots.acquire()
     conn = engine.task_stream(client, timeout + 60)
@@ -206,6 +277,8 @@ async def run_task(engine: ContainerEngine, slots: TaskSlots, container_id: str,
                                  ["sh", "-c", _WRAPPER, "in10nt-task", task], stdout=True, stderr=True)
         exec_id = made["Id"]
         started = now_iso()
+        if on_start is not None:
+            on_start(output)
         stream = asyncio.get_running_loop().run_in_executor(slots.pool, _pump, conn.api, exec_id, output)
         try:
             await asyncio.wait_for(asyncio.shield(stream), timeout)
@@ -224,11 +297,15 @@ async def run_task(engine: ContainerEngine, slots: TaskSlots, container_id: str,
     if dropped:
         text = (f"[in10nt: output cut: the first {dropped:,} bytes were dropped; the last "
                 f"{output.total - dropped:,} bytes follow]\n") + text
+    notes = ""
     if timed_out:
-        text += ("\n" if text and not text.endswith("\n") else "") + \
-            f"[in10nt: the task was stopped after {timeout:g} s (timeout)]\n"
+        notes += f"[in10nt: the task was stopped after {timeout:g} s (timeout)]\n"
     if stuck:
-        text += "[in10nt: processes the task left in the background still hold its output; they keep running]\n"
+        notes += "[in10nt: processes the task left in the background still hold its output; they keep running]\n"
+    if notes and text and not text.endswith("\n"):
+        notes = "\n" + notes
+    output.notes = notes
+    text += notes
     exit_code = None if info.get("Running") else info.get("ExitCode")
     return {"exitCode": exit_code, "output": text, "startedAt": started, "finishedAt": finished,
             "timedOut": timed_out, "outputTruncated": dropped > 0, "outputBytes": output.total}

@@ -103,6 +103,11 @@ async def test_a_full_task_queue_is_a_429_with_a_sentence_and_queued_tasks_run_l
                 "The engine already runs 1 task and 1 more waits for a slot (its limits, --max-tasks); "
                 "try again when one ends.")
             assert int(refused.headers["Retry-After"]) >= 1
+            # Asked as a stream, the refusal is the same JSON answer: the task never started.
+            refused = await http.post(f"/instances/{instance}/run", json={"task": "echo refused"},
+                                      headers={"Accept": "text/event-stream"})
+            assert (refused.status_code, refused.headers["content-type"]) == (429, "application/json")
+            assert refused.json()["error"]["code"] == "tasks_busy" and "Retry-After" in refused.headers
             first, second = await asyncio.gather(running, queued)
             assert first.status_code == 200 and first.json()["timedOut"] is True
             assert second.status_code == 200 and second.json()["output"] == "queued\n"

@@ -1,0 +1,174 @@
+"""A task's output as it is printed (``POST /instances/{id}/run`` with ``Accept: text/event-stream``), on the
+real engine and Podman: the wire, against the plain answer.
+
+Waits are on what the client sees (an event, a line, a file in the container), each with a deadline;
+a task that must still run when the test looks blocks on a file the test writes (``/tmp/go-…``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from httpx_sse import EventSource
+from stack.engine_proc import EngineProc, start_engine, wait_status
+from stack.images import StackImages
+from stack.podman import Podman
+
+STREAM = {"Accept": "text/event-stream"}
+DEADLINE = 60.0
+
+
+@pytest.fixture(scope="module")
+def stream_engine(stack_dir: Path, hub_mirrors: dict[str, str], images: StackImages,
+                  podman: Podman) -> Iterator[EngineProc]:
+    proc = start_engine(stack_dir / "engine-task-streams", mirrors=hub_mirrors, docker_host=podman.docker_host,
+                        extra=["--instance-network", "none"])
+    yield proc
+    proc.stop()
+
+
+def _instance(engine: EngineProc, image: str, name: str) -> str:
+    with engine.http() as http:
+        r = http.post("/container-templates", json={"name": name, "image": image, "registryType": "private"})
+        assert r.status_code == 201, r.text
+        assert wait_status(engine, r.json()["templateId"], {"ready", "failed"})["status"] == "ready"
+        r = http.post("/instances", json={"name": name, "containerTemplateId": r.json()["templateId"]}, timeout=120)
+        assert r.status_code == 201, r.text
+        return str(r.json()["instanceId"])
+
+
+@pytest.fixture(scope="module")
+def instance(stream_engine: EngineProc, images: StackImages) -> str:
+    return _instance(stream_engine, images.open_busybox.ref, "streams")
+
+
+def _client(engine: EngineProc) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=engine.url, headers={"Authorization": f"Bearer {engine.token}"},
+                             timeout=httpx.Timeout(DEADLINE))
+
+
+async def _events(response: httpx.Response) -> AsyncIterator[tuple[str, dict[str, object]]]:
+    async for sse in EventSource(response).aiter_sse():
+        yield sse.event, json.loads(sse.data)
+
+
+def _run(engine: EngineProc, iid: str, task: str) -> dict[str, object]:
+    with engine.http() as http:
+        r = http.post(f"/instances/{iid}/run", json={"task": task})
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+
+def _wait_output(engine: EngineProc, iid: str, task: str, want: str) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        if _run(engine, iid, task)["output"] == want:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{task!r} never printed {want!r}")
+
+
+@pytest.mark.asyncio
+async def test_output_arrives_in_pieces_before_the_result_which_is_the_plain_answer(
+        stream_engine: EngineProc, instance: str) -> None:
+    task = "for i in 1 2 3; do echo $i; sleep 0.5; done"
+    async with _client(stream_engine) as http, \
+            http.stream("POST", f"/instances/{instance}/run", json={"task": task}, headers=STREAM) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = [event async for event in _events(response)]
+    kinds = [kind for kind, _data in events]
+    assert kinds[-1] == "result" and set(kinds[:-1]) == {"output"}
+    assert len(kinds) - 1 >= 2, events  # printed half a second apart: not one piece at the end
+    pieces = "".join(str(data["text"]) for kind, data in events if kind == "output")
+    result = events[-1][1]
+    assert pieces == result["output"] == "1\n2\n3\n"
+    assert (result["exitCode"], result["timedOut"], result["outputTruncated"], result["outputBytes"]) == (
+        0, False, False, 6)
+
+    plain = _run(stream_engine, instance, task)  # without the header: exactly the answer it always was
+    assert set(plain) == set(result) == {"exitCode", "output", "startedAt", "finishedAt", "timedOut",
+                                         "outputTruncated", "outputBytes"}
+    assert plain["output"] == "1\n2\n3\n" and plain["exitCode"] == 0
+
+
+@pytest.mark.asyncio
+async def test_a_character_split_across_writes_arrives_whole(stream_engine: EngineProc, instance: str) -> None:
+    # "é" is c3 a9: its two bytes are written half a second apart, so they arrive in two reads.
+    task = r"printf 'caf\303'; sleep 0.5; printf '\251 ok\n'; exit 3"
+    async with _client(stream_engine) as http, \
+            http.stream("POST", f"/instances/{instance}/run", json={"task": task}, headers=STREAM) as response:
+        events = [event async for event in _events(response)]
+    assert "".join(str(d["text"]) for k, d in events if k == "output") == "café ok\n"
+    assert events[-1][0] == "result" and events[-1][1]["exitCode"] == 3
+
+
+@pytest.mark.asyncio
+async def test_a_timeout_ends_the_stream_with_its_note_then_the_result(stream_engine: EngineProc,
+                                                                       instance: str) -> None:
+    async with _client(stream_engine) as http, \
+            http.stream("POST", f"/instances/{instance}/run", json={"task": "echo begun; sleep 600", "timeout": 1},
+                        headers=STREAM) as response:
+        events = [event async for event in _events(response)]
+    outputs = [str(d["text"]) for k, d in events if k == "output"]
+    assert "".join(outputs) == "begun\n[in10nt: the task was stopped after 1 s (timeout)]\n"
+    assert events[-1][0] == "result" and events[-1][1]["timedOut"] is True
+    assert events[-1][1]["output"] == "".join(outputs)
+
+
+@pytest.mark.asyncio
+async def test_a_client_that_leaves_the_stream_does_not_stop_the_task(stream_engine: EngineProc, instance: str,
+                                                                      podman: Podman) -> None:
+    task = "echo waiting; while [ ! -e /tmp/go-leave ]; do sleep 0.1; done; echo finished > /tmp/after-leave"
+    async with _client(stream_engine) as http:
+        async with http.stream("POST", f"/instances/{instance}/run", json={"task": task},
+                               headers=STREAM) as response:
+            async for kind, data in _events(response):
+                assert (kind, data) == ("output", {"text": "waiting\n"})
+                break
+        # The connection is closed; the engine hears of it on the same loop that answers this round trip.
+        assert (await http.get(f"/instances/{instance}")).status_code == 200
+    ps = podman.cli("exec", f"in10nt-{instance}", "busybox", "ps").stdout
+    assert "/tmp/go-leave" in ps, ps  # still waiting for its file, not killed with the connection
+    _run(stream_engine, instance, "touch /tmp/go-leave")
+    _wait_output(stream_engine, instance, "cat /tmp/after-leave 2>/dev/null", "finished\n")
+
+
+@pytest.mark.asyncio
+async def test_errors_before_the_task_runs_are_json_answers(stream_engine: EngineProc, instance: str) -> None:
+    async with _client(stream_engine) as http:
+        missing = await http.post("/instances/inst_0123456789abcdef/run", json={"task": "true"}, headers=STREAM)
+        empty = await http.post(f"/instances/{instance}/run", json={"task": " "}, headers=STREAM)
+        timeout = await http.post(f"/instances/{instance}/run", json={"task": "true", "timeout": 0}, headers=STREAM)
+    for answer, status in ((missing, 404), (empty, 422), (timeout, 422)):
+        assert answer.status_code == status, answer.text
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.json()["error"]["message"]
+    assert timeout.json()["error"]["field"] == "timeout"
+
+
+@pytest.mark.asyncio
+async def test_engine_shutdown_stops_a_streamed_task(stack_dir: Path, hub_mirrors: dict[str, str],
+                                                     images: StackImages, podman: Podman) -> None:
+    engine = start_engine(stack_dir / "engine-stream-shutdown", mirrors=hub_mirrors, docker_host=podman.docker_host,
+                          extra=["--instance-network", "none"])
+    try:
+        iid = _instance(engine, images.open_busybox.ref, "stream-shutdown")
+        async with _client(engine) as http, \
+                http.stream("POST", f"/instances/{iid}/run", json={"task": "echo up; sleep 4321"},
+                            headers=STREAM) as response:
+            async for kind, data in _events(response):
+                assert (kind, data) == ("output", {"text": "up\n"})
+                break
+            await asyncio.to_thread(engine.stop)
+        assert engine.proc.returncode is not None
+        ps = podman.cli("exec", f"in10nt-{iid}", "busybox", "ps").stdout
+        assert "sleep 4321" not in ps, ps
+    finally:
+        engine.stop()
