@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from in10nt_desktop.api.models import BoundRow, InstanceData, RunResult, SavedTemplate
+from in10nt_desktop.api.task_stream import TaskStream
 
 # A create may pull the image first and a task may run for minutes: these calls wait longer than others.
 CREATE_TIMEOUT = 900.0
@@ -48,6 +49,15 @@ class Instance(InstanceData, BoundRow):
         wait = (timeout if timeout is not None else DEFAULT_TASK_TIMEOUT) + 60
         return await self._core().item(RunResult, "POST", instance_path(self.instance_id, "/run"), json=body,
                                        retry=False, timeout=wait)
+
+    def run_stream(self, task: str, timeout: float | None = None) -> TaskStream:
+        """Run ``task`` and read its output as it is printed: ``async for piece in stream``, then
+        ``stream.result`` (api/task_stream.py). Nothing is sent until the iteration starts."""
+        body: dict[str, Any] = {"task": task}
+        if timeout is not None:
+            body["timeout"] = timeout
+        wait = (timeout if timeout is not None else DEFAULT_TASK_TIMEOUT) + 60
+        return TaskStream(self._core(), instance_path(self.instance_id, "/run"), body, wait)
 
     async def snapshot(self, template_name: str) -> SavedTemplate:
         return await self._core().item(SavedTemplate, "POST", instance_path(self.instance_id, "/snapshot"),

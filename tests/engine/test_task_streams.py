@@ -1,5 +1,5 @@
 """A task's output as it is printed (``POST /instances/{id}/run`` with ``Accept: text/event-stream``), on the
-real engine and Podman: the wire, against the plain answer.
+real engine and Podman: the wire and the SDK's ``run_stream``, against the plain answer.
 
 Waits are on what the client sees (an event, a line, a file in the container), each with a deadline;
 a task that must still run when the test looks blocks on a file the test writes (``/tmp/go-…``).
@@ -151,6 +151,22 @@ async def test_errors_before_the_task_runs_are_json_answers(stream_engine: Engin
         assert answer.headers["content-type"] == "application/json"
         assert answer.json()["error"]["message"]
     assert timeout.json()["error"]["field"] == "timeout"
+
+
+@pytest.mark.asyncio
+async def test_the_sdk_yields_pieces_as_they_are_printed_then_the_result(stream_engine: EngineProc,
+                                                                        instance: str) -> None:
+    task = "echo one; while [ ! -e /tmp/go-sdk ]; do sleep 0.1; done; echo two; exit 4"
+    async with stream_engine.client() as client:
+        inst = await client.instances.get(instance)
+        pieces: list[str] = []
+        async with inst.run_stream(task) as stream:
+            async for piece in stream:
+                pieces.append(piece)
+                if piece == "one\n":  # the task is still waiting: this piece came before its end
+                    await inst.run("touch /tmp/go-sdk")
+        assert stream.streamed and "".join(pieces) == "one\ntwo\n" and pieces[0] == "one\n"
+        assert (stream.result.exit_code, stream.result.output) == (4, "one\ntwo\n")
 
 
 @pytest.mark.asyncio
