@@ -1,8 +1,9 @@
 """``in10nt instances …`` and ``in10nt saved-templates clone``: the seed's loop from a terminal.
 
 An instance can be named by its ID or its name (names are unique), so a walk-through reads
-``in10nt instances run c1 'cat /marker'``. ``run`` prints the task's output as it is and exits with
-the task's exit code, like ``docker exec``; the engine's notes (output cut, timeout) are in the output.
+``in10nt instances run c1 'cat /marker'``. ``run`` prints the task's output as it is printed and exits
+with the task's exit code, like ``docker exec``; the engine's notes (output cut, timeout) are in the
+output. ``--json`` prints the one result object when the task ended.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def add_parsers(top: Any, common: argparse.ArgumentParser) -> None:
     create.add_argument("--name", help="unique instance name (default: the template's name and a short suffix)")
     create.add_argument("--description")
     run = inst.add_parser("run", parents=[common], help="run a task (locally: a shell command, sh -c) and print "
-                                                        "its output; exits with its exit code")
+                                                        "its output as it is printed; exits with its exit code")
     run.add_argument("instance", metavar="INST", help="instance ID or name")
     run.add_argument("task", metavar="TASK")
     run.add_argument("--timeout", type=float, help="seconds before the task is killed (engine default 600)")
@@ -106,12 +107,15 @@ async def instances_create(client: In10ntClient, args: argparse.Namespace) -> in
 
 async def instances_run(client: In10ntClient, args: argparse.Namespace) -> int:
     instance = await find_instance(client, args.instance)
-    result = await instance.run(args.task, timeout=args.timeout)
     if args.json:
+        result = await instance.run(args.task, timeout=args.timeout)
         print_json(result)
     else:
-        sys.stdout.write(result.output)
-        sys.stdout.flush()
+        async with instance.run_stream(args.task, timeout=args.timeout) as stream:
+            async for piece in stream:  # as the task prints it (a server that cannot stream: all at the end)
+                sys.stdout.write(piece)
+                sys.stdout.flush()
+        result = stream.result
     if result.exit_code is None:
         return 1
     return result.exit_code if 0 <= result.exit_code <= 255 else 1

@@ -1,5 +1,5 @@
 """A task's output as it is printed (``POST /instances/{id}/run`` with ``Accept: text/event-stream``), on the
-real engine and Podman: the wire and the SDK's ``run_stream``, against the plain answer.
+real engine and Podman: the wire, the SDK's ``run_stream`` and the CLI, against the plain answer.
 
 Waits are on what the client sees (an event, a line, a file in the container), each with a deadline;
 a task that must still run when the test looks blocks on a file the test writes (``/tmp/go-…``).
@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -167,6 +170,25 @@ async def test_the_sdk_yields_pieces_as_they_are_printed_then_the_result(stream_
                     await inst.run("touch /tmp/go-sdk")
         assert stream.streamed and "".join(pieces) == "one\ntwo\n" and pieces[0] == "one\n"
         assert (stream.result.exit_code, stream.result.output) == (4, "one\ntwo\n")
+
+
+def test_the_cli_prints_output_as_it_arrives_and_exits_with_the_task_s_code(stream_engine: EngineProc,
+                                                                           instance: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IN10NT_")}
+    env["IN10NT_DATA_DIR"] = str(stream_engine.data_dir)
+    task = "echo first; while [ ! -e /tmp/go-cli ]; do sleep 0.1; done; echo second; exit 5"
+    cli = subprocess.Popen([sys.executable, "-m", "in10nt_desktop.cli.main", "instances", "run", instance, task],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert cli.stdout is not None
+        assert cli.stdout.readline() == "first\n"  # printed while the task still waits for its file
+        _run(stream_engine, instance, "touch /tmp/go-cli")
+        rest, errors = cli.communicate(timeout=DEADLINE)
+    finally:
+        cli.kill()
+    assert (rest, cli.returncode) == ("second\n", 5), errors
+    as_json = stream_engine.cli("instances", "run", instance, "echo json", "--json")
+    assert as_json.returncode == 0 and json.loads(as_json.stdout)["output"] == "json\n"
 
 
 @pytest.mark.asyncio
