@@ -68,6 +68,7 @@ class InstancesCommands(Protocol):
     task_started: SignalInstance
     task_finished: SignalInstance
     runs_changed: SignalInstance
+    output_appended: SignalInstance   # (instance id, run number): a running task printed; throttled
     done: SignalInstance
     bulk_finished: SignalInstance
 

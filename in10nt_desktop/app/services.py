@@ -7,13 +7,14 @@ cancels it with everything else that used the old client.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from in10nt_desktop.api import In10ntError, NotFoundError
 from in10nt_desktop.app.connection import Connection, ConnState
@@ -24,6 +25,7 @@ if TYPE_CHECKING:  # their rows are pydantic models, loaded with the first answe
     from in10nt_desktop.api import In10ntClient, InstanceData, RunResult, SavedTemplate
 
 log = logging.getLogger(__name__)
+OUTPUT_EVERY = 50  # ms: a running task's output is announced at most this often (20 times a second)
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class InstancesService(QObject):
     task_started = Signal(str, str)       # instance id, name
     task_finished = Signal(str, str, object)   # instance id, name, RunResult (None: it could not run)
     runs_changed = Signal(str)            # instance id: its task history changed (started or finished)
+    output_appended = Signal(str, int)    # instance id, run number: a running task printed (≤ 20 times a second)
     done = Signal(str)                    # a short success sentence
     bulk_finished = Signal(str, object)   # what, BulkResult
     template_missing = Signal(str)        # template id the server no longer knows (deleted elsewhere)
@@ -104,6 +107,13 @@ class InstancesService(QObject):
         self._saved = saved
         self.rows: dict[str, InstanceData] = {}
         self.history = TaskHistory()
+        # Output is appended to the history at once but announced at most every OUTPUT_EVERY ms, so a
+        # chatty task cannot flood the GUI thread with repaints.
+        self._printed: set[tuple[str, int]] = set()
+        self._announce = QTimer(self)
+        self._announce.setSingleShot(True)
+        self._announce.setInterval(OUTPUT_EVERY)
+        self._announce.timeout.connect(self._announce_output)
 
     def _emit(self) -> None:
         self.loaded.emit(sorted(self.rows.values(), key=lambda i: (i.created_at is None, i.created_at, i.name)))
@@ -177,20 +187,40 @@ class InstancesService(QObject):
 
         async def run_it(c: In10ntClient) -> RunResult:
             instance = await c.instances.get(instance_id)
-            return await instance.run(task)
+            async with instance.run_stream(task) as stream:
+                async for piece in stream:
+                    if self.history.append(instance_id, run.number, piece) is not None:
+                        self._printed.add((instance_id, run.number))
+                        if not self._announce.isActive():
+                            self._announce.start()
+            return stream.result
 
         try:
             result = await self._c.call(run_it)
         except In10ntError as exc:
-            self.history.finished(instance_id, run.number, failed=str(exc))
-            self.runs_changed.emit(instance_id)
+            self._finish(instance_id, run.number, failed=str(exc))
             self._errors.report(exc, f"Running a task in {name}")
             self.task_finished.emit(instance_id, name, None)
             return
-        self.history.finished(instance_id, run.number, exit_code=result.exit_code, output=result.output,
-                              timed_out=result.timed_out)
-        self.runs_changed.emit(instance_id)
+        except asyncio.CancelledError:  # the connection changed: the task goes on, but its result is not ours
+            self._finish(instance_id, run.number, failed="The connection changed while the task ran; its result "
+                                                         "was not received (the task itself went on).")
+            raise
+        self._finish(instance_id, run.number, exit_code=result.exit_code, output=result.output,
+                     timed_out=result.timed_out)
         self.task_finished.emit(instance_id, name, result)
+
+    def _finish(self, instance_id: str, number: int, *, exit_code: int | None = None, output: str | None = None,
+                failed: str | None = None, timed_out: bool = False) -> None:
+        self._printed.discard((instance_id, number))  # runs_changed shows the output the run ended with
+        self.history.finished(instance_id, number, exit_code=exit_code, output=output, failed=failed,
+                              timed_out=timed_out)
+        self.runs_changed.emit(instance_id)
+
+    def _announce_output(self) -> None:
+        printed, self._printed = self._printed, set()
+        for instance_id, number in sorted(printed):
+            self.output_appended.emit(instance_id, number)
 
     def snapshot(self, instance_id: str, name: str, saved_name: str) -> None:
         self._c.spawn(self._snapshot(instance_id, name, saved_name))

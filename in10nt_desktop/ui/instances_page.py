@@ -1,5 +1,5 @@
 """The Instances tab: a searchable table, and for the selected instance its details and the tasks
-run in it, read like a terminal (monospace output, exit codes, failures in red)."""
+run in it, read like a terminal (ui/task_pane.py: output as it is printed, exit codes, failures in red)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QBrush, QFontDatabase
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -26,17 +22,10 @@ from PySide6.QtWidgets import (
 from in10nt_desktop.app.task_runs import TaskRun
 from in10nt_desktop.ui.row_view import RowView
 from in10nt_desktop.ui.simple_tables import ROW_ROLE, RowsModel, instance_source
-from in10nt_desktop.ui.status_badge import dot_color
+from in10nt_desktop.ui.task_pane import TaskPane
 
 if TYPE_CHECKING:  # the window paints before pydantic is loaded
     from in10nt_desktop.api import InstanceData
-
-
-def run_line(run: TaskRun) -> str:
-    command = run.command.strip().splitlines()[0] if run.command.strip() else ""
-    if len(command) > 60:
-        command = command[:59] + "…"
-    return f"{run.summary()} · {run.seconds:.1f} s · {command}"
 
 
 class InstancesPage(QWidget):
@@ -120,18 +109,9 @@ class InstancesPage(QWidget):
         self.run_button.clicked.connect(self.run_requested)
         tasks_row.addWidget(self.run_button)
         layout.addLayout(tasks_row)
-        self.run_list = QListWidget()
-        self.run_list.setAccessibleName("Task runs")
-        self.run_list.setMaximumHeight(120)
-        self.run_list.currentRowChanged.connect(self._show_output)
-        layout.addWidget(self.run_list)
-        self.output = QPlainTextEdit()
-        self.output.setReadOnly(True)
-        self.output.setAccessibleName("Task output")
-        self.output.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.output.setPlaceholderText("Run a task (Ctrl+T) and its output appears here.")
-        self.output.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        layout.addWidget(self.output, 1)
+        self.tasks = TaskPane(self._runs)
+        self.run_list, self.output = self.tasks.run_list, self.tasks.output
+        layout.addWidget(self.tasks, 1)
         return box
 
     # -- the list --------------------------------------------------------------------------------
@@ -176,8 +156,7 @@ class InstancesPage(QWidget):
             self.title.setText("No instance selected")
             for value in self.fields.values():
                 value.clear()
-            self.run_list.clear()
-            self.output.clear()
+            self.tasks.show_instance(None)
             return
         self.title.setText(instance.name)
         created = instance.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if instance.created_at else ""
@@ -187,41 +166,12 @@ class InstancesPage(QWidget):
             if self.fields[key].text() != text:
                 self.fields[key].setText(text)
                 self.fields[key].setCursorPosition(0)
-        self.show_runs(instance.instance_id)
+        self.tasks.show_instance(instance.instance_id)
 
     def show_runs(self, instance_id: str) -> None:
-        """The task history of ``instance_id``, newest first, if it is the one shown."""
-        instance = self.current()
-        if instance is None or instance.instance_id != instance_id:
-            return
-        runs = list(reversed(self._runs(instance_id)))
-        keep = self.run_list.currentRow()
-        self.run_list.blockSignals(True)
-        self.run_list.clear()
-        failed = QBrush(dot_color("failed", self.palette()))
-        for run in runs:
-            item = QListWidgetItem(run_line(run))
-            item.setData(Qt.ItemDataRole.UserRole, run)
-            item.setToolTip(run.failed or run.command)
-            if run.finished is not None and not run.ok:
-                item.setForeground(failed)
-            self.run_list.addItem(item)
-        self.run_list.blockSignals(False)
-        self.run_list.setCurrentRow(0 if keep <= 0 else min(keep, len(runs) - 1))
-        self._show_output(self.run_list.currentRow())
+        """The task history of ``instance_id`` changed (a run started or ended)."""
+        self.tasks.runs_changed(instance_id)
 
-    def _show_output(self, row: int) -> None:
-        item = self.run_list.item(row) if row >= 0 else None
-        run = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
-        if not isinstance(run, TaskRun):
-            self.output.clear()
-            return
-        if run.running:
-            text = f"$ {run.command}\nrunning…"
-        elif run.failed:
-            text = f"$ {run.command}\n{run.failed}"
-        else:
-            end = "timed out" if run.timed_out else f"exit code {run.exit_code}"
-            text = f"$ {run.command}\n{run.output}{'' if run.output.endswith(chr(10)) or not run.output else chr(10)}" \
-                   f"[{end} after {run.seconds:.1f} s]"
-        self.output.setPlainText(text)
+    def show_output(self, instance_id: str, number: int) -> None:
+        """A running task of ``instance_id`` printed more."""
+        self.tasks.output_appended(instance_id, number)

@@ -152,6 +152,7 @@ class MainWindow(QMainWindow):
         s.instances.task_started.connect(
             lambda _id, name: self.statusBar().showMessage(f"Running a task in {name}…"))
         s.instances.runs_changed.connect(self.instances_page.show_runs)
+        s.instances.output_appended.connect(self.instances_page.show_output)
         self.instances_page.run_requested.connect(self.actions_["run"].trigger)
         s.instances.task_finished.connect(self._on_task_finished)
         s.key_stored.connect(self._on_key_stored)

@@ -154,6 +154,7 @@ class FakeInstances(QObject):
     task_started = Signal(str, str)
     task_finished = Signal(str, str, object)
     runs_changed = Signal(str)
+    output_appended = Signal(str, int)
     done = Signal(str)
     bulk_finished = Signal(str, object)
 
@@ -185,12 +186,19 @@ class FakeInstances(QObject):
         if not self.hold_tasks:
             self.finish_task("hi\n", 0)
 
-    def finish_task(self, output: str, exit_code: int) -> None:
+    def print_task(self, text: str) -> None:
+        """The held task prints ``text``: appended and announced, as the real service does (unthrottled here)."""
+        instance_id, _name, number = self._pending
+        if self.history.append(instance_id, number, text) is not None:
+            self.output_appended.emit(instance_id, number)
+
+    def finish_task(self, output: str | None, exit_code: int) -> None:
+        """The held task ends; ``output`` None: it ends with what it printed (``print_task``)."""
         instance_id, name, number = self._pending
-        self.history.finished(instance_id, number, exit_code=exit_code, output=output)
+        run = self.history.finished(instance_id, number, exit_code=exit_code, output=output)
         self.runs_changed.emit(instance_id)
-        self.task_finished.emit(instance_id, name, RunResult.model_validate({"output": output,
-                                                                              "exitCode": exit_code}))
+        self.task_finished.emit(instance_id, name, RunResult.model_validate({
+            "output": run.output if run else output or "", "exitCode": exit_code}))
 
     def runs(self, instance_id: str) -> list[TaskRun]:
         return self.history.runs(instance_id)

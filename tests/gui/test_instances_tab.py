@@ -3,6 +3,7 @@ snapshot the instance, clone the snapshot, and see the file in the clone."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,11 @@ from stack.images import StackImages
 
 from in10nt_desktop.ui.main_window import MainWindow
 from in10nt_desktop.ui.other_pages import ListPage
+
+
+def _touch(engine: EngineProc, instance_id: str, path: str) -> None:
+    with engine.http() as http:
+        assert http.post(f"/instances/{instance_id}/run", json={"task": f"touch {path}"}).status_code == 200
 
 
 def select_where(page: ListPage[Any], predicate: Any) -> Any:
@@ -49,13 +55,25 @@ async def test_use_run_snapshot_clone_from_the_window(qtbot: Any, tmp_path: Path
                          "the new instance never appeared in the Instances tab")
 
         window.tabs.setCurrentIndex(2)
-        select_where(window.instances_page, lambda i: i.name == "gui-inst")
+        inst = select_where(window.instances_page, lambda i: i.name == "gui-inst")
         # shown at once while it is created (the event stream), usable once it runs
         await wait_until(lambda: window.actions_["run"].isEnabled() and window.actions_["snapshot"].isEnabled(), 60,
                          "Run task never became possible on the new instance")
         window.actions_["run"].trigger()
         await answer_text(window, "echo from-the-window > /gui-marker")
         await wait_until(lambda: "[exit code 0" in window.instances_page.output.toPlainText(), 60)
+
+        # Output streams into the pane: the first line is there while the task still waits for its file.
+        pane = window.instances_page.output
+        window.actions_["run"].trigger()
+        await answer_text(window, "echo first-line; while [ ! -e /gui-go ]; do sleep 0.1; done; echo second-line")
+        await wait_until(lambda: "first-line" in pane.toPlainText().splitlines()[1:], 60,
+                         "the first line never reached the pane")
+        assert pane.toPlainText().splitlines()[1:] == ["first-line"]  # below "$ command": not yet the second
+        assert window.instances_page.tasks.status.text().startswith("running… ")
+        await asyncio.to_thread(_touch, engine_with_podman, inst.instance_id, "/gui-go")
+        await wait_until(lambda: "[exit code 0" in pane.toPlainText(), 60)
+        assert pane.toPlainText().splitlines()[1:3] == ["first-line", "second-line"]
 
         window.actions_["snapshot"].trigger()
         await answer_text(window, "gui-snap")

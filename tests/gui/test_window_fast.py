@@ -276,7 +276,8 @@ async def test_tasks_read_like_a_terminal_in_the_instances_tab(window) -> None:
     services.instances.hold_tasks = True
     services.instances.run("inst_a", "agent-a", "python -c 'import sys; sys.exit(3)'")
     assert page.run_list.item(0).text().startswith("running…")  # at once, before any answer
-    assert page.output.toPlainText().endswith("running…")
+    assert page.tasks.status.text().startswith("running… ")  # and counts the seconds
+    assert page.output.toPlainText() == "$ python -c 'import sys; sys.exit(3)'\n"
     services.instances.finish_task("Traceback: boom\n", 3)
     assert page.run_list.item(0).text().startswith("exit 3")
     assert page.run_list.item(0).foreground().color() == dot_color("failed", page.palette())  # red
