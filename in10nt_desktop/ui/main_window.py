@@ -282,6 +282,7 @@ class MainWindow(QMainWindow):
         if result.exit_code == 0 and not result.timed_out:
             self.statusBar().showMessage(f"Task in {name} finished (exit code 0).", 8000)
             return
+        self.statusBar().clearMessage()  # "Running a task…" is over; the message bar says how it ended
         ended = "was stopped at its time limit" if result.timed_out else f"exited with code {result.exit_code}"
         self.message_bar.show_message("error", f"The task in {name} {ended}; its output is in the Instances tab.")
 
