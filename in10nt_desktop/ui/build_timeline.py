@@ -68,6 +68,9 @@ class BuildTimeline(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setAccessibleName("Build phases")
 
+    def phases(self) -> list[tuple[str, float]]:
+        return list(self._phases)
+
     def set_phases(self, phases: Sequence[tuple[str, float]]) -> None:
         self._phases = list(phases)
         text = TimelineGeometry.describe(self._phases)

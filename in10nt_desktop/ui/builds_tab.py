@@ -8,6 +8,7 @@ user picked; the window asks the service for the data.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
@@ -48,6 +49,7 @@ class BuildsTab(QWidget):
         super().__init__(parent)
         self.template_id: str | None = None
         self._records: list[BuildRecord] = []
+        self._live = ""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
         self.records = QListWidget()
@@ -75,6 +77,7 @@ class BuildsTab(QWidget):
     def clear(self, template_id: str | None = None, note: str = "") -> None:
         self.template_id = template_id
         self._records = []
+        self._live = ""
         self.records.clear()
         self.timeline.set_phases([])
         self.summary.setText(note)
@@ -86,6 +89,8 @@ class BuildsTab(QWidget):
             return
         chosen = self._current()
         keep = chosen.build_id if chosen is not None else None
+        if records and self._records and records[0].build_id != self._records[0].build_id:
+            keep = None  # a new build began (a retry, a rebuild): it is what the user wants to see
         self._records = list(records)
         self.records.blockSignals(True)
         self.records.clear()
@@ -106,10 +111,37 @@ class BuildsTab(QWidget):
         else:
             self.clear(template_id, "No build recorded on this server.")
 
+    def set_live(self, text: str) -> None:
+        """What the template's badge says while it builds ("pulling · 44% · ≈ 7s left"): shown with a
+        running record, which the engine's record alone cannot estimate."""
+        if text != self._live:
+            self._live = text
+            current = self._current()
+            if current is not None and current.result == "building":
+                self.summary.setText(self._summary(current))
+
     def show_log(self, template_id: str, build_id: str, lines: list[str]) -> None:
         current = self._current()
-        if template_id == self.template_id and current is not None and current.build_id == build_id:
-            self.log.setPlainText("\n".join(lines))
+        if template_id != self.template_id or current is None or current.build_id != build_id:
+            return
+        text = "\n".join(lines)
+        if text == self.log.toPlainText():
+            return
+        bar = self.log.verticalScrollBar()
+        at_end, kept = bar.value() >= bar.maximum() - 4, bar.value()
+        self.log.setPlainText(text)  # a running build's log grows: follow its tail unless the user scrolled up
+        bar.setValue(bar.maximum() if at_end else kept)
+
+    def _summary(self, record: BuildRecord) -> str:
+        parts = [f"Result: {record.result}" + (f" · {self._live}" if record.result == "building" and self._live
+                                               else "")]
+        if record.error:
+            parts.append(record.error)
+        if record.digest:
+            parts.append(f"pinned to {record.digest[:19]}…")
+        if record.size_bytes:
+            parts.append(human_size(record.size_bytes))
+        return " · ".join(parts)
 
     def _current(self) -> BuildRecord | None:
         row = self.records.currentRow()
@@ -119,15 +151,14 @@ class BuildsTab(QWidget):
         record = self._current()
         if record is None or self.template_id is None:
             return
-        self.timeline.set_phases([(p.name, p.seconds or 0.0) for p in record.phases])
-        parts = [f"Result: {record.result}"]
-        if record.error:
-            parts.append(record.error)
-        if record.digest:
-            parts.append(f"pinned to {record.digest}")
-        if record.size_bytes:
-            parts.append(human_size(record.size_bytes))
-        self.summary.setText(" · ".join(parts))
+        now = datetime.now(UTC)
+        # A phase still open (the one running now) counts until now: it is drawn growing, not as 0 s.
+        self.timeline.set_phases([(p.name, p.seconds if p.seconds is not None else
+                                   max(0.0, (now - p.started_at).total_seconds()) if p.started_at else 0.0)
+                                  for p in record.phases])
+        self.summary.setText(self._summary(record))
+        # The whole digest in the tooltip: in the text, one unbreakable word would widen the panel.
+        self.summary.setToolTip(record.digest or "")
         self.layers.setText("\n".join(layer_line(layer) for layer in record.layers))
         self.layers.setVisible(bool(record.layers))
         self.record_selected.emit(self.template_id, record)

@@ -29,6 +29,7 @@ from in10nt_desktop.app.protocols import WindowServices
 from in10nt_desktop.app.services import BulkResult
 from in10nt_desktop.app.template_rows import TemplateRow
 from in10nt_desktop.ui.actions import WindowActions
+from in10nt_desktop.ui.builds_follower import BuildsFollower
 from in10nt_desktop.ui.dialogs import ask_quit_with_builds
 from in10nt_desktop.ui.instances_page import InstancesPage
 from in10nt_desktop.ui.message_bar import MessageBar
@@ -75,7 +76,6 @@ class MainWindow(QMainWindow):
         self._notify_timer.setInterval(300)
         self._notify_timer.timeout.connect(self._flush_notifications)
         self._quit_decided = False
-        self._builds_retries = 0
         self._build_ui()
         self.actions_ = WindowActions(self, services)
         self.actions_.install()
@@ -139,13 +139,7 @@ class MainWindow(QMainWindow):
         s.templates.build_finished.connect(self._on_build_finished)
         s.templates.removed_elsewhere.connect(self._on_removed_elsewhere)
         s.templates.rebuilt.connect(lambda row: self.statusBar().showMessage(f"Rebuilding {row.name}…", 5000))
-        builds = self.templates_page.details.builds
-        s.templates.builds_loaded.connect(builds.show_records)
-        s.templates.builds_loaded.connect(self._on_builds_loaded)
-        s.templates.build_log_loaded.connect(builds.show_log)
-        builds.record_selected.connect(lambda tid, record: s.templates.load_build_log(
-            tid, record.build_id, record.log_from, record.log_to))
-        self.templates_page.details.row_shown.connect(self._on_details_row)
+        self._builds = BuildsFollower(self.templates_page.details, s.templates, self)
         for service in (s.templates, s.saved, s.instances):
             service.bulk_finished.connect(self._on_bulk_finished)
         s.instances.done.connect(lambda text: self.statusBar().showMessage(text, 8000))
@@ -200,32 +194,6 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(0)
         self.templates_page.select(row.template_id)
         self.statusBar().showMessage(f"Building {row.name}…", 5000)
-
-    def _on_details_row(self, row: TemplateRow | None, previous: TemplateRow | None) -> None:
-        """The Builds tab follows the shown template: loaded when it is shown, and again when a build
-        starts or ends (not on every progress tick)."""
-        builds = self.templates_page.details.builds
-        if row is None:
-            builds.clear()
-            return
-        changed = previous is None or previous.template_id != row.template_id or previous.status != row.status \
-            or getattr(previous.data, "build_count", None) != getattr(row.data, "build_count", None)
-        if changed:
-            if previous is None or previous.template_id != row.template_id:
-                builds.clear(row.template_id)
-            self.services.templates.load_builds(row.template_id)
-
-    def _on_builds_loaded(self, template_id: str, records: list[object]) -> None:
-        """The engine closes a build's record a moment after the template's status changes: a record
-        still "building" for a finished template is asked again shortly (a few times at most)."""
-        row = self.services.templates.store.get(template_id)
-        newest = records[0] if records else None
-        if row is None or row.building or getattr(newest, "result", None) != "building":
-            self._builds_retries = 0
-            return
-        if self._builds_retries < 5:
-            self._builds_retries += 1
-            QTimer.singleShot(300, lambda: self.services.templates.load_builds(template_id))
 
     def _on_removed_elsewhere(self, template_id: str, name: str) -> None:
         self.templates_page.details.show_gone(template_id, name)

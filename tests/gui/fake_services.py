@@ -94,6 +94,7 @@ class FakeTemplates(QObject):
         self.store.replace_all([])
         self.rebuilds: list[tuple[str, TemplateDraft | None]] = []
         self.records: dict[str, list[object]] = {}
+        self.builds_asked: list[str] = []
         self.logs: dict[str, list[str]] = {}
 
     def rebuild(self, template_id: str, draft: TemplateDraft | None = None) -> None:
@@ -104,6 +105,7 @@ class FakeTemplates(QObject):
             self.rebuilt.emit(self.store.get(template_id))
 
     def load_builds(self, template_id: str) -> None:
+        self.builds_asked.append(template_id)
         self.builds_loaded.emit(template_id, list(self.records.get(template_id, [])))
 
     def load_build_log(self, template_id: str, build_id: str, log_from: int, log_to: int | None) -> None:

@@ -4,6 +4,7 @@ place (credentials asked only when the last build used them), copy as code with 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,52 @@ async def test_the_builds_tab_lists_every_build_with_phases_layers_and_its_log(w
     builds.records.setCurrentRow(1)  # the old failure is kept in the history
     assert "No tag 9." in builds.summary.text()
     assert builds.log.toPlainText() == "10:00:01  Build failed: No tag 9."
+
+
+def running_record(number: int) -> BuildRecord:
+    """A build in its pulling phase: that phase has a start and no end yet."""
+    started = (datetime.now(UTC) - timedelta(seconds=7)).isoformat()
+    return BuildRecord.model_validate({
+        "buildId": f"bld_{number}", "number": number, "trigger": "rebuild", "result": "building",
+        "queuedAt": started, "startedAt": started,
+        "phases": [{"name": "queued", "seconds": 0.0}, {"name": "resolving", "seconds": 0.5},
+                   {"name": "pulling", "startedAt": started}],
+        "layers": [{"digest": "sha256:" + "b" * 64, "sizeBytes": 3_000_000, "bytesDone": 1_200_000,
+                    "state": "pulling"}], "logFrom": 21})
+
+
+async def test_after_a_rebuild_the_builds_tab_shows_the_new_build_and_follows_it_while_it_runs(window) -> None:
+    win, services = window
+    data = template_data("python-ml", "failed", buildCount=1, error="No tag 9.")
+    services.templates.records[data.template_id] = [record(1, "failed", "create", "No tag 9.")]
+    services.templates.server_changed(data)
+    win.templates_page.select(data.template_id)
+    details, builds = win.templates_page.details, win.templates_page.details.builds
+    details.tabs.setCurrentWidget(builds)
+    assert "Result: failed" in builds.summary.text()
+    # Rebuilt: the engine now lists the running build first. The tab shows it, not the old failure.
+    services.templates.records[data.template_id] = [running_record(2), record(1, "failed", "create", "No tag 9.")]
+    started = (datetime.now(UTC) - timedelta(seconds=7)).isoformat()
+    services.templates.server_changed(template_data("python-ml", "building", templateId=data.template_id,
+                                                    buildCount=2, phase="pulling", expectedSeconds=30.0,
+                                                    startedAt=started))
+    assert builds.records.currentRow() == 0
+    assert builds.summary.text().startswith("Result: building · pulling")
+    assert "left" in builds.summary.text()  # the badge's estimate, which a record cannot make itself
+    # The phase under way is drawn for the time it has run, not as 0 s.
+    pulling = dict(builds.timeline.phases())["pulling"]
+    assert pulling >= 6.0
+    # While it runs and the tab is on screen, its record is asked again (bytes and log move).
+    asked = len(services.templates.builds_asked)
+    await wait_until(lambda: len(services.templates.builds_asked) > asked, 5, "the running build was not followed")
+
+
+async def test_a_build_record_never_widens_the_details_panel(window) -> None:
+    win, services = window
+    data = template_data("python-ml", "ready", buildCount=1)
+    services.templates.records[data.template_id] = [record(1, "ready", "create")]
+    services.templates.server_changed(data)
+    win.templates_page.select(data.template_id)
+    builds = win.templates_page.details.builds
+    assert "sha256:aaaaaaaaaaaa…" in builds.summary.text() and builds.summary.toolTip() == "sha256:" + "a" * 64
+    assert builds.summary.minimumSizeHint().width() < 250  # a whole digest made it 512 px: the table shrank
