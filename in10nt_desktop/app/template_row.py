@@ -228,6 +228,14 @@ class TemplateRow:
         return self.status == "building"
 
     @property
+    def stage(self) -> str:
+        """The status, with a build split into "queued" (waiting for a slot, the engine's phase says so)
+        and "running" (any other phase, or none given: a server without phases)."""
+        if self.status != "building":
+            return self.status
+        return "queued" if self.phase == "queued" else "running"
+
+    @property
     def created_at(self) -> datetime | None:
         ts = _timestamp(self.created_key)
         return None if ts is None else datetime.fromtimestamp(ts, UTC)

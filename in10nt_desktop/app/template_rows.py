@@ -71,6 +71,12 @@ class TemplateStore(QObject):
     def building_count(self) -> int:
         return len(self._building)
 
+    @property
+    def queued_count(self) -> int:
+        """Builds waiting for a slot (counted over the building rows only: few, even in a big list)."""
+        by_id = self.by_id
+        return sum(1 for tid in self._building if by_id[tid].phase == "queued")
+
     # -- writing -----------------------------------------------------------------------------------
     def replace_all(self, rows: Iterable[TemplateRow | TemplateData | Mapping[str, Any]], *, loaded: bool = True,
                     stale: bool = False) -> None:

@@ -28,12 +28,19 @@ from in10nt_desktop.app.template_rows import TemplateRow
 from in10nt_desktop.text_formats import human_size
 from in10nt_desktop.ui.builds_tab import BuildsTab
 from in10nt_desktop.ui.drift_box import DriftBox
+from in10nt_desktop.ui.status_badge import elapsed_text, ordinal
 
 # Fields shown first and how to label them; anything else the server sends follows, as given.
 _KNOWN = [("templateId", "Template ID"), ("name", "Name"), ("description", "Description"), ("image", "Image"),
           ("registryType", "Registry"), ("status", "Status"), ("error", "Error"), ("digest", "Digest"),
           ("sizeBytes", "Size"), ("platform", "Platform"), ("layers", "Layers"), ("progress", "Progress"),
-          ("createdAt", "Created"), ("updatedAt", "Updated")]
+          ("createdAt", "Created"), ("updatedAt", "Updated"), ("phase", "Phase"), ("queuePosition", "Place in queue"),
+          ("startedAt", "Build started"), ("expectedSeconds", "Expected build time"), ("stalled", "Stalled"),
+          ("stalledReason", "Why stalled"), ("buildCount", "Builds"), ("needsCredentials", "Needs credentials"),
+          ("registryUsername", "Registry username")]
+# Shown only while they say something: a finished build has no phase, place or stall to speak of.
+_ONLY_WHILE_BUILDING = {"phase", "queuePosition", "startedAt", "expectedSeconds", "stalled", "stalledReason"}
+_SENTENCES = {"error", "description", "stalledReason"}
 _COPYABLE = {"templateId", "digest", "image"}
 
 
@@ -49,7 +56,13 @@ def field_text(key: str, value: Any) -> str:
     if key == "progress" and isinstance(value, dict):
         current, total = value.get("current", 0), value.get("total")
         return f"{human_size(current)} of {human_size(total)}" if total else human_size(current)
-    if key in ("createdAt", "updatedAt") and isinstance(value, str):
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key == "expectedSeconds" and isinstance(value, int | float):
+        return f"≈ {elapsed_text(float(value))} (from earlier builds of this image)"
+    if key == "queuePosition" and isinstance(value, int):
+        return ordinal(value)
+    if key in ("createdAt", "updatedAt", "startedAt") and isinstance(value, str):
         try:
             return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M:%S")
         except ValueError:
@@ -157,8 +170,14 @@ class DetailsPanel(QWidget):
             self.row_shown.emit(row, previous)
         if row is not None:
             data = row.as_json()
-            keys = [k for k, _ in _KNOWN if data.get(k) not in (None, "")] + \
-                sorted(k for k in data if k not in dict(_KNOWN) and data[k] not in (None, ""))
+            def shown(key: str) -> bool:
+                value = data.get(key)
+                if value in (None, "") or (key in _ONLY_WHILE_BUILDING and (not row.building or value is False)):
+                    return False
+                return True
+
+            keys = [k for k, _ in _KNOWN if shown(k)] + \
+                sorted(k for k in data if k not in dict(_KNOWN) and shown(k))
             if same and keys == list(self._values):
                 # A poll changed this template: update the texts in place, so focus and any
                 # selection in the panel survive the 1-5 s ticks of a build.
@@ -188,7 +207,7 @@ class DetailsPanel(QWidget):
         self.snippets["curl"].setPlainText(code_snippets.curl(draft, target))
 
     def _add_field(self, label: str, key: str, text: str) -> None:
-        if key in ("error", "description"):  # sentences: wrap them instead of cutting them off
+        if key in _SENTENCES:  # sentences: wrap them instead of cutting them off
             sentence = QLabel(text)
             sentence.setWordWrap(True)
             sentence.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse

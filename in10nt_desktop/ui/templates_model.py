@@ -64,7 +64,9 @@ _SORT_KEYS: dict[Column, Callable[[TemplateRow], Key]] = {
     Column.NAME: lambda r: (r.name.lower(), r.template_id),
     Column.IMAGE: lambda r: (r.image.lower(), r.template_id),
     Column.REGISTRY: attrgetter("registry_type", "template_id"),
-    Column.STATUS: lambda r: (STATUS_ORDER.get(r.status, 3), r.name.lower(), r.template_id),
+    # Building first: the running builds, then the queued ones in their order, so a queue reads top down.
+    Column.STATUS: lambda r: (STATUS_ORDER.get(r.status, 3), r.phase == "queued", r.queue_position or 0,
+                              r.name.lower(), r.template_id),
     Column.SIZE: lambda r: (r.size_bytes if r.size_bytes is not None else -1, r.template_id),
     Column.CREATED: attrgetter("created_key", "template_id"),
     Column.ID: lambda r: (r.template_id,),
@@ -93,6 +95,11 @@ def _created_exact(row: TemplateRow) -> str:
             _EXACT_TEXT.clear()
         text = _EXACT_TEXT[key] = f"Created {when.astimezone():%Y-%m-%d %H:%M:%S %Z}" if when else "Created: unknown"
     return text
+
+
+def _status_field(wanted: str) -> str:
+    """The status filter's "queued" and "running" are stages of a build; the others are statuses."""
+    return "stage" if wanted in ("queued", "running") else "status"
 
 
 class TemplatesModel(QAbstractTableModel):
@@ -258,18 +265,20 @@ class TemplatesModel(QAbstractTableModel):
             self._refilter(narrower)
 
     def _matches(self, row: TemplateRow) -> bool:
-        return (self._status is None or row.status == self._status) and self._needle in row.search_text
+        return (self._status is None or getattr(row, _status_field(self._status)) == self._status) \
+            and self._needle in row.search_text
 
     def _filtered(self, source: OrderedRows) -> OrderedRows:
         if not self._needle and self._status is None:
             return self._all
         needle, status = self._needle, self._status
-        if status is None:
+        field = attrgetter(_status_field(status)) if status is not None else None
+        if field is None:
             mask = [needle in r.search_text for r in source.rows]
         elif not needle:
-            mask = [r.status == status for r in source.rows]
+            mask = [field(r) == status for r in source.rows]
         else:
-            mask = [r.status == status and needle in r.search_text for r in source.rows]
+            mask = [field(r) == status and needle in r.search_text for r in source.rows]
         return OrderedRows(list(compress(source.rows, mask)), list(compress(source.keys, mask)), self._descending)
 
     def _refilter(self, narrower: bool) -> None:

@@ -23,7 +23,8 @@ from in10nt_desktop.ui.status_badge import StatusBadgeDelegate
 from in10nt_desktop.ui.templates_model import ROW_ROLE, Column, TemplatesModel
 
 NO_TEMPLATES = "No templates yet. Choose New template (Ctrl+N) to build one from any Docker image."
-STATUS_FILTERS = [("All statuses", None), ("Building", "building"), ("Ready", "ready"), ("Failed", "failed")]
+STATUS_FILTERS = [("All statuses", None), ("Building", "building"), ("  Running", "running"), ("  Queued", "queued"),
+                  ("Ready", "ready"), ("Failed", "failed")]
 
 
 class TemplatesPage(QWidget):
@@ -203,7 +204,12 @@ class TemplatesPage(QWidget):
             self.empty.setVisible(False)
         noun = f"template{'s' if total != 1 else ''}"
         text = f"{shown:,} of {total:,} {noun}" if filtered else f"{total:,} {noun}"
-        self.count.setText(text + (f", {building:,} building" if building else ""))
+        queued = self.store.queued_count if building else 0
+        if queued:
+            text += f", {building - queued:,} running, {queued:,} queued"
+        elif building:
+            text += f", {building:,} building"
+        self.count.setText(text)
         if building and not self._animation.isActive():
             self._animation.start()
         elif not building:

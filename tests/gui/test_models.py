@@ -438,3 +438,24 @@ def test_progress_tick_updates_the_row_object(store: TemplateStore) -> None:
     pos = model.position("tpl_a1")
     row = model.index(pos, Column.STATUS).data(ROW_ROLE)
     assert row.progress == (45, 100) and row.fraction == pytest.approx(0.45)
+
+
+def test_a_queue_reads_top_down_and_filters_by_running_or_queued(qtmodeltester) -> None:
+    store = TemplateStore()
+    store.replace_all([template("tpl_q3", "a-third", status="building", phase="queued", queuePosition=3),
+                       template("tpl_run", "z-running", status="building", phase="pulling"),
+                       template("tpl_q1", "b-first", status="building", phase="queued", queuePosition=1),
+                       template("tpl_q2", "c-second", status="building", phase="queued", queuePosition=2),
+                       template("tpl_ok", "ready-one")])
+    model = TemplatesModel(store)
+    qtmodeltester.check(model)
+    model.sort(Column.STATUS, Qt.SortOrder.AscendingOrder)
+    assert [model.row_at(r).template_id for r in range(5)] == ["tpl_run", "tpl_q1", "tpl_q2", "tpl_q3", "tpl_ok"]
+    model.set_status("queued")
+    assert [model.row_at(r).template_id for r in range(model.rowCount())] == ["tpl_q1", "tpl_q2", "tpl_q3"]
+    # The first in line gets a slot: it leaves the Queued filter and moves up among the running.
+    store.merge([template("tpl_q1", "b-first", status="building", phase="resolving")], complete=False)
+    assert [model.row_at(r).template_id for r in range(model.rowCount())] == ["tpl_q2", "tpl_q3"]
+    model.set_status("running")
+    assert [model.row_at(r).template_id for r in range(model.rowCount())] == ["tpl_q1", "tpl_run"]
+    assert store.queued_count == 2 and store.building_count == 4

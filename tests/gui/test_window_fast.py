@@ -303,8 +303,21 @@ async def test_the_count_says_how_many_of_how_many_and_a_search_without_match_sa
     assert page.count.text() == "0 of 12 templates"
     assert page.empty.isVisible() and page.empty.text() == "No template matches the search or the status filter."
     page.search.clear()
-    page.status_filter.setCurrentIndex(3)  # Failed
+    page.status_filter.setCurrentIndex(page.status_filter.findData("failed"))
     assert page.count.text() == "4 of 12 templates" and not page.empty.isVisible()
+
+
+async def test_the_count_says_how_many_builds_run_and_how_many_wait(window) -> None:
+    win, services = window
+    for n in range(3):
+        services.templates.server_changed(template_data(f"run{n}", "building", phase="pulling"))
+    for n in range(5):
+        services.templates.server_changed(template_data(f"wait{n}", "building", phase="queued", queuePosition=n + 1))
+    services.templates.server_changed(template_data("done", "ready"))
+    page = win.templates_page
+    assert page.count.text() == "9 templates, 3 running, 5 queued"
+    page.status_filter.setCurrentIndex(page.status_filter.findData("queued"))
+    assert page.count.text() == "5 of 9 templates, 3 running, 5 queued"
 
 
 async def test_a_very_long_name_is_elided_in_the_details_and_does_not_squeeze_the_table(window) -> None:
