@@ -111,8 +111,13 @@ def badge_texts(row: TemplateRow, now: datetime | None = None) -> tuple[str, ...
     left = ""
     if expected and started is not None:
         ran = (moment - started).total_seconds()
-        if ran >= 3 and expected - ran > 0:  # a few seconds in: an estimate worth showing
-            left = f"≈ {elapsed_text(expected - ran)} left"
+        if ran >= 3:  # a few seconds in: an estimate worth showing
+            if expected - ran >= 1:
+                left = f"≈ {elapsed_text(expected - ran)} left"
+            elif ran <= expected * 1.5:  # past the estimate, never "≈ 0s left" nor a count that jumps back
+                left = "almost done"
+            else:
+                left = f"longer than usual · {elapsed}"
     full = " · ".join(p for p in (phase, percent, left or elapsed) if p) + stale
     return tuple(dict.fromkeys(t for t in (full, " · ".join(p for p in (percent, left or elapsed) if p),
                                            left or elapsed, elapsed) if t))

@@ -289,6 +289,14 @@ def test_a_running_build_says_its_phase_and_a_time_left_only_from_past_builds() 
                                         expectedSeconds=50.0), light_palette(), NOW)
     assert just_started.text == "pulling · 1s"  # an estimate only after a few seconds
 
+    def at(seconds: int) -> str:
+        return badge_look(build_row(phase="pulling", startedAt=(NOW - timedelta(seconds=seconds)).isoformat(),
+                                    expectedSeconds=20.0), light_palette(), NOW).text
+
+    # Past the estimate: never "≈ 0s left", nor an elapsed count that looks like a restart.
+    assert [at(s) for s in (19, 20, 30, 31)] == ["pulling · ≈ 1s left", "pulling · almost done",
+                                                  "pulling · almost done", "pulling · longer than usual · 31s"]
+
 
 def test_a_stalled_build_is_flagged_in_amber_with_the_engines_reason() -> None:
     look = badge_look(build_row(phase="pulling", startedAt=(NOW - timedelta(seconds=75)).isoformat(), stalled=True,
