@@ -18,6 +18,22 @@ def human_size(n: int | None) -> str:
     return f"{n} B"
 
 
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def build_words(status: str, phase: str | None = None, place: int | None = None,
+                fraction: float | None = None) -> str:
+    """A template's status as a terminal shows it: "queued (3rd)", "building: pulling 40%", "ready"."""
+    if status != "building":
+        return status
+    if phase == "queued":
+        return f"queued ({ordinal(place)})" if place else "queued"
+    words = f"building: {phase}" if phase else "building"
+    return f"{words} {fraction:.0%}" if fraction is not None else words
+
+
 def relative_age(then: datetime, now: datetime) -> str:
     """How long ago, to the unit a person counts in: "just now", "5 min ago", "3 h ago", "4 days ago";
     the date after 30 days (and for a time ahead of ``now`` by more than a minute: a skewed clock

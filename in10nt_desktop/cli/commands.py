@@ -8,18 +8,24 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
-from in10nt_desktop.api import BuildRecord, In10ntClient, In10ntError, StatusInfo, ValidationError
+from in10nt_desktop.api import BuildRecord, In10ntClient, In10ntError, StatusInfo, TemplateData, ValidationError
 from in10nt_desktop.cli.output import print_fields, print_json, print_table
-from in10nt_desktop.text_formats import human_size
+from in10nt_desktop.text_formats import build_words, human_size, relative_age
 
 Handler = Callable[[In10ntClient, argparse.Namespace], Awaitable[int]]
 
 
 def _progress_text(info: StatusInfo) -> str:
-    if info.progress is not None and info.progress.fraction is not None:
-        return f"{info.status} {info.progress.fraction:.0%}"
-    return info.status
+    fraction = info.progress.fraction if info.progress is not None else None
+    return build_words(info.status, info.phase, info.queue_position, fraction)
+
+
+def _list_status(t: TemplateData) -> str:
+    extra = t.model_extra or {}
+    fraction = t.progress.fraction if t.progress is not None else None
+    return build_words(t.status, extra.get("phase"), extra.get("queuePosition"), fraction)
 
 
 async def templates_list(client: In10ntClient, args: argparse.Namespace) -> int:
@@ -27,9 +33,10 @@ async def templates_list(client: In10ntClient, args: argparse.Namespace) -> int:
     if args.json:
         print_json(templates)
         return 0
+    now = datetime.now(UTC)
     print_table(("ID", "NAME", "IMAGE", "REGISTRY", "STATUS", "SIZE", "CREATED"),
-                ((t.template_id, t.name, t.image, t.registry_type, t.status, human_size(t.size_bytes),
-                  t.created_at.strftime("%Y-%m-%d %H:%M") if t.created_at else "") for t in templates))
+                ((t.template_id, t.name, t.image, t.registry_type, _list_status(t), human_size(t.size_bytes),
+                  relative_age(t.created_at, now) if t.created_at else "") for t in templates))
     return 0
 
 

@@ -307,6 +307,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {explain(exc, args)}", file=sys.stderr)
     except KeyboardInterrupt:
         return 0 if getattr(args, "watching", False) else 130
+    except BrokenPipeError:
+        # The reader left (`in10nt … | head`): not an error worth a traceback. Python would write to the
+        # closed pipe again when it flushes at exit, so stdout goes to the null device first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for a process ended by SIGPIPE
     return 1
 
 

@@ -25,10 +25,10 @@ from in10nt_desktop.api import HOSTED_BASE_URL
 from in10nt_desktop.app import code_snippets
 from in10nt_desktop.app.code_snippets import draft_for_code
 from in10nt_desktop.app.template_rows import TemplateRow
-from in10nt_desktop.text_formats import human_size
+from in10nt_desktop.text_formats import human_size, ordinal
 from in10nt_desktop.ui.builds_tab import BuildsTab
 from in10nt_desktop.ui.drift_box import DriftBox
-from in10nt_desktop.ui.status_badge import elapsed_text, ordinal
+from in10nt_desktop.ui.status_badge import elapsed_text
 
 # Fields shown first and how to label them; anything else the server sends follows, as given.
 _KNOWN = [("templateId", "Template ID"), ("name", "Name"), ("description", "Description"), ("image", "Image"),

@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen,
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from in10nt_desktop.app.template_rows import TemplateRow
+from in10nt_desktop.text_formats import ordinal
 from in10nt_desktop.ui.templates_model import ROW_ROLE
 
 Index = QModelIndex | QPersistentModelIndex
@@ -75,11 +76,6 @@ def _when(value: Any) -> datetime | None:
         except ValueError:
             return None
     return None
-
-
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 def is_queued(row: TemplateRow) -> bool:

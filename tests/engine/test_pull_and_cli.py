@@ -128,3 +128,28 @@ def test_cli_validation_error_names_the_field(engine: EngineProc) -> None:
     r = engine.cli("templates", "create", "--name", "x", "--image", "Not/Valid")
     assert r.returncode == 1
     assert r.stderr.strip() == "error: image: Repository names must be lowercase."
+
+
+def test_cli_list_says_queued_with_its_place_and_ends_quietly_when_its_reader_leaves(engine: EngineProc,
+                                                                                   images: StackImages) -> None:
+    import os
+    import sys
+
+    with engine.http() as http:
+        for n in range(3):
+            r = http.post("/container-templates", json={"name": f"cli-pipe-{n}", "image": images.open_busybox.ref,
+                                                        "registryType": "private"})
+            assert r.status_code == 201, r.text
+            wait_status(engine, r.json()["templateId"], {"ready"})
+    out = engine.cli("templates", "list")
+    assert out.returncode == 0, out.stderr
+    line = next(line for line in out.stdout.splitlines() if "cli-pipe-0" in line)
+    assert re.search(r"\bready\b", line) and re.search(r"just now|min ago", line)  # an age, as `docker ps` shows
+    # `in10nt templates list | head -1`: head leaves after a line; no traceback, the shell's SIGPIPE code.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IN10NT_")}
+    env["IN10NT_DATA_DIR"] = str(engine.data_dir)
+    piped = subprocess.run(["bash", "-c", f"{sys.executable} -m in10nt_desktop.cli.main --json templates list "
+                                          "| head -c 1; exit ${PIPESTATUS[0]}"],
+                           capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert piped.stdout == "[" and "Traceback" not in piped.stderr and "BrokenPipe" not in piped.stderr, piped.stderr
+    assert piped.returncode in (0, 141), piped.returncode  # 0 when the whole answer fit the pipe before head left

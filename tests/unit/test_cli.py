@@ -257,8 +257,8 @@ def test_list_prints_a_table(loopback: Loopback, capsys: pytest.CaptureFixture[s
     assert (code, err) == (0, "")
     header, line = out.splitlines()
     assert header.split() == ["ID", "NAME", "IMAGE", "REGISTRY", "STATUS", "SIZE", "CREATED"]
-    assert line.split() == ["tmpl_1", "py", "python:3.11-slim", "dockerhub", "ready", "52.4", "MB", "2024-05-01",
-                            "12:00"]
+    assert line.split() == ["tmpl_1", "py", "python:3.11-slim", "dockerhub", "ready", "52.4", "MB",
+                            "2024-05-01"]  # older than a month: the date (an age, as `docker ps`, when recent)
     assert loopback.requests[0].headers["authorization"] == "Bearer sk-cli"
 
 
@@ -573,3 +573,12 @@ def test_engine_serve_help_lists_only_what_the_engine_takes(capsys: pytest.Captu
     text = capsys.readouterr().out
     assert "--data-dir" in text and "--port" in text
     assert "--base-url" not in text and "--api-key" not in text
+
+
+def test_a_build_reads_as_queued_with_its_place_or_running_with_its_phase() -> None:
+    from in10nt_desktop.text_formats import build_words
+
+    assert build_words("building", "queued", 3) == "queued (3rd)"
+    assert build_words("building", "pulling", None, 0.4) == "building: pulling 40%"
+    assert build_words("building") == "building"  # a server without phases
+    assert build_words("ready", "queued", 2) == "ready"
