@@ -20,25 +20,13 @@ from in10nt_desktop.api.validation import FieldError
 from in10nt_desktop.app.connection import Connection
 from in10nt_desktop.app.drafts import SecretSource
 from in10nt_desktop.app.registry_vault import RegistryVault, login_host
+from in10nt_desktop.text_formats import human_size
 
 if TYPE_CHECKING:  # the SDK's client and models load after the window's first paint
     from in10nt_desktop.api import In10ntClient, RegistryAuth, RegistryCheck
 
 log = logging.getLogger(__name__)
 TASK = "access-check"
-
-
-def compressed_size(n: int | None) -> str:
-    """Whole megabytes, as a person says them: "49 MB", "1 MB", "512 kB"."""
-    if n is None:
-        return "size unknown"
-    if n >= 1_000_000_000:
-        return f"{n / 1e9:.1f} GB"
-    if n >= 1_000_000:
-        return f"{round(n / 1e6)} MB"
-    if n >= 1_000:
-        return f"{round(n / 1e3)} kB"
-    return f"{n} B"
 
 
 @dataclass(frozen=True)
@@ -71,7 +59,7 @@ def outcome_text(image: str, result: RegistryCheck, login_user: str | None = Non
     if result.ok:
         platforms = ", ".join(result.platforms) or result.platform or "platform unknown"
         who = f" · signed in as {login_user}" if login_user else ""
-        return f"✓ {image} · {platforms} · {compressed_size(result.size_bytes)} compressed{who}"
+        return f"✓ {image} · {platforms} · {human_size(result.size_bytes) or 'size unknown'} compressed{who}"
     if result.error is not None and result.error.message:
         return result.error.message
     return "The registry check failed without a reason."

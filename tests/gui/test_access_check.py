@@ -29,6 +29,7 @@ from in10nt_desktop.api import In10ntClient
 from in10nt_desktop.app.drafts import TemplateDraft
 from in10nt_desktop.app.preflight_service import AccessCheck, CheckOutcome
 from in10nt_desktop.app.registry_vault import SERVICE
+from in10nt_desktop.text_formats import human_size
 from in10nt_desktop.ui.wizard import CreateTemplateWizard
 from in10nt_desktop.ui.wizard_credentials import PairPanel
 from in10nt_desktop.ui.wizard_pages import PageId
@@ -84,7 +85,7 @@ async def test_the_wizard_answers_before_create_and_remembers_the_login(
         assert w.credentials_page.access.outcome is not None
         assert w.credentials_page.access.outcome.field == "registryAuth.password"
         pair(w).secret_field.set_typed(PASSWORD)
-        ok = f"✓ {img.ref} · linux/amd64 · 1 MB compressed"
+        ok = f"✓ {img.ref} · linux/amd64 · {human_size(img.size_bytes)} compressed"  # as the table says it
         await wait_until(lambda: w.credentials_page.access.text() == ok, message=w.credentials_page.access.text())
         assert w.credentials_page.remember_box.isVisible()
         w.credentials_page.remember_box.setChecked(True)

@@ -79,8 +79,8 @@ def test_only_the_newest_check_is_shown(wizard: CreateTemplateWizard, preflight:
     assert preflight.checks[-1].image.endswith(":2")
     preflight.answer(True, "✓ stale answer for :1", number=first)
     assert row.text() == "Checking registry.example.com/team/app:2 on its registry…"
-    preflight.answer(True, "✓ registry.example.com/team/app:2 · linux/amd64 · 1 MB compressed", number=newest)
-    assert row.text() == "✓ registry.example.com/team/app:2 · linux/amd64 · 1 MB compressed"
+    preflight.answer(True, "✓ registry.example.com/team/app:2 · linux/amd64 · 1.0 MB compressed", number=newest)
+    assert row.text() == "✓ registry.example.com/team/app:2 · linux/amd64 · 1.0 MB compressed"
     assert row.result.kind() is MessageKind.INFO
 
 
@@ -214,7 +214,7 @@ def test_registry_logins_page_lists_tests_forgets_and_imports(qtbot: QtBot, logi
     page.test_button.click()
     assert ("test", ("registry.example.com", "registry.example.com/team/app:1", "private")) in logins.calls
     logins.test_started.emit("registry.example.com", 7)
-    preflight.answer(True, "✓ registry.example.com/team/app:1 · linux/amd64 · 1 MB compressed · signed in as alice",
+    preflight.answer(True, "✓ registry.example.com/team/app:1 · linux/amd64 · 1.0 MB compressed · signed in as alice",
                      number=7)
     assert page.message.text().startswith("✓ registry.example.com/team/app:1")
     page.test_image.setText("quay.io/other/app:1")  # another registry: not a test of this login
