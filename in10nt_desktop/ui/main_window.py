@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
         s.instances.loaded.connect(self.instances_page.model.set_rows)
         s.templates.created.connect(self._on_created)
         s.templates.build_finished.connect(self._on_build_finished)
+        s.templates.store.changed.connect(self._on_rows_changed)
         s.templates.removed_elsewhere.connect(self._on_removed_elsewhere)
         s.templates.rebuilt.connect(lambda row: self.statusBar().showMessage(f"Rebuilding {row.name}…", 5000))
         self._builds = BuildsFollower(self.templates_page.details, s.templates, self)
@@ -216,6 +217,13 @@ class MainWindow(QMainWindow):
                 self.notify("Template ready", f"{row.name} is ready ({row.image}).")
             else:  # the reason is the engine's own sentence: no second "failed" around it
                 self.notify("Build failed", f"{row.name}: {row.error or 'no reason given'}")
+
+    def _on_rows_changed(self, pairs: list[tuple[TemplateRow, TemplateRow]]) -> None:
+        """A build that starts to stall is said once, like a build that ends: the badge alone is easy to miss."""
+        for old, new in pairs:
+            if new.stalled and not old.stalled and new.building:
+                reason = (new.stalled_reason or "no data from the registry").removeprefix("stalled: ")
+                self.notify("Build stalled", f"{new.name}: {reason}. Rebuild it (Ctrl+R) or wait; it has not failed.")
 
     def notify(self, title: str, text: str) -> None:
         self.notified.emit(title, text)

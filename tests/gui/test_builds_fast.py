@@ -173,3 +173,18 @@ async def test_a_build_record_never_widens_the_details_panel(window) -> None:
     builds = win.templates_page.details.builds
     assert "sha256:aaaaaaaaaaaa…" in builds.summary.text() and builds.summary.toolTip() == "sha256:" + "a" * 64
     assert builds.summary.minimumSizeHint().width() < 250  # a whole digest made it 512 px: the table shrank
+
+
+async def test_a_build_that_starts_to_stall_is_said_once_with_what_to_do(window) -> None:
+    win, services = window
+    notes: list[tuple[str, str]] = []
+    win.notified.connect(lambda title, text: notes.append((title, text)))
+    running = template_data("slow-pull", "building", phase="pulling")
+    services.templates.server_changed(running)
+    stalled = template_data("slow-pull", "building", templateId=running.template_id, phase="pulling", stalled=True,
+                            stalledReason="stalled: no data from registry 127.0.0.1:5000 for 60 s")
+    services.templates.server_changed(stalled)
+    services.templates.server_changed(stalled.model_copy())  # the next tick: still stalled, not news
+    assert notes == [("Build stalled", "slow-pull: no data from registry 127.0.0.1:5000 for 60 s. "
+                                        "Rebuild it (Ctrl+R) or wait; it has not failed.")]
+    assert "Build stalled" in win.statusBar().currentMessage()
