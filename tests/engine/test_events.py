@@ -258,7 +258,10 @@ def test_a_stalled_client_is_reset_and_the_engine_memory_stays_bounded(tmp_path:
     """A client that never reads while ~50 MB of events go by: the engine keeps its ring, not a backlog."""
     host, port = registry_open.host.split(":")
     gate = GateProxy(host, int(port))  # never opened: the first build holds the only slot
-    engine = start_engine(tmp_path / "engine", extra=["--max-builds", "1", "--events-buffer", "1000", *HEARTBEAT])
+    # The held blocker must not be flagged stalled meanwhile (60 s by default, less than this test takes on a
+    # busy machine): one more event after ``last_id`` would move the ring's edge the test resumes from.
+    engine = start_engine(tmp_path / "engine", extra=["--max-builds", "1", "--events-buffer", "1000", *HEARTBEAT,
+                                                      "--stall-seconds", "3600"])
     stalled = socket.socket()
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the kernel must not absorb the backlog
     try:
