@@ -86,9 +86,17 @@ class DriftBox(QFrame):
     def set_drift(self, drift: DriftView) -> None:
         self._drift = drift
         drift.store.changed.connect(self._on_changed)
-        drift.store.enabled_changed.connect(lambda _enabled: self.refresh())
+        # Bound methods, not lambdas: Qt disconnects those when this box is deleted (the services outlive a
+        # window), where a lambda would go on calling into a deleted widget.
+        drift.store.enabled_changed.connect(self._on_enabled)
         drift.check_failed.connect(self._on_failed)
-        drift.checked.connect(lambda template_id, _info: self._on_changed(template_id))
+        drift.checked.connect(self._on_checked)
+
+    def _on_enabled(self, _enabled: bool) -> None:
+        self.refresh()
+
+    def _on_checked(self, template_id: str, _info: object) -> None:
+        self._on_changed(template_id)
 
     def show_row(self, row: TemplateRow | None) -> None:
         if row is None or self.row is None or row.template_id != self.row.template_id:

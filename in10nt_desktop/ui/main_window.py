@@ -132,18 +132,19 @@ class MainWindow(QMainWindow):
     def _connect_signals(self) -> None:
         s = self.services
         s.connection.state_changed.connect(self._on_state)
-        s.errors.reported.connect(lambda text, details: self.message_bar.show_message("error", text, details))
+        # Services outlive a window: bound methods (disconnected when the window goes), never lambdas.
+        s.errors.reported.connect(self._on_error_reported)
         s.saved.loaded.connect(self.saved_page.model.set_rows)
         s.instances.loaded.connect(self.instances_page.model.set_rows)
         s.templates.created.connect(self._on_created)
         s.templates.build_finished.connect(self._on_build_finished)
         s.templates.store.changed.connect(self._on_rows_changed)
         s.templates.removed_elsewhere.connect(self._on_removed_elsewhere)
-        s.templates.rebuilt.connect(lambda row: self.statusBar().showMessage(f"Rebuilding {row.name}…", 5000))
+        s.templates.rebuilt.connect(self._on_rebuilt)
         self._builds = BuildsFollower(self.templates_page.details, s.templates, self)
         for service in (s.templates, s.saved, s.instances):
             service.bulk_finished.connect(self._on_bulk_finished)
-        s.instances.done.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        s.instances.done.connect(self._on_instances_done)
         s.instances.task_started.connect(
             lambda _id, name: self.statusBar().showMessage(f"Running a task in {name}…"))
         s.instances.runs_changed.connect(self.instances_page.show_runs)
@@ -160,14 +161,29 @@ class MainWindow(QMainWindow):
         self.instances_page.table.selectionModel().selectionChanged.connect(self._update_actions)
         self.instances_page.model.dataChanged.connect(self._update_actions)  # creating → running enables Run
         self.tabs.currentChanged.connect(self._update_actions)
-        s.logs.reset.connect(lambda _tid: self.templates_page.details.clear_log())
+        s.logs.reset.connect(self._on_log_reset)
         s.logs.lines_added.connect(self._on_log_lines)
-        s.logs.unavailable.connect(lambda _tid, text: self.templates_page.details.log.setPlaceholderText(text))
+        s.logs.unavailable.connect(self._on_log_unavailable)
         self.templates_page.set_drift(s.drift)
         # The tag moved: rebuild the same template in place (it pins the tag's new digest).
         self.templates_page.details.drift_box.recreate_requested.connect(self.actions_.rebuild)
 
     # -- service events ----------------------------------------------------------------------------
+    def _on_error_reported(self, text: str, details: str) -> None:
+        self.message_bar.show_message("error", text, details)
+
+    def _on_rebuilt(self, row: TemplateRow) -> None:
+        self.statusBar().showMessage(f"Rebuilding {row.name}…", 5000)
+
+    def _on_instances_done(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    def _on_log_reset(self, _template_id: str) -> None:
+        self.templates_page.details.clear_log()
+
+    def _on_log_unavailable(self, _template_id: str, text: str) -> None:
+        self.templates_page.details.log.setPlaceholderText(text)
+
     def _on_state(self, state: str, text: str) -> None:
         conn = self.services.connection
         for page in (self.saved_page, self.instances_page):

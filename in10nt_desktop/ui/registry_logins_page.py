@@ -55,7 +55,7 @@ class RegistryLoginsPage(QWidget):
         logins.listed.connect(self._on_listed)
         logins.docker_found.connect(self._on_docker_found)
         logins.imported.connect(self._on_imported)
-        logins.failed.connect(lambda text: self.message.set_message(MessageKind.ERROR, text))
+        logins.failed.connect(self._on_failed)  # a bound method: disconnected when this page goes
         logins.forgotten.connect(
             lambda host: self.message.set_message(MessageKind.INFO, f"Forgot the login for {host}."))
         logins.test_started.connect(self._on_test_started)
@@ -65,6 +65,9 @@ class RegistryLoginsPage(QWidget):
         self._on_listed(sorted(logins.summaries.values(), key=lambda s: s.host))
         logins.load()
 
+
+    def _on_failed(self, text: str) -> None:
+        self.message.set_message(MessageKind.ERROR, text)
     def _build_ui(self) -> None:
         self.table.setHorizontalHeaderLabels(["Registry", "Username", "From"])
         self.table.setAccessibleName("Remembered registry logins")
