@@ -60,6 +60,7 @@ class BuildManager:
         self._queue = BuildQueue(settings.max_parallel, self._moved_up)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._runs: dict[str, BuildRun] = {}
+        self._stopping: set[str] = set()  # stalled builds being cancelled for a rebuild
         self._watchdog = StallWatchdog(store, settings.stall_seconds)
         self._watchdog.hook(http)
 
@@ -106,7 +107,7 @@ class BuildManager:
         return len(self._tasks)
 
     def is_building(self, tid: str) -> bool:
-        return tid in self._tasks
+        return tid in self._tasks or tid in self._stopping
 
     def records(self, tid: str) -> list[dict[str, Any]]:
         """The template's build records, newest first; the running one as it is now (layer bytes included)."""
@@ -115,6 +116,38 @@ class BuildManager:
         if run is not None:
             records = [run.json() if r["buildId"] == run.build_id else r for r in records]
         return records
+
+    def is_stalled(self, tid: str) -> bool:
+        """The running build's registry went quiet (the watchdog's flag): a rebuild may stop it."""
+        run = self._runs.get(tid)
+        return run is not None and run.stalled
+
+    async def stop_stalled(self, tid: str) -> tuple[BuildRun, str] | None:
+        """Cancels a stalled build for a rebuild: the build and the sentence its record is to end with.
+
+        None when the build is not stalled: a healthy build is never stopped this way. The caller
+        writes the end (``close_stopped``) and starts the new build together, with no await between,
+        so the template goes from the old build to the new one without a moment of "failed".
+        """
+        run = self._runs.get(tid)
+        if run is None or not run.stalled or tid not in self._tasks:
+            return None
+        silent = time.monotonic() - run.last_activity
+        what = "no data" if run.phase == "pulling" else "no answer"
+        sentence = f"Stopped to rebuild: {what} from registry {run.registry_host} for {silent:.0f} s."
+        self._stopping.add(tid)  # is_building stays true meanwhile: another rebuild gets build_running
+        try:
+            await self.cancel(tid)
+        finally:
+            self._stopping.discard(tid)
+        return run, sentence
+
+    def close_stopped(self, run: BuildRun, sentence: str) -> None:
+        """The stopped build's last log line and its record, ended ``failed``; its phase and stall flag go."""
+        n = self._log(run.template_id, sentence)
+        run.finish("failed", sentence, n)
+        self._store.records.save(run.json(), run.seconds)
+        self._store.set_live(run.template_id, None)
 
     async def cancel(self, tid: str) -> bool:
         task = self._tasks.pop(tid, None)
@@ -238,6 +271,8 @@ class BuildManager:
 
         def on_event(event: dict[str, Any]) -> None:
             nonlocal last_write
+            if self._runs.get(tid) is not run:  # sent before a cancel, delivered after: the build is over
+                return
             lines, moved = run.feed(event)
             if moved:
                 self._watchdog.activity(run)

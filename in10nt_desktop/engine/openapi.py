@@ -213,8 +213,9 @@ _WHY = {
     403: "The request was not addressed to 127.0.0.1 or localhost (forbidden_host)",
     404: "No such template, instance or saved template (not_found; gone when removed outside In10nt)",
     408: f"The body took longer than {30} s to arrive (body_too_slow)",
-    409: "The request clashes with the current state: name taken, template not ready, instance still being "
-         "created, image in use or missing, Idempotency-Key already used for another body (idempotency_key_reused)",
+    409: "The request clashes with the current state: name taken, template not ready, a rebuild of a build still "
+         "running and not stalled (build_running), instance still being created, image in use or missing, "
+         "Idempotency-Key already used for another body (idempotency_key_reused)",
     413: f"The body is larger than {MAX_BODY // 1024 // 1024} MiB (body_too_large); the connection is closed",
     422: "A field broke a rule; `error.field` names it (invalid). A rebuild whose template's last build had "
          "credentials and that sends none: credentials_required (field registryAuth)",
@@ -244,6 +245,14 @@ def _ok(schema: dict[str, Any] | None, media_type: str = "application/json") -> 
 def _list(name: str) -> dict[str, Any]:
     return {"type": "array", "items": _ref(name)}
 
+
+REBUILD_DESCRIPTION = (
+    "Starts a new build of the template in place: same id, build count one up, a new record in its history. "
+    "A template still building is refused (409 build_running) unless its build is flagged `stalled` (its "
+    "registry sent nothing for the engine's --stall-seconds): that build is cancelled first, its record ends "
+    "`failed` with an error such as \"Stopped to rebuild: no data from registry HOST for N s.\", and the new "
+    "build starts at once. A template whose last build had credentials needs them again in registryAuth "
+    "(422 credentials_required), checked before a stalled build is stopped.")
 
 _BODY_ERRORS = (400, 408, 413, 422)
 _ENGINE_ERRORS = (500, 503)

@@ -162,3 +162,46 @@ def test_a_registry_that_stops_mid_blob_flags_a_stall_which_clears_when_data_flo
     finally:
         proxy.release()
         engine.stop()
+
+
+def test_a_pull_stalled_mid_blob_is_rebuilt_at_once_and_a_flowing_one_is_not(
+        tmp_path: Path, registry_open: Registry, link: tuple[ThrottleProxy, Podman]) -> None:
+    """Issue 9: Rebuild is offered for a stalled build, whose pull would otherwise hold a slot until its timeout."""
+    proxy, pod = link
+    img = push_image(registry_open.url, unique_repo("stall-rebuild"), "1", extra_layers=[random_layer(800_000)])
+    proxy.rate = 100_000
+    # Two seconds: a slow link never goes that long without a byte, so the flowing pull is not flagged.
+    engine = start_engine(tmp_path / "engine", docker_host=pod.docker_host, extra=["--stall-seconds", "2"])
+    try:
+        with EventReader(engine) as reader:
+            tid = create(engine, "stall-rebuild", img.ref)["templateId"]
+            poll(lambda: any(x["bytesDone"] > 0 for x in records(engine, tid)[0]["layers"]), "bytes moving", 60)
+            slow = api(engine, "POST", f"/container-templates/{tid}/rebuild")
+            assert (slow.status_code, slow.json()["error"]["code"]) == (409, "build_running")
+            assert "has not stalled" in slow.json()["error"]["message"]
+
+            proxy.hold()  # the registry stops sending in the middle of the blob
+            reader.wait_for(lambda e: e.data.get("templateId") == tid and e.data.get("stalled") is True,
+                            "a stalled template.changed", 60)
+            r = api(engine, "POST", f"/container-templates/{tid}/rebuild")
+            assert r.status_code == 202, r.text
+            assert (r.json()["buildCount"], r.json()["stalled"]) == (2, False)
+            reader.wait_for(lambda e: e.data.get("templateId") == tid and e.data.get("buildCount") == 2,
+                            "the rebuild's template.changed")
+        newest, oldest = records(engine, tid)
+        assert (newest["number"], newest["result"], oldest["result"]) == (2, "building", "failed")
+        assert re.fullmatch(rf"Stopped to rebuild: no data from registry {re.escape(registry_open.host)} "
+                            r"for \d+ s\.", oldest["error"]), oldest["error"]
+        assert oldest["phases"][-1]["name"] == "pulling" and oldest["layers"][-1]["state"] == "pulling"
+        assert api(engine, "GET", "/healthz").json()["activeBuilds"] == 1  # the stalled pull was cancelled
+        lines = log_texts(engine, tid)
+        assert lines.index(oldest["error"]) < lines.index("Rebuild requested (build #2)")
+
+        proxy.rate = None  # the registry is back, at full speed
+        proxy.release()
+        done = wait_status(engine, tid, {"ready", "failed"}, timeout=120)
+        assert (done["status"], done["buildCount"], done["digest"]) == ("ready", 2, img.digest)
+        assert [x["result"] for x in records(engine, tid)] == ["ready", "failed"]
+    finally:
+        proxy.release()
+        engine.stop()

@@ -5,6 +5,7 @@ The pulls through Podman (layers, "already present", slow and stalled pulls) are
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -140,7 +141,13 @@ def test_rebuild_refusals(engine: EngineProc, images: StackImages, gate: GatePro
     tid = create(engine, "held", f"{gate.host}/{images.open_busybox.repo}:1")["templateId"]
     r = api(engine, "POST", f"/container-templates/{tid}/rebuild")
     assert (r.status_code, r.json()["error"]["code"]) == (409, "build_running")
-    assert "still building" in r.json()["error"]["message"]
+    sentence = r.json()["error"]["message"]
+    assert "still building and has not stalled" in sentence and "flagged stalled" in sentence
+    # The CLI says the engine's sentence and fails: a healthy build is never stopped by a rebuild.
+    cli = engine.cli("templates", "rebuild", tid)
+    assert cli.returncode == 1 and sentence in cli.stderr, cli.stderr
+    [record] = records(engine, tid)
+    assert (record["result"], record["finishedAt"]) == ("building", None)
     assert api(engine, "DELETE", f"/container-templates/{tid}").status_code == 204
 
     assert api(engine, "POST", "/container-templates/tmpl_nope/rebuild").status_code == 404
@@ -219,5 +226,48 @@ def test_a_registry_that_never_answers_flags_the_build_stalled(tmp_path: Path, i
         assert log_texts(engine, tid).count(reason) == 1  # once per stall, not once per check
         assert api(engine, "DELETE", f"/container-templates/{tid}").status_code == 204
         assert api(engine, "GET", "/healthz").json()["activeBuilds"] == 0
+    finally:
+        engine.stop()
+
+
+def test_a_stalled_build_is_rebuilt_at_once_after_its_credentials(tmp_path: Path, images: StackImages,
+                                                                   gate: GateProxy) -> None:
+    """Issue 9: a stalled build is flagged with Retry offered; the rebuild stops it, keeping its record."""
+    engine = start_engine(tmp_path / "engine", extra=["--stall-seconds", "1"])
+    auth = {"username": "robot", "password": "robot-secret"}  # the open registry never asks for them
+    try:
+        with EventReader(engine) as reader:
+            tid = create(engine, "stuck", f"{gate.host}/{images.open_busybox.repo}:1", registryAuth=auth)["templateId"]
+            reader.wait_for(lambda e: e.data.get("templateId") == tid and e.data.get("stalled") is True,
+                            "a template.changed with stalled")
+        # Credentials are asked before anything is stopped: the stalled build is still there.
+        r = api(engine, "POST", f"/container-templates/{tid}/rebuild", json={})
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "credentials_required")
+        assert api(engine, "GET", f"/container-templates/{tid}").json()["stalled"] is True
+        assert [x["result"] for x in records(engine, tid)] == ["building"]
+
+        rebuilt = engine.cli("templates", "rebuild", tid, "--username", "robot", "--password-env", "REG_PASS",
+                             env={"REG_PASS": auth["password"]})
+        assert rebuilt.returncode == 0, rebuilt.stderr
+        assert f"{tid}: build #2 started" in rebuilt.stderr
+        t = api(engine, "GET", f"/container-templates/{tid}").json()
+        assert (t["status"], t["buildCount"], t["error"]) == ("building", 2, None)
+        assert "stalledReason" not in t  # the stall was the old build's (the new one may stall in its turn)
+        newest, oldest = records(engine, tid)
+        assert (newest["number"], newest["trigger"], newest["result"]) == (2, "rebuild", "building")
+        assert (oldest["number"], oldest["result"]) == (1, "failed")
+        assert re.fullmatch(rf"Stopped to rebuild: no answer from registry {re.escape(gate.host)} for \d+ s\.",
+                            oldest["error"]), oldest["error"]
+        assert oldest["finishedAt"] is not None and oldest["phases"][-1]["endedAt"] == oldest["finishedAt"]
+        assert log_texts(engine, tid, oldest["logTo"], oldest["logTo"]) == [oldest["error"]]
+        assert log_texts(engine, tid, newest["logFrom"], newest["logFrom"]) == [
+            "Rebuild requested (build #2, with credentials)"]
+        assert api(engine, "GET", "/healthz").json()["activeBuilds"] == 1  # the stopped build gave its slot back
+
+        gate.open()
+        done = wait_status(engine, tid, {"ready", "failed"})
+        assert (done["status"], done["buildCount"], done["digest"]) == ("ready", 2, images.open_busybox.digest)
+        assert [x["result"] for x in records(engine, tid)] == ["ready", "failed"]
+        assert "robot-secret" not in rebuilt.stdout + rebuilt.stderr
     finally:
         engine.stop()

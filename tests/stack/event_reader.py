@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -43,6 +44,7 @@ class EventReader:
         self.error: BaseException | None = None
         self._stop = threading.Event()
         self._opened = threading.Event()
+        self._socket: socket.socket | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         if not self._opened.wait(15):
@@ -52,6 +54,8 @@ class EventReader:
         try:
             with self._client.stream("GET", "/events", params=self._params) as response:
                 self.status = response.status_code
+                stream = response.extensions.get("network_stream")
+                self._socket = stream.get_extra_info("socket") if stream is not None else None
                 self._opened.set()
                 fields: dict[str, str] = {}
                 data: list[str] = []
@@ -109,6 +113,9 @@ class EventReader:
 
     def close(self) -> None:
         self._stop.set()
+        if self._socket is not None:  # wakes the thread's read now, not at the next heartbeat (up to 10 s later)
+            with contextlib.suppress(OSError):
+                self._socket.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(Exception):
             self._client.close()
         self._thread.join(10)
