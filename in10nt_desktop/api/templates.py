@@ -295,7 +295,9 @@ class TemplatesResource:
         """Build the template again in place (same id, a new record); ``building`` when this returns.
 
         A template whose last build had credentials (``needs_credentials``) needs them again:
-        without, ``ValidationError`` with code ``credentials_required``; a running build: ``ConflictError``.
+        without, ``ValidationError`` with code ``credentials_required``. A running build: ``ConflictError``
+        (``build_running``), unless it is ``stalled``: the engine then stops it (its record ends ``failed``,
+        "Stopped to rebuild: …") and starts the new build.
         """
         from in10nt_desktop.api.bound_template import Template
 

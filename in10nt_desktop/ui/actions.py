@@ -63,7 +63,8 @@ class WindowActions:
             "delete": _action(w, "&Delete…", "Delete the selected items", QKeySequence.StandardKey.Delete,
                               SP.SP_TrashIcon),
             "retry": _action(w, "Re&build", "Build the selected template again, in place (its history keeps "
-                             "every build; credentials are asked again only if it used them)",
+                             "every build; a stalled build is stopped first; credentials are asked again only "
+                             "if it used them)",
                              "Ctrl+R", SP.SP_BrowserReload),
             "use": _action(w, "&Use template…", "Start an instance from the selected ready template", "Ctrl+U",
                            SP.SP_MediaPlay),
@@ -145,7 +146,9 @@ class WindowActions:
         instances = self.instances_page.selected() if tab == 2 else []
         a["new"].setEnabled(online)
         a["delete"].setEnabled(online and bool(rows or saved or instances))
-        a["retry"].setEnabled(online and len(rows) == 1 and rows[0].status in ("failed", "ready"))
+        # A build is rebuilt once it ended, or while stalled (the engine stops it first); never a healthy one.
+        a["retry"].setEnabled(online and len(rows) == 1 and (rows[0].status in ("failed", "ready")
+                                                              or (rows[0].building and rows[0].stalled)))
         a["use"].setEnabled(online and len(rows) == 1 and rows[0].status == "ready")
         a["copy_id"].setEnabled(len(rows) == 1)
         a["clone"].setEnabled(online and len(saved) == 1)

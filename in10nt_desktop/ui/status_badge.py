@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QPoint, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeySequence, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from in10nt_desktop.app.template_rows import TemplateRow
@@ -117,6 +117,23 @@ def badge_texts(row: TemplateRow, now: datetime | None = None) -> tuple[str, ...
     full = " · ".join(p for p in (phase, percent, left or elapsed) if p) + stale
     return tuple(dict.fromkeys(t for t in (full, " · ".join(p for p in (percent, left or elapsed) if p),
                                            left or elapsed, elapsed) if t))
+
+def stalled_tooltip(row: TemplateRow, now: datetime | None = None) -> str:
+    """The Status tooltip of a stalled build: the engine's reason said once, and what the user can do.
+
+    The reason comes as ``stalled: no data from registry … for 60 s``; the tooltip already says
+    "stalled", so the prefix goes. Rebuild stops the stalled build and starts it again (the engine
+    allows that only for a stalled build), so the tooltip names it with its shortcut.
+    """
+    phase = _field(row, "phase", "phase") or "building"
+    started = _when(_field(row, "started_at", "startedAt"))
+    moment = now or datetime.now(UTC)
+    ran = f", {elapsed_text((moment - started).total_seconds())} in" if started is not None else ""
+    reason = str(_field(row, "stalled_reason", "stalledReason") or "").removeprefix("stalled: ")
+    shortcut = QKeySequence("Ctrl+R").toString(QKeySequence.SequenceFormat.NativeText)
+    return (f"Build stalled while {phase}{ran}: {reason or 'no data from the registry'}. It has not failed: "
+            f"wait for the registry, or Rebuild ({shortcut}) to stop it and start it again.")
+
 
 def dot_color(meaning: str, palette: QPalette) -> QColor:
     """A status dot's colour: ``ready`` green, ``failed`` red, ``amber`` for waiting; readable on the

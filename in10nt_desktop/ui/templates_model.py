@@ -207,14 +207,13 @@ class TemplatesModel(QAbstractTableModel):
             return None
         if role == _TOOLTIP:
             if column == _STATUS:
-                from in10nt_desktop.ui.status_badge import badge_text, is_stalled  # it imports this module
+                from in10nt_desktop.ui.status_badge import badge_text, is_stalled, stalled_tooltip  # imports us
                 if row.status == "failed":
                     return f"Failed: {row.error or 'no reason given'}"
                 if row.stale:
                     return f"{row.status} (not confirmed by the server lately: it may be offline)"
-                if is_stalled(row):  # the engine's sentence: which registry sends nothing, for how long
-                    reason = row.stalled_reason or "no data from the registry"
-                    return f"{badge_text(row)}: {reason}. Rebuild it or wait; the build is not failed."
+                if is_stalled(row):  # which registry sends nothing, for how long, and that Rebuild is offered
+                    return stalled_tooltip(row)
                 return badge_text(row) if row.building else row.status
             state = drift.drifted(row) if column in (_IMAGE, _NAME) and drift is not None else None
             if state is not None:

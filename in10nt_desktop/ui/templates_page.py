@@ -219,7 +219,8 @@ class TemplatesPage(QWidget):
             fresh = self.store.get(current.template_id)
             if fresh is not None and fresh is not current:
                 self.details.show_row(fresh)
-                if fresh.status != current.status:  # e.g. "Use template" once it is ready
+                # e.g. "Use template" once it is ready, Rebuild once the build stalls
+                if fresh.status != current.status or fresh.stalled != current.stalled:
                     self.selection_changed.emit(self.selected_rows())
             elif fresh is None:
                 self.details.show_row(None)

@@ -101,7 +101,9 @@ class FakeTemplates(QObject):
         self.rebuilds.append((template_id, draft))
         row = self.store.get(template_id)
         if row is not None:
-            self.server_changed(row.data.model_copy(update={"status": "building", "error": None}))
+            # As the engine answers: building again, a stall was the old build's.
+            self.server_changed(row.data.model_copy(update={"status": "building", "error": None, "stalled": False,
+                                                            "stalled_reason": None}))
             self.rebuilt.emit(self.store.get(template_id))
 
     def load_builds(self, template_id: str) -> None:

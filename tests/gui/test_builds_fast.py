@@ -3,6 +3,7 @@ place (credentials asked only when the last build used them), copy as code with 
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,10 +12,12 @@ import pytest
 import pytest_asyncio
 from fake_services import FakeServices, fake_window, template_data
 from gui_helpers import collect_qt_garbage, ini_settings, wait_until  # noqa: F401 - autouse fixture
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 
 from in10nt_desktop.api.models import BuildRecord
 from in10nt_desktop.ui.main_window import MainWindow
+from in10nt_desktop.ui.templates_model import Column
 from in10nt_desktop.ui.wizard_pages import PageId
 
 pytestmark = pytest.mark.asyncio
@@ -90,6 +93,46 @@ async def test_a_private_build_asks_only_for_the_credentials_prefilled(window) -
     (tid, draft), = services.templates.rebuilds
     assert tid == private.template_id and draft is not None and draft.username == "ci-bot"
     assert len(services.templates.store) == 1
+
+
+async def test_rebuild_is_offered_for_a_stalled_build_and_never_for_a_healthy_one(window) -> None:
+    """Issue 9: a stalled build is flagged with Retry offered (the engine stops it first)."""
+    win, services = window
+    started = (datetime.now(UTC) - timedelta(seconds=75)).isoformat()
+    healthy = template_data("slow-pull", "building", phase="pulling", startedAt=started)
+    services.templates.server_changed(healthy)
+    win.templates_page.select(healthy.template_id)
+    rebuild = win.actions_["retry"]
+    await wait_until(lambda: win.templates_page.current_row() is not None, 5)
+    assert not rebuild.isEnabled()  # a healthy build is never cut by accident
+
+    reason = "stalled: no data from registry registry.example.com for 60 s"
+    services.templates.server_changed(healthy.model_copy(update={"stalled": True, "stalled_reason": reason}))
+    await wait_until(rebuild.isEnabled, 5, "Rebuild was never offered for the stalled build")
+    model = win.templates_page.model
+    tip = model.index(model.position(healthy.template_id), Column.STATUS).data(Qt.ItemDataRole.ToolTipRole)
+    assert re.fullmatch(r"Build stalled while pulling, 1m 1\ds in: no data from registry registry\.example\.com "
+                        r"for 60 s\. It has not failed: wait for the registry, or Rebuild \(Ctrl\+R\) to stop "
+                        r"it and start it again\.", tip), tip
+    assert tip.lower().count("stalled") == 1  # said once, not "stalled · pulling · 1m 15s: stalled: …"
+
+    rebuild.trigger()
+    assert services.templates.rebuilds == [(healthy.template_id, None)]
+    fresh = services.templates.store.get(healthy.template_id)
+    assert fresh is not None and fresh.building and not fresh.stalled
+    await wait_until(lambda: not rebuild.isEnabled(), 5, "Rebuild stayed offered for the new, healthy build")
+
+    # A stalled private build asks for the credentials first, as a failed one does.
+    private = template_data("private-stalled", "building", image="registry.example.com/ml/trainer:1",
+                            registryType="private", needsCredentials=True, registryUsername="ci-bot",
+                            phase="resolving", startedAt=started, stalled=True, stalledReason=reason)
+    services.templates.server_changed(private)
+    win.templates_page.select(private.template_id)
+    await wait_until(rebuild.isEnabled, 5, "Rebuild was never offered for the stalled private build")
+    rebuild.trigger()
+    await wait_until(lambda: win.wizard is not None and win.wizard.isVisible(), 5)
+    assert win.wizard is not None and win.wizard.currentId() == PageId.CREDENTIALS
+    assert services.templates.rebuilds == [(healthy.template_id, None)]  # nothing sent without them
 
 
 async def test_copy_as_code_of_a_private_template_carries_the_credentials_as_placeholders(window) -> None:
