@@ -239,7 +239,9 @@ class MainWindow(QMainWindow):
         for old, new in pairs:
             if new.stalled and not old.stalled and new.building:
                 reason = (new.stalled_reason or "no data from the registry").removeprefix("stalled: ")
-                self.notify("Build stalled", f"{new.name}: {reason}. Rebuild it (Ctrl+R) or wait; it has not failed.")
+                shortcut = QKeySequence("Ctrl+R").toString(QKeySequence.SequenceFormat.NativeText)
+                self.notify("Build stalled", f"{new.name}: {reason}. It has not failed: wait for the registry, "
+                                             f"or Rebuild ({shortcut}) to stop it and start it again.")
 
     def notify(self, title: str, text: str) -> None:
         self.notified.emit(title, text)

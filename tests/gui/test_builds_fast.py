@@ -228,6 +228,7 @@ async def test_a_build_that_starts_to_stall_is_said_once_with_what_to_do(window)
                             stalledReason="stalled: no data from registry 127.0.0.1:5000 for 60 s")
     services.templates.server_changed(stalled)
     services.templates.server_changed(stalled.model_copy())  # the next tick: still stalled, not news
-    assert notes == [("Build stalled", "slow-pull: no data from registry 127.0.0.1:5000 for 60 s. "
-                                        "Rebuild it (Ctrl+R) or wait; it has not failed.")]
+    assert notes == [("Build stalled", "slow-pull: no data from registry 127.0.0.1:5000 for 60 s. It has not "
+                                        "failed: wait for the registry, or Rebuild (Ctrl+R) to stop it and start "
+                                        "it again.")]
     assert "Build stalled" in win.statusBar().currentMessage()
