@@ -9,13 +9,11 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
-    QStyle,
-    QSystemTrayIcon,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -33,6 +31,7 @@ from in10nt_desktop.ui.builds_follower import BuildsFollower
 from in10nt_desktop.ui.dialogs import ask_quit_with_builds
 from in10nt_desktop.ui.instances_page import InstancesPage
 from in10nt_desktop.ui.message_bar import MessageBar
+from in10nt_desktop.ui.notifications import Notifier
 from in10nt_desktop.ui.other_pages import ListPage
 from in10nt_desktop.ui.simple_tables import instances_model, saved_templates_model
 from in10nt_desktop.ui.status_badge import dot_color
@@ -70,16 +69,12 @@ class MainWindow(QMainWindow):
         if icon is not None:
             self.setWindowIcon(icon)
         self.wizard: QWizard | None = None
-        self._finished_rows: list[TemplateRow] = []
-        self._notify_timer = QTimer(self)
-        self._notify_timer.setSingleShot(True)
-        self._notify_timer.setInterval(300)
-        self._notify_timer.timeout.connect(self._flush_notifications)
         self._quit_decided = False
         self._build_ui()
         self.actions_ = WindowActions(self, services)
         self.actions_.install()
-        self._tray = self._make_tray(icon)
+        self.notifier = Notifier(self, self.statusBar().showMessage, icon)
+        self.notifier.notified.connect(self.notified)
         self._connect_signals()
         self._restore_state()
         self._update_actions()
@@ -121,14 +116,6 @@ class MainWindow(QMainWindow):
         self.connection_label.setTextFormat(Qt.TextFormat.RichText)
         self.statusBar().addPermanentWidget(self.connection_label)
 
-    def _make_tray(self, icon: QIcon | None) -> QSystemTrayIcon | None:
-        if not QSystemTrayIcon.isSystemTrayAvailable():
-            return None  # notifications still reach the status bar and ``notified``
-        tray = QSystemTrayIcon(icon or self.style().standardIcon(QStyle.StandardPixmap.SP_ComputerIcon), self)
-        tray.setToolTip("In10nt Desktop")
-        tray.show()
-        return tray
-
     def _connect_signals(self) -> None:
         s = self.services
         s.connection.state_changed.connect(self._on_state)
@@ -137,8 +124,8 @@ class MainWindow(QMainWindow):
         s.saved.loaded.connect(self.saved_page.model.set_rows)
         s.instances.loaded.connect(self.instances_page.model.set_rows)
         s.templates.created.connect(self._on_created)
-        s.templates.build_finished.connect(self._on_build_finished)
-        s.templates.store.changed.connect(self._on_rows_changed)
+        s.templates.build_finished.connect(self.notifier.build_finished)
+        s.templates.store.changed.connect(self.notifier.rows_changed)
         s.templates.removed_elsewhere.connect(self._on_removed_elsewhere)
         s.templates.rebuilt.connect(self._on_rebuilt)
         self._builds = BuildsFollower(self.templates_page.details, s.templates, self)
@@ -216,38 +203,8 @@ class MainWindow(QMainWindow):
         self.templates_page.details.show_gone(template_id, name)
         self.statusBar().showMessage(f"Template {name} was deleted by another client.", 8000)
 
-    def _on_build_finished(self, row: TemplateRow) -> None:
-        # Gathered for a moment: builds that end together (or while offline) make one message.
-        self._finished_rows.append(row)
-        self._notify_timer.start()
-
-    def _flush_notifications(self) -> None:
-        rows, self._finished_rows = self._finished_rows, []
-        if len(rows) > 3:
-            ready = sum(1 for r in rows if r.status == "ready")
-            self.notify("Builds finished", f"{ready} ready, {len(rows) - ready} failed: "
-                                           + ", ".join(r.name for r in rows[:5]) + ("…" if len(rows) > 5 else ""))
-            return
-        for row in rows:
-            if row.status == "ready":
-                self.notify("Template ready", f"{row.name} is ready ({row.image}).")
-            else:  # the reason is the engine's own sentence: no second "failed" around it
-                self.notify("Build failed", f"{row.name}: {row.error or 'no reason given'}")
-
-    def _on_rows_changed(self, pairs: list[tuple[TemplateRow, TemplateRow]]) -> None:
-        """A build that starts to stall is said once, like a build that ends: the badge alone is easy to miss."""
-        for old, new in pairs:
-            if new.stalled and not old.stalled and new.building:
-                reason = (new.stalled_reason or "no data from the registry").removeprefix("stalled: ")
-                shortcut = QKeySequence("Ctrl+R").toString(QKeySequence.SequenceFormat.NativeText)
-                self.notify("Build stalled", f"{new.name}: {reason}. It has not failed: wait for the registry, "
-                                             f"or Rebuild ({shortcut}) to stop it and start it again.")
-
     def notify(self, title: str, text: str) -> None:
-        self.notified.emit(title, text)
-        self.statusBar().showMessage(f"{title}: {text}", 10000)
-        if self._tray is not None:
-            self._tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, 8000)
+        self.notifier.notify(title, text)
 
     def _on_bulk_finished(self, what: str, result: BulkResult) -> None:
         """``what`` is the object ("template", "saved template", "instance")."""
@@ -394,8 +351,7 @@ class MainWindow(QMainWindow):
             return
         self.save_state()
         self.services.logs.stop()
-        if self._tray is not None:
-            self._tray.hide()
+        self.notifier.hide()
         super().closeEvent(event)
         self.closed.emit()
 
