@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -42,6 +42,8 @@ _KNOWN = [("templateId", "Template ID"), ("name", "Name"), ("description", "Desc
 _ONLY_WHILE_BUILDING = {"phase", "queuePosition", "startedAt", "expectedSeconds", "stalled", "stalledReason"}
 _SENTENCES = {"error", "description", "stalledReason"}
 _COPYABLE = {"templateId", "digest", "image"}
+COPY_TEXT = "&Copy code"
+COPIED_MS = 2000
 
 
 def _copy(text: str) -> None:
@@ -130,14 +132,15 @@ class DetailsPanel(QWidget):
             view = QPlainTextEdit()
             view.setReadOnly(True)
             view.setFont(mono)
+            view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)  # code: a wrapped line reads as two
             view.setAccessibleName(f"{label} code")
             self.snippets[key] = view
             self.code_tabs.addTab(view, label)
         code_layout.addWidget(self.code_tabs, 1)
-        copy_code = QPushButton("&Copy code")
-        copy_code.setAccessibleName("Copy the code shown")
-        copy_code.clicked.connect(self._copy_code)
-        code_layout.addWidget(copy_code)
+        self.copy_button = QPushButton(COPY_TEXT)
+        self.copy_button.setAccessibleName("Copy the code shown")
+        self.copy_button.clicked.connect(self._copy_code)
+        code_layout.addWidget(self.copy_button)
         self.tabs.addTab(code, "Copy as c&ode")
 
     def _set_title(self, text: str) -> None:
@@ -250,3 +253,5 @@ class DetailsPanel(QWidget):
     def _copy_code(self) -> None:
         key = list(self.snippets)[self.code_tabs.currentIndex()]
         _copy(self.snippets[key].toPlainText())
+        self.copy_button.setText("Copied to the clipboard")  # said where the user looks, for a moment
+        QTimer.singleShot(COPIED_MS, self, lambda: self.copy_button.setText(COPY_TEXT))

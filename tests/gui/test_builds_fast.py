@@ -13,6 +13,7 @@ import pytest_asyncio
 from fake_services import FakeServices, fake_window, template_data
 from gui_helpers import collect_qt_garbage, ini_settings, wait_until  # noqa: F401 - autouse fixture
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLineEdit
 
 from in10nt_desktop.api.models import BuildRecord
@@ -147,6 +148,11 @@ async def test_copy_as_code_of_a_private_template_carries_the_credentials_as_pla
     assert "registry_auth=RegistryAuth(username='ci-bot', password=os.environ['REGISTRY_PASS'])" \
         in snippets["python"].toPlainText()
     assert '"\'"$REGISTRY_PASS"\'"' in snippets["curl"].toPlainText()
+    details = win.templates_page.details
+    details.code_tabs.setCurrentIndex(1)  # the CLI
+    details.copy_button.click()
+    assert QGuiApplication.clipboard().text() == cli and details.copy_button.text() == "Copied to the clipboard"
+    await wait_until(lambda: details.copy_button.text() == "&Copy code", 5)  # said for a moment only
 
 
 async def test_the_builds_tab_lists_every_build_with_phases_layers_and_its_log(window) -> None:
