@@ -111,16 +111,18 @@ def curl(draft: TemplateDraft, target: CodeTarget = CodeTarget()) -> str:
     if draft.has_credentials:
         payload = payload.replace(f'"__{var}__"', f'"\'"${var}"\'"')
     path = f"/container-templates/{target.rebuild_of}/rebuild" if target.rebuild_of else "/container-templates"
-    head, url = "", target.base_url.rstrip("/")
+    head, url, token = "", target.base_url.rstrip("/"), "$IN10NT_API_KEY"
     if target.engine_file:
         # The local engine's address and token change with each start: read from its engine.json when run
         # (the token never enters the snippet itself).
         read = "python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "
         where = shlex.quote(target.engine_file)
-        head = (f'export IN10NT_BASE_URL="$({read}{where} url)"\n'
-                f'export IN10NT_API_KEY="$({read}{where} token)"\n')
-        url = "$IN10NT_BASE_URL"
+        # Shell variables, not exported: nothing run later from this shell inherits a token or a port
+        # that the next start of the engine makes stale.
+        head = (f'ENGINE_URL="$({read}{where} url)"\n'
+                f'ENGINE_TOKEN="$({read}{where} token)"\n')
+        url, token = "$ENGINE_URL", "$ENGINE_TOKEN"
     return (f'{head}curl -X POST "{url}{path}" \\\n'
-            f'  -H "Authorization: Bearer $IN10NT_API_KEY" \\\n'
+            f'  -H "Authorization: Bearer {token}" \\\n'
             f'  -H "Content-Type: application/json" \\\n'
             f"  -d '{payload}'")

@@ -72,6 +72,11 @@ class TemplateStore(QObject):
         return len(self._building)
 
     @property
+    def stalled_count(self) -> int:
+        by_id = self.by_id
+        return sum(1 for tid in self._building if by_id[tid].stalled)
+
+    @property
     def queued_count(self) -> int:
         """Builds waiting for a slot (counted over the building rows only: few, even in a big list)."""
         by_id = self.by_id

@@ -23,9 +23,8 @@ def _progress_text(info: StatusInfo) -> str:
 
 
 def _list_status(t: TemplateData) -> str:
-    extra = t.model_extra or {}
     fraction = t.progress.fraction if t.progress is not None else None
-    return build_words(t.status, extra.get("phase"), extra.get("queuePosition"), fraction)
+    return build_words(t.status, t.phase, t.queue_position, fraction)
 
 
 async def templates_list(client: In10ntClient, args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from in10nt_desktop.app.template_rows import TemplateRow
     from in10nt_desktop.ui.details_panel import DetailsPanel
 
-FOLLOW_MS = 2000     # a running build's record is asked again this often while its Builds tab shows
+FOLLOW_MS = 1000     # a running build's record is asked again this often while its Builds tab shows
 CLOSE_RETRIES = 5    # a finished template's record still "building" is asked again this many times
 CLOSE_WAIT_MS = 300
 
@@ -62,8 +62,10 @@ class BuildsFollower(QObject):
 
     def _on_follow(self) -> None:
         row = self._details.row
-        if row is not None and row.building and self._details.builds.isVisible():
-            self._templates.load_builds(row.template_id)
+        if row is not None and row.building:
+            self._details.builds.set_live(badge_text(row))  # its elapsed time moves even when the row does not
+            if self._details.builds.isVisible():
+                self._templates.load_builds(row.template_id)
 
     def _on_loaded(self, template_id: str, records: list[object]) -> None:
         """The engine closes a build's record a moment after the template's status changes: a record

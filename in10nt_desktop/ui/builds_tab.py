@@ -29,7 +29,8 @@ def record_line(record: BuildRecord) -> str:
     return f"#{record.number} {record.trigger} · {record.result}{took} · {when}"
 
 
-def layer_line(layer: BuildLayer) -> str:
+def layer_line(layer: BuildLayer, ended: bool = False) -> str:
+    """One layer's line; ``ended``: its build is over, so a layer still "pulling" or "waiting" was cut short."""
     short = layer.digest.split(":", 1)[-1][:12]
     size = human_size(layer.size_bytes) if layer.size_bytes else "?"
     if layer.state == "already present":
@@ -37,9 +38,10 @@ def layer_line(layer: BuildLayer) -> str:
     if layer.state == "done":
         took = f" in {layer.seconds:.1f} s" if layer.seconds is not None else ""
         return f"{short}  {size}  pulled{took}"
+    state = ("stopped" if layer.bytes_done else "not pulled") if ended else layer.state
     if layer.size_bytes:
-        return f"{short}  {human_size(layer.bytes_done)} of {size}  {layer.state}"
-    return f"{short}  {layer.state}"
+        return f"{short}  {human_size(layer.bytes_done)} of {size}  {state}"
+    return f"{short}  {state}"
 
 
 class BuildsTab(QWidget):
@@ -75,6 +77,8 @@ class BuildsTab(QWidget):
         layout.addWidget(self.log, 1)
 
     def clear(self, template_id: str | None = None, note: str = "") -> None:
+        if template_id is None and not note:
+            note = "Select a template to see its builds."
         self.template_id = template_id
         self._records = []
         self._live = ""
@@ -159,6 +163,7 @@ class BuildsTab(QWidget):
         self.summary.setText(self._summary(record))
         # The whole digest in the tooltip: in the text, one unbreakable word would widen the panel.
         self.summary.setToolTip(record.digest or "")
-        self.layers.setText("\n".join(layer_line(layer) for layer in record.layers))
+        ended = record.result != "building"
+        self.layers.setText("\n".join(layer_line(layer, ended) for layer in record.layers))
         self.layers.setVisible(bool(record.layers))
         self.record_selected.emit(self.template_id, record)

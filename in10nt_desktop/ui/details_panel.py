@@ -58,6 +58,8 @@ def field_text(key: str, value: Any) -> str:
     if key == "progress" and isinstance(value, dict):
         current, total = value.get("current", 0), value.get("total")
         return f"{human_size(current)} of {human_size(total)}" if total else human_size(current)
+    if key == "stalledReason" and isinstance(value, str):
+        return value.removeprefix("stalled: ")  # its label already says it
     if isinstance(value, bool):
         return "yes" if value else "no"
     if key == "expectedSeconds" and isinstance(value, int | float):

@@ -131,7 +131,7 @@ def stalled_tooltip(row: TemplateRow, now: datetime | None = None) -> str:
     ran = f", {elapsed_text((moment - started).total_seconds())} in" if started is not None else ""
     reason = str(_field(row, "stalled_reason", "stalledReason") or "").removeprefix("stalled: ")
     shortcut = QKeySequence("Ctrl+R").toString(QKeySequence.SequenceFormat.NativeText)
-    return (f"Build stalled while {phase}{ran}: {reason or 'no data from the registry'}. It has not failed: "
+    return (f"Build stalled while {phase}{ran}: {reason or 'no data from the registry'}.\nIt has not failed: "
             f"wait for the registry, or Rebuild ({shortcut}) to stop it and start it again.")
 
 

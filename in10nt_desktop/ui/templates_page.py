@@ -205,10 +205,13 @@ class TemplatesPage(QWidget):
         noun = f"template{'s' if total != 1 else ''}"
         text = f"{shown:,} of {total:,} {noun}" if filtered else f"{total:,} {noun}"
         queued = self.store.queued_count if building else 0
+        stalled = self.store.stalled_count if building else 0
         if queued:
             text += f", {building - queued:,} running, {queued:,} queued"
         elif building:
             text += f", {building:,} building"
+        if stalled:
+            text += f" ({stalled:,} stalled)"
         self.count.setText(text)
         if building and not self._animation.isActive():
             self._animation.start()

@@ -113,7 +113,7 @@ async def test_rebuild_is_offered_for_a_stalled_build_and_never_for_a_healthy_on
     model = win.templates_page.model
     tip = model.index(model.position(healthy.template_id), Column.STATUS).data(Qt.ItemDataRole.ToolTipRole)
     assert re.fullmatch(r"Build stalled while pulling, 1m 1\ds in: no data from registry registry\.example\.com "
-                        r"for 60 s\. It has not failed: wait for the registry, or Rebuild \(Ctrl\+R\) to stop "
+                        r"for 60 s\.\nIt has not failed: wait for the registry, or Rebuild \(Ctrl\+R\) to stop "
                         r"it and start it again\.", tip), tip
     assert tip.lower().count("stalled") == 1  # said once, not "stalled · pulling · 1m 15s: stalled: …"
 
@@ -222,6 +222,16 @@ async def test_a_build_record_never_widens_the_details_panel(window) -> None:
     builds = win.templates_page.details.builds
     assert "sha256:aaaaaaaaaaaa…" in builds.summary.text() and builds.summary.toolTip() == "sha256:" + "a" * 64
     assert builds.summary.minimumSizeHint().width() < 250  # a whole digest made it 512 px: the table shrank
+
+
+async def test_a_layer_of_a_build_that_ended_is_not_said_to_be_pulling() -> None:
+    from in10nt_desktop.api.models import BuildLayer
+    from in10nt_desktop.ui.builds_tab import layer_line
+
+    cut = BuildLayer.model_validate({"digest": "sha256:" + "c" * 64, "sizeBytes": 1_100_000, "bytesDone": 323_500,
+                                     "state": "pulling"})
+    assert layer_line(cut).endswith("323.5 kB of 1.1 MB  pulling")  # while it runs
+    assert layer_line(cut, ended=True).endswith("323.5 kB of 1.1 MB  stopped")  # stopped to rebuild, or failed
 
 
 async def test_a_build_that_starts_to_stall_is_said_once_with_what_to_do(window) -> None:

@@ -318,6 +318,11 @@ async def test_the_count_says_how_many_builds_run_and_how_many_wait(window) -> N
     assert page.count.text() == "9 templates, 3 running, 5 queued"
     page.status_filter.setCurrentIndex(page.status_filter.findData("queued"))
     assert page.count.text() == "5 of 9 templates, 3 running, 5 queued"
+    page.status_filter.setCurrentIndex(0)
+    run = next(r for r in services.templates.store.rows if r.name == "run0")
+    services.templates.server_changed(template_data("run0", "building", templateId=run.template_id, phase="pulling",
+                                                    stalled=True, stalledReason="stalled: no data for 60 s"))
+    assert page.count.text() == "9 templates, 3 running, 5 queued (1 stalled)"
 
 
 async def test_a_very_long_name_is_elided_in_the_details_and_does_not_squeeze_the_table(window) -> None:

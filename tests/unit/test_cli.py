@@ -262,6 +262,16 @@ def test_list_prints_a_table(loopback: Loopback, capsys: pytest.CaptureFixture[s
     assert loopback.requests[0].headers["authorization"] == "Bearer sk-cli"
 
 
+def test_list_says_which_builds_wait_and_which_run(loopback: Loopback, capsys: pytest.CaptureFixture[str]) -> None:
+    loopback.routes[("GET", "/container-templates")] = (200, [
+        row("tmpl_q", phase="queued", queuePosition=3),
+        row("tmpl_r", phase="pulling", progress={"current": 40, "total": 100})])
+    code, out, err = run(["--base-url", loopback.url, "--api-key", "sk-cli", "templates", "list"], capsys)
+    assert (code, err) == (0, "")
+    lines = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert "queued (3rd)" in lines["tmpl_q"] and "building: pulling 40%" in lines["tmpl_r"]
+
+
 @pytest.mark.parametrize("placement", ["before", "after"])
 def test_list_json_keeps_unknown_fields(placement: str, loopback: Loopback,
                                         capsys: pytest.CaptureFixture[str]) -> None:
