@@ -365,10 +365,8 @@ async def polling(root: Path) -> tuple[int, int, Stalls]:
                 await client.templates.create(name=f"held {i}", image=f"{gate.host}/x/busybox:{i}",
                                               registry_type="private")
         counting = Counting()
+        # (services_on returns once start-up is over: the other lists, asked after the template list, are in)
         services = await services_on(engine.data_dir, counting, root)
-        others = asyncio.Event()  # asked once the list is on screen: not part of the polling
-        services.instances.loaded.connect(lambda _rows: others.set())
-        await asyncio.wait_for(others.wait(), 30)
         monitor = services.monitor
         monitor.interval = monitor.fast_interval = 0.25
         monitor.kick()
