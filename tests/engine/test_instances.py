@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from stack.engine_proc import EngineProc, start_engine, wait_status
+from stack.engine_proc import EngineProc, instance_engine, start_engine, wait_status
 from stack.gate_proxy import GateProxy
 from stack.images import StackImages
 from stack.podman import Podman
@@ -31,10 +31,8 @@ INST_ID = re.compile(r"^inst_[0-9a-f]{16}$")
 @pytest.fixture(scope="module")
 def inst_engine(stack_dir: Path, hub_mirrors: dict[str, str], images: StackImages,
                 podman: Podman) -> Iterator[EngineProc]:
-    proc = start_engine(stack_dir / "engine-instances", mirrors=hub_mirrors, docker_host=podman.docker_host,
-                        extra=["--instance-network", "none"])
-    yield proc
-    proc.stop()
+    with instance_engine(stack_dir / "engine-instances", hub_mirrors, podman.docker_host) as proc:
+        yield proc
 
 
 def make_template(engine: EngineProc, image: str, name: str = "busybox") -> str:

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from stack.engine_proc import EngineProc, start_engine, wait_status
+from stack.engine_proc import EngineProc, instance_engine, wait_status
 from stack.images import StackImages
 from stack.podman import Podman
 
@@ -34,10 +34,8 @@ RUN_LIMIT = 240.0  # far above the run's usual time: past it the run is hung, an
 @pytest.fixture(scope="module")
 def contract_engine(stack_dir: Path, hub_mirrors: dict[str, str], images: StackImages,
                     podman: Podman) -> Iterator[EngineProc]:
-    proc = start_engine(stack_dir / "engine-contract", mirrors=hub_mirrors, docker_host=podman.docker_host,
-                        extra=["--instance-network", "none"])
-    yield proc
-    proc.stop()
+    with instance_engine(stack_dir / "engine-contract", hub_mirrors, podman.docker_host) as proc:
+        yield proc
 
 
 def _config(engine: EngineProc, images: StackImages, where: Path) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from stack.engine_proc import EngineProc, start_engine
+from stack.engine_proc import EngineProc, instance_engine, start_engine
 from stack.images import StackImages
 from stack.podman import Podman
 
@@ -25,10 +25,8 @@ ANSWER_WITHIN = 45.0
 @pytest.fixture(scope="module")
 def task_engine(stack_dir: Path, hub_mirrors: dict[str, str], images: StackImages,
                 podman: Podman) -> Iterator[EngineProc]:
-    proc = start_engine(stack_dir / "engine-task-pressure", mirrors=hub_mirrors, docker_host=podman.docker_host,
-                        extra=["--instance-network", "none"])
-    yield proc
-    proc.stop()
+    with instance_engine(stack_dir / "engine-task-pressure", hub_mirrors, podman.docker_host) as proc:
+        yield proc
 
 
 async def _ready_template(http: httpx.AsyncClient, image: str, name: str) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from httpx_sse import EventSource
-from stack.engine_proc import EngineProc, start_engine, wait_status
+from stack.engine_proc import EngineProc, instance_engine, start_engine, wait_status
 from stack.images import StackImages
 from stack.podman import Podman
 
@@ -30,10 +30,8 @@ DEADLINE = 60.0
 @pytest.fixture(scope="module")
 def stream_engine(stack_dir: Path, hub_mirrors: dict[str, str], images: StackImages,
                   podman: Podman) -> Iterator[EngineProc]:
-    proc = start_engine(stack_dir / "engine-task-streams", mirrors=hub_mirrors, docker_host=podman.docker_host,
-                        extra=["--instance-network", "none"])
-    yield proc
-    proc.stop()
+    with instance_engine(stack_dir / "engine-task-streams", hub_mirrors, podman.docker_host) as proc:
+        yield proc
 
 
 def _instance(engine: EngineProc, image: str, name: str) -> str:
