@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QFontDatabase, QKeyEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -77,6 +77,8 @@ class TextQuestion(QDialog):
         if multiline:
             self.editor = QPlainTextEdit(initial)
             self.editor.setTabChangesFocus(True)
+            # Multi-line here is a command (Run task): it reads as code, in the fixed-width font.
+            self.editor.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
             self.editor.textChanged.connect(self._validate)
         else:
             self.editor = QLineEdit(initial)

@@ -235,7 +235,8 @@ class MainWindow(QMainWindow):
             return
         self.statusBar().clearMessage()  # "Running a task…" is over; the message bar says how it ended
         ended = "was stopped at its time limit" if result.timed_out else f"exited with code {result.exit_code}"
-        self.message_bar.show_message("error", f"The task in {name} {ended}; its output is in the Instances tab.")
+        where = "below" if self.tabs.currentWidget() is self.instances_page else "in the Instances tab"
+        self.message_bar.show_message("error", f"The task in {name} {ended}; its output is {where}.")
 
     def _on_selection(self, rows: list[TemplateRow]) -> None:
         current = self.templates_page.current_row()
