@@ -128,10 +128,19 @@ class DriftBox(QFrame):
 
     def refresh(self) -> None:
         row, drift = self.row, self._drift
-        shown = drift is not None and drift.store.enabled and row is not None and row.status == "ready" \
-            and bool(row.data.digest)
+        # Kept in place while a template it was shown for rebuilds (the panel does not jump), with nothing
+        # to do until the build ends.
+        shown = drift is not None and drift.store.enabled and row is not None and bool(row.data.digest) \
+            and row.status in ("ready", "building")
         self.setVisible(shown)
         if not shown or row is None:
+            return
+        if row.status == "building":
+            for widget in (self.headline, self.digests, self.recreate_button):
+                widget.setVisible(False)
+            self.setAutoFillBackground(False)
+            self.line.setText("Base image: checked when this build ends.")
+            self.check_button.setEnabled(False)
             return
         state = self.state()
         drifted = state is not None and state.drifted
@@ -146,7 +155,7 @@ class DriftBox(QFrame):
                 edit.setCursorPosition(0)
             self.check_button.setText("C&heck again")
             line = f"{row.image} points to another image since this template was built (checked " \
-                   f"{_when(state.checked_at)}). Create it again to build from the new image."
+                   f"{_when(state.checked_at)}). Rebuild it to build from the new image."
         else:
             self.check_button.setText("Check &now")
             line = f"Base image: up to date (checked {_when(state.checked_at)})." if state is not None \

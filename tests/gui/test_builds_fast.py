@@ -248,3 +248,18 @@ async def test_a_build_that_starts_to_stall_is_said_once_with_what_to_do(window)
                                         "failed: wait for the registry, or Rebuild (Ctrl+R) to stop it and start "
                                         "it again.")]
     assert "Build stalled" in win.statusBar().currentMessage()
+
+
+async def test_the_base_image_box_stays_in_place_while_its_template_rebuilds(window) -> None:
+    win, services = window
+    services.drift.store.set_enabled(True)
+    data = template_data("python-ml", "ready", digest="sha256:" + "a" * 64, buildCount=1)
+    services.templates.server_changed(data)
+    win.templates_page.select(data.template_id)
+    box = win.templates_page.details.drift_box
+    assert box.isVisible() and box.check_button.isEnabled()
+    win.actions_["retry"].trigger()  # Rebuild: the row builds again
+    assert services.templates.store.get(data.template_id).status == "building"
+    # The panel does not jump: the box stays, with nothing to do until the build ends.
+    assert box.isVisible() and not box.check_button.isEnabled()
+    assert box.line.text() == "Base image: checked when this build ends."
