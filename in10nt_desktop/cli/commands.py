@@ -17,14 +17,10 @@ from in10nt_desktop.text_formats import build_words, human_size, relative_age
 Handler = Callable[[In10ntClient, argparse.Namespace], Awaitable[int]]
 
 
-def _progress_text(info: StatusInfo) -> str:
+def _progress_text(info: StatusInfo | TemplateData) -> str:
+    """A ``/status`` answer's or a listed template's status words (both carry the same build fields)."""
     fraction = info.progress.fraction if info.progress is not None else None
     return build_words(info.status, info.phase, info.queue_position, fraction)
-
-
-def _list_status(t: TemplateData) -> str:
-    fraction = t.progress.fraction if t.progress is not None else None
-    return build_words(t.status, t.phase, t.queue_position, fraction)
 
 
 async def templates_list(client: In10ntClient, args: argparse.Namespace) -> int:
@@ -34,7 +30,7 @@ async def templates_list(client: In10ntClient, args: argparse.Namespace) -> int:
         return 0
     now = datetime.now(UTC)
     print_table(("ID", "NAME", "IMAGE", "REGISTRY", "STATUS", "SIZE", "CREATED"),
-                ((t.template_id, t.name, t.image, t.registry_type, _list_status(t), human_size(t.size_bytes),
+                ((t.template_id, t.name, t.image, t.registry_type, _progress_text(t), human_size(t.size_bytes),
                   relative_age(t.created_at, now) if t.created_at else "") for t in templates))
     return 0
 
