@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from in10nt_desktop.api.shapes import unwrap_item, unwrap_list
 from in10nt_desktop.api.validation import REGISTRY_TYPES
 
 __all__ = ["REGISTRY_TYPES", "BoundRow", "BuildLog", "InstanceData", "LogLine", "Progress", "RegistryAuth", "RunResult",
-           "SavedTemplate", "StatusInfo", "TemplateData", "unwrap_item", "unwrap_list"]
+           "SavedTemplate", "StatusInfo", "TemplateData"]
 
 if TYPE_CHECKING:
     from in10nt_desktop.api.http import HttpCore

@@ -29,7 +29,8 @@ import httpx
 from httpx_sse import EventSource
 
 from in10nt_desktop.api.errors import APIError, ConnectionFailedError, connection_error, error_from_response
-from in10nt_desktop.api.models import RunResult, unwrap_item
+from in10nt_desktop.api.models import RunResult
+from in10nt_desktop.api.shapes import unwrap_item
 
 if TYPE_CHECKING:
     from in10nt_desktop.api.http import HttpCore
