@@ -23,16 +23,15 @@ _FIELDS = ("templateId", "name", "description", "image", "registryType", "status
            "buildCount", "needsCredentials", "registryUsername", "startedAt", "expectedSeconds", "stalled",
            "stalledReason")
 _CANONICAL = frozenset(_FIELDS)
-_SPELLING = {**{name: name for name in _CANONICAL}, "template_id": "templateId", "id": "templateId",
-             "registry_type": "registryType", "created_at": "createdAt", "updated_at": "updatedAt",
-             "size_bytes": "sizeBytes", "queue_position": "queuePosition", "build_count": "buildCount",
-             "needs_credentials": "needsCredentials", "registry_username": "registryUsername",
-             "started_at": "startedAt", "expected_seconds": "expectedSeconds", "stalled_reason": "stalledReason"}
-_DROPPED = frozenset(("registryAuth", "registry_auth"))  # never kept, even if a server echoes it
+# The SDK's snake_case names (its models accept them too): read as the engine's spelling,
+# and ``model_dump(by_alias=False)`` writes them back.
 _SNAKE = {"templateId": "template_id", "registryType": "registry_type", "createdAt": "created_at",
           "updatedAt": "updated_at", "sizeBytes": "size_bytes", "queuePosition": "queue_position",
           "buildCount": "build_count", "needsCredentials": "needs_credentials", "registryUsername": "registry_username",
           "startedAt": "started_at", "expectedSeconds": "expected_seconds", "stalledReason": "stalled_reason"}
+_SPELLING = {**{name: name for name in _CANONICAL}, **{snake: camel for camel, snake in _SNAKE.items()},
+             "id": "templateId"}
+_DROPPED = frozenset(("registryAuth", "registry_auth"))  # never kept, even if a server echoes it
 # Values repeated on every row (a status, a registry type): one string object for all of them.
 _SHARED: dict[str, str] = {}
 
