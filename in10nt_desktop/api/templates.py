@@ -195,13 +195,8 @@ class TemplatesResource:
         answer ``row`` rejects (``ValueError``, ``TypeError``, ``KeyError``) or that is not a list
         raises ``APIError``.
         """
-        params: dict[str, Any] = {}
-        if limit is not None:
-            params["limit"] = limit
-        if after is not None:
-            params["after"] = after
-        if order is not None:
-            params["order"] = order
+        params = {key: value for key, value in (("limit", limit), ("after", after), ("order", order))
+                  if value is not None}
         headers = {}
         if if_none_match and not if_none_match.startswith("#"):
             headers["If-None-Match"] = if_none_match
