@@ -22,6 +22,8 @@ from in10nt_desktop.api.shapes import unwrap_list
 from in10nt_desktop.api.waits import RetryCallback, until_answered
 
 if TYPE_CHECKING:
+    import httpx
+
     from in10nt_desktop.api.bound_template import Template
     from in10nt_desktop.api.http import HttpCore
     from in10nt_desktop.api.models import BuildLog, BuildRecord, RegistryAuth, StatusInfo
@@ -62,17 +64,14 @@ def _digest(content: bytes) -> str:
     return "#" + hashlib.blake2b(content, digest_size=16).hexdigest()
 
 
-def _next_after(link: str | None) -> str | None:
-    """The ``after`` cursor of a ``Link: <…>; rel="next"`` header. Only the cursor is taken, never the
-    URL: a page must not send the key to wherever a header points."""
-    if not link:
+def _next_after(response: httpx.Response) -> str | None:
+    """The ``after`` cursor of a ``Link: <…>; rel="next"`` header (httpx parses the header). Only the
+    cursor is taken, never the URL: a page must not send the key to wherever a header points."""
+    url = response.links.get("next", {}).get("url")
+    if not url:
         return None
-    for part in link.split(","):
-        target, _, params = part.partition(";")
-        if 'rel="next"' in params.replace(" ", "") or "rel=next" in params.replace(" ", ""):
-            values = parse_qs(urlsplit(target.strip().strip("<>")).query).get("after")
-            return values[0] if values else None
-    return None
+    values = parse_qs(urlsplit(url).query).get("after")
+    return values[0] if values else None
 
 
 def _as_dict(item: dict[str, Any]) -> dict[str, Any]:
@@ -202,7 +201,7 @@ class TemplatesResource:
             headers["If-None-Match"] = if_none_match
         response = await self._http.request("GET", LIST_PATH, params=params or None, headers=headers)
         etag = response.headers.get("etag")
-        next_after = _next_after(response.headers.get("link"))
+        next_after = _next_after(response)
         if response.status_code == 304:
             return TemplatePage([], etag or if_none_match, next_after, not_modified=True)
         return await self._page(response.content, etag, next_after, if_none_match, row)
