@@ -168,7 +168,7 @@ class TemplatesResource:
     async def list(self) -> list[Template]:
         from in10nt_desktop.api.bound_template import Template
 
-        rows = await self._http.rows(Template, "/container-templates", "templates", "containerTemplates")
+        rows = await self._http.rows(Template, LIST_PATH, *_LIST_KEYS)
         return [t._bind(self._http) for t in rows]
 
     @overload
