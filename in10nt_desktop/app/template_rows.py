@@ -171,27 +171,26 @@ class TemplateStore(QObject):
             self._building.difference_update(row.template_id for row in gone)
             self.removed.emit(gone)
 
+    def _mark(self, template_ids: Iterable[str], stale: bool) -> bool:
+        """Set these rows' stale flags; True when any flipped."""
+        flipped = False
+        for template_id in template_ids:
+            row = self.by_id.get(template_id)
+            if row is not None and row.stale != stale:
+                row.stale, flipped = stale, True
+        return flipped
+
     def set_stale(self, stale: bool, ids: Iterable[str] | None = None) -> None:
         """Mark rows as not confirmed by the server lately (offline): badges say so, data stays.
 
         Without ``ids`` only the store's flag changes; with them, those rows' flags too.
         """
-        flipped = False
-        if ids is not None:
-            for template_id in ids:
-                row = self.by_id.get(template_id)
-                if row is not None and row.stale != stale:
-                    row.stale, flipped = stale, True
+        flipped = ids is not None and self._mark(ids, stale)
         if stale != self.stale or flipped:
             self.stale = stale
             self.stale_changed.emit(stale)
 
     def refresh_stale(self, template_ids: Iterable[str]) -> None:
         """These rows were confirmed by an answer: drop their stale mark (one repaint for all)."""
-        flipped = False
-        for template_id in template_ids:
-            row = self.by_id.get(template_id)
-            if row is not None and row.stale:
-                row.stale, flipped = False, True
-        if flipped:
+        if self._mark(template_ids, False):
             self.stale_changed.emit(self.stale)
