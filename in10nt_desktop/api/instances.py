@@ -41,23 +41,23 @@ class SavedTemplatesResource:
 class Instance(InstanceData, BoundRow):
     """An instance bound to its client: ``await i.run(task)``, ``await i.snapshot(name)``."""
 
-    async def run(self, task: str, timeout: float | None = None) -> RunResult:
-        """Run ``task`` and wait for it; ``timeout`` (seconds) kills it on the server when it runs out."""
+    def _run_request(self, task: str, timeout: float | None) -> tuple[str, dict[str, Any], float]:
+        """The path, body and read timeout of a ``/run``: the task's own timeout, plus a minute for the answer."""
         body: dict[str, Any] = {"task": task}
         if timeout is not None:
             body["timeout"] = timeout
         wait = (timeout if timeout is not None else DEFAULT_TASK_TIMEOUT) + 60
-        return await self._core().item(RunResult, "POST", instance_path(self.instance_id, "/run"), json=body,
-                                       retry=False, timeout=wait)
+        return instance_path(self.instance_id, "/run"), body, wait
+
+    async def run(self, task: str, timeout: float | None = None) -> RunResult:
+        """Run ``task`` and wait for it; ``timeout`` (seconds) kills it on the server when it runs out."""
+        path, body, wait = self._run_request(task, timeout)
+        return await self._core().item(RunResult, "POST", path, json=body, retry=False, timeout=wait)
 
     def run_stream(self, task: str, timeout: float | None = None) -> TaskStream:
         """Run ``task`` and read its output as it is printed: ``async for piece in stream``, then
         ``stream.result`` (api/task_stream.py). Nothing is sent until the iteration starts."""
-        body: dict[str, Any] = {"task": task}
-        if timeout is not None:
-            body["timeout"] = timeout
-        wait = (timeout if timeout is not None else DEFAULT_TASK_TIMEOUT) + 60
-        return TaskStream(self._core(), instance_path(self.instance_id, "/run"), body, wait)
+        return TaskStream(self._core(), *self._run_request(task, timeout))
 
     async def snapshot(self, template_name: str) -> SavedTemplate:
         return await self._core().item(SavedTemplate, "POST", instance_path(self.instance_id, "/snapshot"),
