@@ -97,19 +97,6 @@ class TemplatesService(QObject):
         self.store.set_stale(stale_for(self._c.state.value))
         self.loaded.emit()
 
-    def apply_list(self, templates: Sequence[TemplateRow | TemplateData | Mapping[str, Any]]) -> None:
-        """A complete list (already fetched): rows missing from it were deleted elsewhere."""
-        rows = [as_row(t) for t in templates]
-        if not self.store.loaded:
-            self.store.replace_all(rows)
-        else:
-            known = {tid: row.name for tid, row in self.store.by_id.items()}
-            self._announce(self.store.merge(rows, complete=True))
-            for template_id in set(known) - {r.template_id for r in rows} - self._deleting:
-                self.removed_elsewhere.emit(template_id, known[template_id])
-        self.store.set_stale(stale_for(self._c.state.value))
-        self.loaded.emit()
-
     def apply(self, template: TemplateRow | TemplateData | Mapping[str, Any]) -> None:
         """One template as the server now has it (an event, a ``GET``)."""
         row = as_row(template)
