@@ -188,7 +188,7 @@ class DriftService(QObject):
         """Queue the templates that are due, a slice at a time: 100,000 rows take ~0.2 s to look at,
         which in one piece would be a stall of the window."""
         self._prune()
-        rows = list(self._templates.store.rows)
+        rows = self._templates.store.rows  # already a copy: the store may change between slices
         for start in range(0, len(rows), SCHEDULE_SLICE):
             if start:
                 await asyncio.sleep(0)
