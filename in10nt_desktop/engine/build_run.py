@@ -18,20 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from in10nt_desktop.engine.store import new_id, now_iso
+from in10nt_desktop.text_formats import human_size
 
 DOWNLOADING = ("Downloading", "Copying")  # Podman's older API said "Copying blob"
 DONE = ("Download complete", "Pull complete")
 PRESENT = "Already exists"
-
-
-def human_bytes(n: int) -> str:
-    """``12.3 MB`` (decimal units, like the CLI's size column)."""
-    size = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1000:
-            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} TB"
 
 
 @dataclass
@@ -139,7 +130,7 @@ class BuildRun:
         if status in DONE:
             layer.state, layer.done = "done", layer.size if layer.size is not None else layer.done
             layer.seconds = round(now - layer.began, 3) if layer.began is not None else None
-            size = f", {human_bytes(layer.done)}" if layer.done else ""
+            size = f", {human_size(layer.done)}" if layer.done else ""
             took = f" in {layer.seconds:.1f} s" if layer.seconds is not None else ""
             return [f"layer {short}: done{size}{took}"], True
         started = layer.state == "waiting" and (status.startswith(DOWNLOADING) or status == "Pulling fs layer")
@@ -155,7 +146,7 @@ class BuildRun:
         if decile <= layer.logged_decile:
             return [], True
         layer.logged_decile = decile
-        return [f"layer {short}: {decile * 10}% of {human_bytes(layer.size)}"], True
+        return [f"layer {short}: {decile * 10}% of {human_size(layer.size)}"], True
 
     def end_pull(self) -> str:
         """The pull returned: layers it never mentioned were already there (Docker: "Image is up to date").
@@ -171,5 +162,5 @@ class BuildRun:
         pulled = sum(x.done for x in self._layers.values() if x.state == "done")
         present = sum(1 for x in self._layers.values() if x.state == "already present")
         count = len(self._layers)
-        text = f"Pulled {human_bytes(pulled)} ({count} layer{'' if count == 1 else 's'}"
+        text = f"Pulled {human_size(pulled)} ({count} layer{'' if count == 1 else 's'}"
         return text + (f"; {present} already present)" if present else ")")

@@ -21,7 +21,7 @@ from stack.podman import Podman, start_podman
 from stack.registry import Registry
 from stack.throttle_proxy import ThrottleProxy
 
-from in10nt_desktop.engine.build_run import human_bytes
+from in10nt_desktop.text_formats import human_size
 
 
 def short(digest: str) -> str:
@@ -46,8 +46,8 @@ def test_layers_the_engine_had_are_already_present_and_not_counted(engine_with_p
     assert record["layers"][1]["bytesDone"] == len(extra.blob)
     lines = log_texts(engine, tid)
     assert f"layer {short(busybox.digest)}: already present" in lines
-    assert any(x.startswith(f"layer {short(extra.digest)}: done, {human_bytes(len(extra.blob))}") for x in lines)
-    summary = f"Pulled {human_bytes(len(extra.blob))} (2 layers; 1 already present); engine image "
+    assert any(x.startswith(f"layer {short(extra.digest)}: done, {human_size(len(extra.blob))}") for x in lines)
+    summary = f"Pulled {human_size(len(extra.blob))} (2 layers; 1 already present); engine image "
     assert any(x.startswith(summary) for x in lines), lines
     assert not any("Pulling fs layer" in x for x in lines)  # the engine's raw statuses are not the log
 
@@ -105,7 +105,7 @@ def test_a_slow_pull_logs_each_layers_progress_by_tenths(tmp_path: Path, registr
         lines = log_texts(engine, tid)
     finally:
         engine.stop()
-    size = human_bytes(len(layer.blob))
+    size = human_size(len(layer.blob))
     pattern = rf"layer {short(layer.digest)}: (\d+)% of {size}"
     tenths = [int(m.group(1)) for x in lines if (m := re.fullmatch(pattern, x))]
     assert len(tenths) >= 2 and tenths == sorted(set(tenths)), lines  # each tenth once, in order

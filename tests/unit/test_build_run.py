@@ -11,9 +11,10 @@ import sqlite3
 from pathlib import Path
 
 from in10nt_desktop.engine.build_records import MAX_RECORDS
-from in10nt_desktop.engine.build_run import BuildRun, human_bytes
+from in10nt_desktop.engine.build_run import BuildRun
 from in10nt_desktop.engine.build_watchdog import StallWatchdog
 from in10nt_desktop.engine.store import Store
+from in10nt_desktop.text_formats import human_size
 
 NEW = "sha256:" + "ab" * 32
 HAD = "sha256:" + "cd" * 32
@@ -80,7 +81,7 @@ def test_phases_end_where_the_next_begins_and_the_queue_is_not_the_build() -> No
 
 
 def test_human_bytes() -> None:
-    assert [human_bytes(n) for n in (0, 999, 1_000, 12_345_678, 3 * 10**9)] == ["0 B", "999 B", "1.0 kB", "12.3 MB",
+    assert [human_size(n) for n in (0, 999, 1_000, 12_345_678, 3 * 10**9)] == ["0 B", "999 B", "1.0 kB", "12.3 MB",
                                                                                "3.0 GB"]
 
 
