@@ -28,6 +28,12 @@ WATCHED_PHASES = ("resolving", "pulling")
 current_run: contextvars.ContextVar[BuildRun | None] = contextvars.ContextVar("current_run", default=None)
 
 
+def silence(run: BuildRun) -> str:
+    """What went quiet, for the stall line and for the record of a build a rebuild stopped."""
+    what = "no data" if run.phase == "pulling" else "no answer"
+    return f"{what} from registry {run.registry_host}"
+
+
 class StallWatchdog:
     def __init__(self, store: Store, seconds: float = DEFAULT_STALL_SECONDS) -> None:
         self._store = store
@@ -49,15 +55,11 @@ class StallWatchdog:
             self._store.append_log(run.template_id, "data flowing again")
             self._store.set_live_fields(run.template_id, {"stalled": False}, drop=("stalledReason",))
 
-    def reason(self, run: BuildRun) -> str:
-        what = "no data" if run.phase == "pulling" else "no answer"
-        return f"stalled: {what} from registry {run.registry_host} for {self.seconds:g} s"
-
     def check(self, run: BuildRun, now: float) -> None:
         if run.stalled or run.phase not in WATCHED_PHASES or now - run.last_activity < self.seconds:
             return
         run.stalled = True
-        reason = self.reason(run)
+        reason = f"stalled: {silence(run)} for {self.seconds:g} s"
         self._store.append_log(run.template_id, reason)
         self._store.set_live_fields(run.template_id, {"stalled": True, "stalledReason": reason})
 

@@ -27,7 +27,7 @@ import httpx
 from in10nt_desktop.api.validation import Credentials, FieldError, ImageRef, check_gcr_key, parse_image
 from in10nt_desktop.engine.build_queue import BuildQueue
 from in10nt_desktop.engine.build_run import BuildRun
-from in10nt_desktop.engine.build_watchdog import DEFAULT_STALL_SECONDS, StallWatchdog, current_run
+from in10nt_desktop.engine.build_watchdog import DEFAULT_STALL_SECONDS, StallWatchdog, current_run, silence
 from in10nt_desktop.engine.container_engine import ContainerEngine, EngineUnavailable, PullError
 from in10nt_desktop.engine.mirrors import endpoint_for
 from in10nt_desktop.engine.registry import RegistryError
@@ -133,8 +133,7 @@ class BuildManager:
         if run is None or not run.stalled or tid not in self._tasks:
             return None
         silent = time.monotonic() - run.last_activity
-        what = "no data" if run.phase == "pulling" else "no answer"
-        sentence = f"Stopped to rebuild: {what} from registry {run.registry_host} for {silent:.0f} s."
+        sentence = f"Stopped to rebuild: {silence(run)} for {silent:.0f} s."
         self._stopping.add(tid)  # is_building stays true meanwhile: another rebuild gets build_running
         try:
             await self.cancel(tid)
