@@ -143,9 +143,7 @@ class BuildManager:
 
     def close_stopped(self, run: BuildRun, sentence: str) -> None:
         """The stopped build's last log line and its record, ended ``failed``; its phase and stall flag go."""
-        n = self._log(run.template_id, sentence)
-        run.finish("failed", sentence, n)
-        self._store.records.save(run.json(), run.seconds)
+        self._close(run, "failed", sentence, sentence)
         self._store.set_live(run.template_id, None)
 
     async def cancel(self, tid: str) -> bool:
@@ -189,11 +187,17 @@ class BuildManager:
 
     def _end(self, run: BuildRun, result: str, error: str | None, line: str, **fields: Any) -> None:
         """The build's last line, record and template, written together (no await between them)."""
-        n = self._log(run.template_id, line)
-        run.finish(result, error, n)
-        self._store.records.save(run.json(), run.seconds)
+        self._close(run, result, error, line)
         self._store.update_template(run.template_id, status=result, error=error, progress_current=None,
                                     progress_total=None, **fields)
+
+    def _fail(self, run: BuildRun, sentence: str) -> None:
+        self._end(run, "failed", sentence, f"Build failed: {sentence}")
+
+    def _close(self, run: BuildRun, result: str, error: str | None, line: str) -> None:
+        """The build's last log line, and its record ended with it."""
+        run.finish(result, error, self._log(run.template_id, line))
+        self._store.records.save(run.json(), run.seconds)
 
     def _phase(self, run: BuildRun, name: str) -> None:
         run.enter(name)
@@ -230,16 +234,14 @@ class BuildManager:
             self._end(run, "ready", None, f"Ready in {time.monotonic() - started:.1f} s, pinned to {resolved.digest}",
                       engine_image=engine_image)
         except (RegistryError, PullError, FieldError) as exc:
-            self._end(run, "failed", str(exc), f"Build failed: {exc}")
+            self._fail(run, str(exc))
         except TimeoutError:
-            sentence = "The build timed out talking to the registry; check the network and try again."
-            self._end(run, "failed", sentence, f"Build failed: {sentence}")
+            self._fail(run, "The build timed out talking to the registry; check the network and try again.")
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.exception("build %s", tid)
-            sentence = f"Internal engine error ({type(exc).__name__}); see the engine log."
-            self._end(run, "failed", sentence, f"Build failed: {sentence}")
+            self._fail(run, f"Internal engine error ({type(exc).__name__}); see the engine log.")
         finally:
             watchdog.cancel()
 
