@@ -129,20 +129,22 @@ class OutputTap:
         self._pending += data
         # Trimmed when twice the limit, so a chatty task costs one move per megabyte, not one per chunk.
         if len(self._pending) > 2 * self._limit:
-            excess = len(self._pending) - self._limit
-            del self._pending[:excess]
-            self._dropped += excess
+            self._trim()
         if not self._told:
             self._told = True
             self.wake()
 
+    def _trim(self) -> None:  # the output's lock is held
+        """Keeps the newest ``limit`` bytes, counting the ones dropped."""
+        excess = len(self._pending) - self._limit
+        if excess > 0:
+            del self._pending[:excess]
+            self._dropped += excess
+
     def take(self, most: int) -> tuple[bytes, int]:
         """Up to ``most`` bytes, oldest first, and how many bytes before them were dropped unread."""
         with self._lock:
-            if len(self._pending) > self._limit:
-                excess = len(self._pending) - self._limit
-                del self._pending[:excess]
-                self._dropped += excess
+            self._trim()
             data = bytes(self._pending[:most])
             del self._pending[:most]
             dropped, self._dropped = self._dropped, 0
