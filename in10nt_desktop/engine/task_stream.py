@@ -71,9 +71,13 @@ def _cut(text: str) -> tuple[str, str]:
     return text[:n], text[n:]
 
 
+def _lead(before: str) -> str:
+    """A newline to end a partial line before an engine note (none after a whole line or nothing)."""
+    return "" if not before or before.endswith("\n") else "\n"
+
+
 def _skipped(dropped: int, after: str) -> str:
-    lead = "" if not after or after.endswith("\n") else "\n"
-    return (f"{lead}[in10nt: {dropped:,} bytes of output were not streamed: the task printed faster than they "
+    return (f"{_lead(after)}[in10nt: {dropped:,} bytes of output were not streamed: the task printed faster than they "
             f"could be sent, and the engine holds at most the last {OUTPUT_LIMIT // 1_000_000} MB]\n")
 
 
@@ -137,8 +141,7 @@ async def task_events(tap: OutputTap, work: asyncio.Future[dict[str, Any]],
             else:
                 await arrived.wait()
         if not work.cancelled() and work.exception() is None and (closing := tap.notes.lstrip("\n")):
-            lead = "" if not reader.last or reader.last.endswith("\n") else "\n"
-            yield ServerSentEvent(_data(lead + closing), event="output")
+            yield ServerSentEvent(_data(_lead(reader.last) + closing), event="output")
         yield _end(work, error_of)
     finally:
         tap.close()
