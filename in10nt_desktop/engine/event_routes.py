@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -42,11 +42,18 @@ EVENTS_OPENAPI: dict[str, Any] = {
 }
 
 
+def _ping() -> ServerSentEvent:
+    return ServerSentEvent(comment="ping", sep="\n")
+
+
+def sse_response(frames: AsyncIterator[bytes] | AsyncIterator[ServerSentEvent], ping: float) -> EventSourceResponse:
+    """The engine's event streams (this one, a streamed task's): LF line ends, and a ``: ping`` comment
+    line after ``ping`` seconds without an event."""
+    return EventSourceResponse(frames, ping=ping, sep="\n", ping_message_factory=_ping)
+
+
 def events_router(bus: Callable[[], EventBus], heartbeat: float) -> APIRouter:
     router = APIRouter()
-
-    def ping() -> ServerSentEvent:
-        return ServerSentEvent(comment="ping", sep="\n")
 
     @router.get("/events", summary="Stream every change (Server-Sent Events)", description=_DESCRIPTION,
                 openapi_extra=EVENTS_OPENAPI, response_class=Response)
@@ -55,6 +62,6 @@ def events_router(bus: Callable[[], EventBus], heartbeat: float) -> APIRouter:
         # The start point is fixed here, before the answer's headers go out: a client that has seen
         # them will get every change made after that moment.
         start = feed.resume_point(request.headers.get("last-event-id") or lastEventId)
-        return EventSourceResponse(feed.stream(start), ping=heartbeat, sep="\n", ping_message_factory=ping)
+        return sse_response(feed.stream(start), heartbeat)
 
     return router

@@ -15,10 +15,10 @@ import docker.errors
 import requests.exceptions
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.convertors import Convertor, register_url_convertor
 
 from in10nt_desktop.api.validation import FieldError, check_idempotency_key
+from in10nt_desktop.engine.event_routes import sse_response
 from in10nt_desktop.engine.instance_rows import InstanceError
 from in10nt_desktop.engine.instances import InstanceRuntime
 from in10nt_desktop.engine.limits import BadBody, decode_json_body
@@ -43,10 +43,6 @@ register_url_convertor("instance_id", _InstanceId())
 
 _TASK_NOTE = ("Locally a task is a shell command, run with `sh -c` inside the instance's container (the image "
               "needs /bin/sh); the hosted In10nt service runs an agent on the task instead.")
-
-
-def _ping() -> ServerSentEvent:
-    return ServerSentEvent(comment="ping", sep="\n")
 
 
 def _json(payload: Any, status: int = 200) -> Response:
@@ -148,8 +144,7 @@ def instance_router(runtime: Callable[[], InstanceRuntime]) -> APIRouter:
             return _json(await _guard(runtime().run(instance_id, body)))
         # Errors until the task runs (404, 409, 422, 429 …) are answered as JSON with their status.
         tap, work = await _guard(runtime().run_streamed(instance_id, body))
-        return EventSourceResponse(task_events(tap, work, _stream_error), ping=PING, sep="\n",
-                                   ping_message_factory=_ping)
+        return sse_response(task_events(tap, work, _stream_error), PING)
 
     @router.post("/instances/{instance_id:instance_id}/snapshot", status_code=201,
                  summary="Commit the instance to a saved template",
