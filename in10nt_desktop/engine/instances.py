@@ -55,9 +55,9 @@ from in10nt_desktop.engine.store import Store, new_id, now_iso
 from in10nt_desktop.engine.task_runs import (
     DEFAULT_MAX_TASKS,
     DEFAULT_TIMEOUT,
-    MAX_TIMEOUT,
     OutputTap,
     TaskSlots,
+    checked_timeout,
     run_task,
 )
 
@@ -357,10 +357,7 @@ class InstanceRuntime:
         """Check the request, start the instance if it was stopped, and run the task as a task the runtime owns
         (so a client that leaves stops nothing, and shutdown stops it)."""
         task = checked_task(body.get("task"))
-        timeout = body.get("timeout", DEFAULT_TIMEOUT)
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_TIMEOUT:
-            raise InstanceError(422, "invalid", f"timeout must be a number of seconds above 0 and at most "
-                                                f"{MAX_TIMEOUT:g}.", "timeout")
+        timeout = checked_timeout(body.get("timeout", DEFAULT_TIMEOUT))
         client = await self._client()
         attrs = await self._inspect(client, iid)
         current = from_inspect(attrs)
@@ -371,7 +368,7 @@ class InstanceRuntime:
             current = await self._announce_if_changed(client, attrs["Id"], current)
 
         async def run_and_announce() -> dict[str, Any]:
-            result = await run_task(self._engine, self._task_slots, attrs["Id"], task, float(timeout), on_start)
+            result = await run_task(self._engine, self._task_slots, attrs["Id"], task, timeout, on_start)
             with contextlib.suppress(docker.errors.NotFound):  # removed meanwhile: a delete announces itself
                 await self._announce_if_changed(client, attrs["Id"], current)  # a task may stop its own container
             return result

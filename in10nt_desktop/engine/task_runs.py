@@ -261,6 +261,14 @@ async def _stop(engine: ContainerEngine, client: Any, container_id: str, output:
     return True
 
 
+def checked_timeout(value: Any) -> float:
+    """A task's ``timeout`` field: seconds above 0, at most ``MAX_TIMEOUT``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_TIMEOUT:
+        raise InstanceError(422, "invalid", f"timeout must be a number of seconds above 0 and at most "
+                                            f"{MAX_TIMEOUT:g}.", "timeout")
+    return float(value)
+
+
 async def run_task(engine: ContainerEngine, slots: TaskSlots, container_id: str, task: str,
                    timeout: float, on_start: Callable[[_Output], None] | None = None) -> dict[str, Any]:
     """Run ``task`` in the container; the answer of ``POST /instances/{id}/run``.
