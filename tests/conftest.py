@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from stack.engine_proc import EngineProc, start_engine
+from stack.gate_proxy import GateProxy
 from stack.images import StackImages, push_image
 from stack.podman import Podman, start_podman
 from stack.registry import Registry, start_registry
@@ -55,6 +56,15 @@ def registry_open(stack_dir: Path) -> Iterator[Registry]:
     reg = start_registry(stack_dir / "registry-open", "open")
     yield reg
     reg.stop()
+
+
+@pytest.fixture
+def gate(registry_open: Registry) -> Iterator[GateProxy]:
+    """``registry_open`` behind a proxy that holds every connection until the test opens it."""
+    host, port = registry_open.host.split(":")
+    proxy = GateProxy(host, int(port))
+    yield proxy
+    proxy.close()
 
 
 @pytest.fixture(scope="session")

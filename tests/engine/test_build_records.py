@@ -6,7 +6,6 @@ The pulls through Podman (layers, "already present", slow and stalled pulls) are
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,6 @@ from stack.event_reader import EventReader
 from stack.gate_proxy import GateProxy
 from stack.images import StackImages, push_image
 from stack.registry import Registry
-
-
-@pytest.fixture
-def gate(registry_open: Registry) -> Iterator[GateProxy]:
-    host, port = registry_open.host.split(":")
-    proxy = GateProxy(host, int(port))
-    yield proxy
-    proxy.close()
 
 
 def test_a_failed_build_rebuilt_in_place_keeps_both_records(engine: EngineProc, registry_open: Registry) -> None:

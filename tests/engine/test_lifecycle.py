@@ -11,15 +11,6 @@ import pytest
 from stack.engine_proc import EngineProc, start_engine, wait_status
 from stack.gate_proxy import GateProxy
 from stack.images import StackImages
-from stack.registry import Registry
-
-
-@pytest.fixture
-def gate(registry_open: Registry) -> GateProxy:
-    host, port = registry_open.host.split(":")
-    proxy = GateProxy(host, int(port))
-    yield proxy  # type: ignore[misc]
-    proxy.close()
 
 
 def wait_connections(gate: GateProxy, n: int, timeout: float = 10) -> None:

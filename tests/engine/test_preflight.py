@@ -8,7 +8,6 @@ by file before and after.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import pytest
 from stack.engine_proc import EngineProc
 from stack.gate_proxy import GateProxy
 from stack.images import StackImages
-from stack.registry import Registry, free_port
+from stack.registry import free_port
 
 SECRET = "testpass"
 
@@ -131,12 +130,9 @@ def test_unreachable_host(engine: EngineProc) -> None:
 
 
 @pytest.fixture
-def silent_registry(registry_open: Registry) -> Iterator[GateProxy]:
-    """Accepts connections and never answers: a registry stuck behind a slow network."""
-    host, port = registry_open.host.split(":")
-    proxy = GateProxy(host, int(port))
-    yield proxy
-    proxy.close()
+def silent_registry(gate: GateProxy) -> GateProxy:
+    """Accepts connections and never answers (the gate stays shut): a registry stuck behind a slow network."""
+    return gate
 
 
 def test_slow_registry_ends_in_a_timeout_sentence(engine: EngineProc, silent_registry: GateProxy) -> None:
