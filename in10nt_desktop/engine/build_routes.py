@@ -29,8 +29,8 @@ from in10nt_desktop.api.validation import (
 )
 from in10nt_desktop.engine.build_records import MAX_RECORDS
 from in10nt_desktop.engine.builds import BuildManager
-from in10nt_desktop.engine.limits import BadBody, decode_json_body
 from in10nt_desktop.engine.openapi import REBUILD_DESCRIPTION
+from in10nt_desktop.engine.preflight_routes import json_object_body
 from in10nt_desktop.engine.store import Store
 
 BUILD_RUNNING = ("Template {template_id} is still building and has not stalled; wait for the build to end (or "
@@ -68,13 +68,9 @@ def build_router(store: Callable[[], Store], builds: Callable[[], BuildManager],
         template = store().get_template(template_id)
         if template is None:
             return not_found(template_id)
-        raw = await request.body()
-        try:
-            body = decode_json_body(raw) if raw.strip() else {}
-        except BadBody as exc:
-            return error_response(400, "invalid_json", str(exc))
-        if not isinstance(body, dict):
-            return error_response(422, "invalid", "The request body must be a JSON object.", "body")
+        body = await json_object_body(request, required=False)
+        if isinstance(body, Response):
+            return body
         try:
             # A GCR key's contents are the build's to check, as for a create (api/validation.py says why).
             auth = check_registry_auth(body.get("registryAuth"), template["registryType"], key_contents=False)

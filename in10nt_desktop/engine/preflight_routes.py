@@ -45,7 +45,9 @@ def _refusal(status: int, code: str, message: str, field: str | None = None) -> 
     return _json({"error": error}, status)
 
 
-async def _body(request: Request, required: bool) -> dict[str, Any] | Response:
+async def json_object_body(request: Request, required: bool) -> dict[str, Any] | Response:
+    """The body as a JSON object (``{}`` when empty and not ``required``), or the error answer (also for
+    POST …/rebuild, engine/build_routes.py)."""
     raw = await request.body()
     if not raw.strip() and not required:
         return {}
@@ -74,7 +76,7 @@ def preflight_router(http: Callable[[], httpx.AsyncClient], store: Callable[[], 
     @router.post("/registry/check", summary="Check an image on its registry (nothing is pulled or stored)",
                  description=CHECK_DESCRIPTION, response_class=Response)
     async def check(request: Request) -> Response:
-        body = await _body(request, required=True)
+        body = await json_object_body(request, required=True)
         if isinstance(body, Response):
             return body
         try:
@@ -86,7 +88,7 @@ def preflight_router(http: Callable[[], httpx.AsyncClient], store: Callable[[], 
     @router.post("/container-templates/{template_id}/drift", summary="Has the template's tag moved since its build?",
                  description=DRIFT_DESCRIPTION, response_class=Response)
     async def drift(template_id: str, request: Request) -> Response:
-        body = await _body(request, required=False)
+        body = await json_object_body(request, required=False)
         if isinstance(body, Response):
             return body
         template = store().get_template(template_id)
