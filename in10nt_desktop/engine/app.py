@@ -38,7 +38,7 @@ from in10nt_desktop.engine.instance_routes import instance_router
 from in10nt_desktop.engine.instance_rows import InstanceError
 from in10nt_desktop.engine.instances import InstanceRuntime
 from in10nt_desktop.engine.limits import BadBody, BodyLimit, decode_json_body
-from in10nt_desktop.engine.openapi import MAX_LOG_AFTER, complete
+from in10nt_desktop.engine.openapi import MAX_LOG_AFTER, MAX_PAGE, complete
 from in10nt_desktop.engine.preflight_routes import preflight_router
 from in10nt_desktop.engine.registry import MAX_REDIRECTS
 from in10nt_desktop.engine.runtime_file import ensure_private_dir
@@ -102,24 +102,6 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     if field:
         body["field"] = field
     return json_response({"error": body}, status, headers)
-
-
-# Paging of GET /container-templates (ours, not in the In10nt contract): a server that ignores
-# the parameters answers the whole list, which a client must accept as well.
-MAX_PAGE = 5000
-LIST_PAGING: dict[str, Any] = {
-    "parameters": [
-        {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1,
-                                                                      "maximum": MAX_PAGE},
-         "description": "At most this many templates; the `Link: <…>; rel=\"next\"` header gives the next page."},
-        {"name": "after", "in": "query", "required": False, "schema": {"type": "string"},
-         "description": "The cursor of the next page, as the previous page's `Link` header gave it."},
-        {"name": "order", "in": "query", "required": False, "schema": {"type": "string", "enum": ["asc", "desc"]},
-         "description": "Oldest first (`asc`, the default, as the unpaged list) or newest first (`desc`)."},
-        {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
-         "description": "The `ETag` of an earlier answer: 304 with no body while no template changed."},
-    ],
-}
 
 
 def _etags(header: str) -> list[str]:
@@ -296,7 +278,7 @@ def create_app(config: EngineConfig) -> FastAPI:
             state.builds.start(tid, req.image, req.auth, req.registry_type)
         return json_response(template_or_404(tid), 201)
 
-    @app.get("/container-templates", summary="List templates", openapi_extra=LIST_PAGING)
+    @app.get("/container-templates", summary="List templates")
     async def list_templates(request: Request) -> Response:
         # Checked by hand, not as typed query parameters: a bad value gets our error shape and sentence.
         query = request.query_params

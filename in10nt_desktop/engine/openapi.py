@@ -29,6 +29,7 @@ from in10nt_desktop.engine.limits import MAX_BODY
 from in10nt_desktop.engine.task_runs import MAX_TIMEOUT
 
 MAX_LOG_AFTER = 1_000_000_000  # a log line number; far more lines than any build writes
+MAX_PAGE = 5000  # templates in one page of GET /container-templates
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -196,6 +197,18 @@ PARAMETERS = {
     "name": {"name": "name", "in": "path", "required": True, "schema": NAME.schema()},
     "after": {"name": "after", "in": "query", "required": False,
               "schema": {"type": "integer", "minimum": 0, "maximum": MAX_LOG_AFTER, "default": 0}},
+    # Paging of GET /container-templates (ours, not in the In10nt contract): a server that ignores
+    # the parameters answers the whole list, which a client must accept as well.
+    "limit": {"name": "limit", "in": "query", "required": False,
+              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+              "description": "At most this many templates; the `Link: <…>; rel=\"next\"` header gives the next page."},
+    "cursor": {"name": "after", "in": "query", "required": False,  # createdAt~templateId, as app._page_request reads it
+               "schema": {"type": "string", "pattern": "^[^~]+~.+$", "maxLength": 200},
+               "description": "The cursor of the next page, as the previous page's `Link` header gave it."},
+    "order": {"name": "order", "in": "query", "required": False, "schema": {"type": "string", "enum": ["asc", "desc"]},
+              "description": "Oldest first (`asc`, the default, as the unpaged list) or newest first (`desc`)."},
+    "If-None-Match": {"name": "If-None-Match", "in": "header", "required": False, "schema": _STRING,
+                      "description": "The `ETag` of an earlier answer: 304 with no body while no template changed."},
     # Any text is taken: one this engine did not hand out (or too old) starts the stream with `reset`.
     # The bound is the request head's (16 KiB, engine/limits.py).
     "lastEventId": {"name": "lastEventId", "in": "query", "required": False, "schema": _STRING,
@@ -260,7 +273,8 @@ _ENGINE_ERRORS = (500, 503)
 OPERATIONS: dict[tuple[str, str], tuple[int, dict[str, Any] | None, list[str], str | None, tuple[int, ...]]] = {
     ("get", "/healthz"): (200, _ref("Health"), [], None, ()),
     ("post", "/container-templates"): (201, _ref("Template"), ["key"], "template", (*_BODY_ERRORS, 409)),
-    ("get", "/container-templates"): (200, _list("Template"), [], None, ()),
+    ("get", "/container-templates"): (200, _list("Template"), ["limit", "cursor", "order", "If-None-Match"], None,
+                                      (422,)),
     ("get", "/container-templates/{template_id}"): (200, _ref("Template"), ["template_id"], None, (404,)),
     ("delete", "/container-templates/{template_id}"): (204, None, ["template_id"], None, (404,)),
     ("get", "/container-templates/{template_id}/status"): (200, _ref("Status"), ["template_id"], None, (404,)),
