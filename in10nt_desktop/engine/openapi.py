@@ -44,11 +44,11 @@ _STRING, _INT = {"type": "string"}, {"type": "integer", "minimum": 0}
 _TIME = {"type": "string", "format": "date-time"}
 # A running build's phase and place in the queue (engine/builds.py), present only while it builds.
 _LIVE = {"phase": {"enum": ["queued", "resolving", "pulling", "finishing"]}, "queuePosition": _nullable(_INT)}
+_SECONDS = _nullable({"type": "number", "minimum": 0})
 # What build records add to a template (engine/build_records.py): kept, and while building (engine/builds.py).
 _BUILDS = {"buildCount": _INT, "needsCredentials": {"type": "boolean"}, "registryUsername": _nullable(_STRING),
-           "startedAt": _nullable(_TIME), "expectedSeconds": _nullable({"type": "number", "minimum": 0}),
+           "startedAt": _nullable(_TIME), "expectedSeconds": _SECONDS,
            "stalled": {"type": "boolean"}, "stalledReason": _STRING}
-_SECONDS = _nullable({"type": "number", "minimum": 0})
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
