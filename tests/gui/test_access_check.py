@@ -23,7 +23,6 @@ from pytestqt.qtbot import QtBot
 from stack.engine_proc import EngineProc
 from stack.gate_proxy import GateProxy
 from stack.images import StackImages
-from stack.registry import Registry
 
 from in10nt_desktop.api import In10ntClient
 from in10nt_desktop.app.drafts import TemplateDraft
@@ -131,12 +130,9 @@ async def test_the_wizard_answers_before_create_and_remembers_the_login(
 
 
 @pytest.fixture
-def held_registry(registry_open: Registry) -> Iterator[GateProxy]:
+def held_registry(gate: GateProxy) -> GateProxy:
     """The open registry behind a gate: a check through it waits until the gate opens."""
-    host, port = registry_open.host.split(":")
-    proxy = GateProxy(host, int(port))
-    yield proxy
-    proxy.close()
+    return gate
 
 
 async def test_a_newer_check_replaces_the_running_one(engine: EngineProc, images: StackImages,

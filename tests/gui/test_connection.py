@@ -26,7 +26,6 @@ from PySide6.QtWidgets import QApplication
 from stack.engine_proc import EngineProc, start_engine
 from stack.gate_proxy import GateProxy
 from stack.images import StackImages
-from stack.registry import Registry
 
 from in10nt_desktop.app.app_services import AppServices
 from in10nt_desktop.app.keychain import SERVICE, KeyStore
@@ -113,13 +112,6 @@ async def test_server_death_marks_rows_stale_not_failed(gate: GateProxy, fresh_e
 def _palette():
     return QApplication.palette()
 
-
-@pytest.fixture
-def gate(registry_open: Registry) -> Iterator[GateProxy]:
-    host, port = registry_open.host.split(":")
-    proxy = GateProxy(host, int(port))
-    yield proxy
-    proxy.close()  # without opening: an opened gate would connect upstream while it closes
 
 
 # -- 401: the key is asked for, and a good one brings the session online ----------------------------------

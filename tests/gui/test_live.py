@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,6 @@ from gui_helpers import (
 from stack.engine_proc import EngineProc, start_engine
 from stack.gate_proxy import GateProxy
 from stack.images import StackImages
-from stack.registry import Registry
 
 from in10nt_desktop.app.app_services import AppServices
 from in10nt_desktop.app.drafts import TemplateDraft
@@ -51,13 +49,6 @@ async def until_state(states: list[tuple[str, str]], wanted: str, timeout: float
                      f"never {wanted}; states were {[s for s, _ in states]}")
     return next(text for s, text in states[after:] if s == wanted)
 
-
-@pytest.fixture
-def gate(registry_open: Registry) -> Iterator[GateProxy]:
-    host, port = registry_open.host.split(":")
-    proxy = GateProxy(host, int(port))
-    yield proxy
-    proxy.close()
 
 
 def engine_pid(data_dir: Path) -> int:

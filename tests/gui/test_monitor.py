@@ -33,7 +33,6 @@ from PySide6.QtCore import Qt
 from stack.engine_proc import EngineProc, start_engine
 from stack.gate_proxy import GateProxy
 from stack.images import StackImages
-from stack.registry import Registry
 
 from in10nt_desktop.api import In10ntClient
 from in10nt_desktop.app.build_monitor import BuildMonitor
@@ -54,13 +53,6 @@ NO_DIGEST = "the finished row never got its digest (the row fetched after /statu
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
-
-@pytest.fixture
-def gate(registry_open: Registry) -> Iterator[GateProxy]:
-    host, port = registry_open.host.split(":")
-    proxy = GateProxy(host, int(port))
-    yield proxy
-    proxy.close()  # without opening: an opened gate would connect upstream while it closes
 
 
 @pytest.fixture
