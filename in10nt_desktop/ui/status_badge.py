@@ -55,18 +55,6 @@ class BadgeLook:
         return metrics.elidedText((self.shorter or (self.text,))[-1], Qt.TextElideMode.ElideRight, width)
 
 
-def _field(row: TemplateRow, name: str, camel: str) -> Any:
-    """A build field of ``row`` (its own, its data's, or an unknown one the server sent)."""
-    value = getattr(row, name, None)
-    data = getattr(row, "data", None)
-    if value is None and data is not None:
-        value = getattr(data, name, None)
-    if value is None:
-        extra = getattr(row, "extra", None) or getattr(data, "model_extra", None) or {}
-        value = extra.get(camel) if isinstance(extra, dict) else None
-    return value
-
-
 def _when(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value
@@ -79,11 +67,11 @@ def _when(value: Any) -> datetime | None:
 
 
 def is_queued(row: TemplateRow) -> bool:
-    return row.status == "building" and _field(row, "phase", "phase") == "queued"
+    return row.status == "building" and row.phase == "queued"
 
 
 def is_stalled(row: TemplateRow) -> bool:
-    return row.status == "building" and bool(_field(row, "stalled", "stalled"))
+    return row.status == "building" and row.stalled
 
 
 def badge_texts(row: TemplateRow, now: datetime | None = None) -> tuple[str, ...]:
@@ -94,16 +82,16 @@ def badge_texts(row: TemplateRow, now: datetime | None = None) -> tuple[str, ...
     moment = now or datetime.now(UTC)
     stale = " (stale)" if row.stale else ""
     if is_queued(row):
-        place = _field(row, "queue_position", "queuePosition")
+        place = row.queue_position
         return (f"queued · {ordinal(place)}{stale}", f"queued · {ordinal(place)}", "queued") if place \
             else (f"queued{stale}", "queued")
-    started = _when(_field(row, "started_at", "startedAt")) or getattr(row, "created_at", None)
+    started = _when(row.started_at) or row.created_at
     elapsed = elapsed_text((moment - started).total_seconds()) if started is not None else ""
-    phase = _field(row, "phase", "phase") or "building"
+    phase = row.phase or "building"
     if is_stalled(row):
         return tuple(t for t in (f"stalled · {phase} · {elapsed}{stale}", f"stalled · {elapsed}", "stalled") if t)
     percent = f"{row.fraction:.0%}" if row.fraction is not None else ""
-    expected = _field(row, "expected_seconds", "expectedSeconds")
+    expected = row.expected_seconds
     left = ""
     if expected and started is not None:
         ran = (moment - started).total_seconds()
@@ -125,11 +113,11 @@ def stalled_tooltip(row: TemplateRow, now: datetime | None = None) -> str:
     "stalled", so the prefix goes. Rebuild stops the stalled build and starts it again (the engine
     allows that only for a stalled build), so the tooltip names it with its shortcut.
     """
-    phase = _field(row, "phase", "phase") or "building"
-    started = _when(_field(row, "started_at", "startedAt"))
+    phase = row.phase or "building"
+    started = _when(row.started_at)
     moment = now or datetime.now(UTC)
     ran = f", {elapsed_text((moment - started).total_seconds())} in" if started is not None else ""
-    reason = str(_field(row, "stalled_reason", "stalledReason") or "").removeprefix("stalled: ")
+    reason = str(row.stalled_reason or "").removeprefix("stalled: ")
     shortcut = QKeySequence("Ctrl+R").toString(QKeySequence.SequenceFormat.NativeText)
     return (f"Build stalled while {phase}{ran}: {reason or 'no data from the registry'}.\nIt has not failed: "
             f"wait for the registry, or Rebuild ({shortcut}) to stop it and start it again.")
