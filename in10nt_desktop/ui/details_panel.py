@@ -28,7 +28,7 @@ from in10nt_desktop.app.template_rows import TemplateRow
 from in10nt_desktop.text_formats import human_size, ordinal
 from in10nt_desktop.ui.builds_tab import BuildsTab
 from in10nt_desktop.ui.drift_box import DriftBox
-from in10nt_desktop.ui.status_badge import elapsed_text
+from in10nt_desktop.ui.status_badge import elapsed_text, stall_reason
 
 # Fields shown first and how to label them; anything else the server sends follows, as given.
 _KNOWN = [("templateId", "Template ID"), ("name", "Name"), ("description", "Description"), ("image", "Image"),
@@ -59,7 +59,7 @@ def field_text(key: str, value: Any) -> str:
         current, total = value.get("current", 0), value.get("total")
         return f"{human_size(current)} of {human_size(total)}" if total else human_size(current)
     if key == "stalledReason" and isinstance(value, str):
-        return value.removeprefix("stalled: ")  # its label already says it
+        return stall_reason(value)  # its label already says "stalled"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if key == "expectedSeconds" and isinstance(value, int | float):

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QIcon, QKeySequence
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QStyle, QSystemTrayIcon, QWidget
 
 from in10nt_desktop.app.template_rows import TemplateRow
+from in10nt_desktop.ui.status_badge import stall_advice, stall_reason
 
 GATHER_MS = 300   # builds that end within this of each other make one message
 MANY = 3          # more than this at once: one summary line
@@ -50,10 +51,7 @@ class Notifier(QObject):
     def rows_changed(self, pairs: list[tuple[TemplateRow, TemplateRow]]) -> None:
         for old, new in pairs:
             if new.stalled and not old.stalled and new.building:
-                reason = (new.stalled_reason or "no data from the registry").removeprefix("stalled: ")
-                shortcut = QKeySequence("Ctrl+R").toString(QKeySequence.SequenceFormat.NativeText)
-                self.notify("Build stalled", f"{new.name}: {reason}. It has not failed: wait for the registry, "
-                                             f"or Rebuild ({shortcut}) to stop it and start it again.")
+                self.notify("Build stalled", f"{new.name}: {stall_reason(new.stalled_reason)}. {stall_advice()}")
 
     def hide(self) -> None:
         if self.tray is not None:

@@ -106,21 +106,27 @@ def badge_texts(row: TemplateRow, now: datetime | None = None) -> tuple[str, ...
     return tuple(dict.fromkeys(t for t in (full, " · ".join(p for p in (percent, left or elapsed) if p),
                                            left or elapsed, elapsed) if t))
 
-def stalled_tooltip(row: TemplateRow, now: datetime | None = None) -> str:
-    """The Status tooltip of a stalled build: the engine's reason said once, and what the user can do.
+def stall_reason(reason: str | None) -> str:
+    """The engine's reason for a stall, as every place shows it: it comes as ``stalled: no data from
+    registry … for 60 s``, and the tooltip, the notification and the details' label already say
+    "stalled", so the prefix goes."""
+    return (reason or "").removeprefix("stalled: ") or "no data from the registry"
 
-    The reason comes as ``stalled: no data from registry … for 60 s``; the tooltip already says
-    "stalled", so the prefix goes. Rebuild stops the stalled build and starts it again (the engine
-    allows that only for a stalled build), so the tooltip names it with its shortcut.
-    """
+
+def stall_advice() -> str:
+    """What the user can do about a stall. Rebuild stops the stalled build and starts it again (the
+    engine allows that only for a stalled build), so it is named with its shortcut."""
+    shortcut = QKeySequence("Ctrl+R").toString(QKeySequence.SequenceFormat.NativeText)
+    return f"It has not failed: wait for the registry, or Rebuild ({shortcut}) to stop it and start it again."
+
+
+def stalled_tooltip(row: TemplateRow, now: datetime | None = None) -> str:
+    """The Status tooltip of a stalled build: the engine's reason said once, and what the user can do."""
     phase = row.phase or "building"
     started = _when(row.started_at)
     moment = now or datetime.now(UTC)
     ran = f", {elapsed_text((moment - started).total_seconds())} in" if started is not None else ""
-    reason = str(row.stalled_reason or "").removeprefix("stalled: ")
-    shortcut = QKeySequence("Ctrl+R").toString(QKeySequence.SequenceFormat.NativeText)
-    return (f"Build stalled while {phase}{ran}: {reason or 'no data from the registry'}.\nIt has not failed: "
-            f"wait for the registry, or Rebuild ({shortcut}) to stop it and start it again.")
+    return f"Build stalled while {phase}{ran}: {stall_reason(row.stalled_reason)}.\n{stall_advice()}"
 
 
 def dot_color(meaning: str, palette: QPalette) -> QColor:
