@@ -35,7 +35,7 @@ class TemplatesPage(QWidget):
         super().__init__(parent)
         self.store = store
         self.model = TemplatesModel(store, self)
-        self.proxy = self.model  # the table's model (it sorts and filters itself); the old name stays
+        self.proxy = self.model  # the table's model (it sorts and filters itself); the old name stays for tests
         self.delegate = StatusBadgeDelegate(self)
         self._build_ui()
         # Spinner and elapsed time: repaint only the visible status cells, and only while something builds.
@@ -63,7 +63,7 @@ class TemplatesPage(QWidget):
         self.search.setPlaceholderText("Search name, image or ID  (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         self.search.setAccessibleName("Search templates")
-        self.search.textChanged.connect(self.proxy.set_search)
+        self.search.textChanged.connect(self.model.set_search)
         self.search.textChanged.connect(self._on_rows_changed)  # "10 of 2,058", or "no match"
         bar.addWidget(self.search, 1)
         status_label = QLabel("St&atus:")
@@ -73,7 +73,7 @@ class TemplatesPage(QWidget):
         for text, value in STATUS_FILTERS:
             self.status_filter.addItem(text, value)
         self.status_filter.currentIndexChanged.connect(
-            lambda i: self.proxy.set_status(self.status_filter.itemData(i)))
+            lambda i: self.model.set_status(self.status_filter.itemData(i)))
         self.status_filter.currentIndexChanged.connect(self._on_rows_changed)
         bar.addWidget(status_label)
         bar.addWidget(self.status_filter)
@@ -192,7 +192,7 @@ class TemplatesPage(QWidget):
         building = self.store.building_count
         total = len(self.store)
         shown = self.model.rowCount()
-        filtered = bool(self.search.text().strip()) or self.status_filter.currentIndex() > 0
+        filtered = self.model.filtering  # the model already knows whether a search or a status narrows it
         # Only an answer from the server can say "no templates": not while connecting or offline.
         if total == 0 and self.store.loaded and not self.store.stale:
             self.empty.setText(NO_TEMPLATES)
