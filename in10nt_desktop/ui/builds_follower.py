@@ -55,10 +55,11 @@ class BuildsFollower(QObject):
                 builds.clear(row.template_id)
             self._templates.load_builds(row.template_id)
         builds.set_live(badge_text(row) if row.building else "")
-        if row.building and not self._follow.isActive():
-            self._follow.start()
-        elif not row.building:
+        if not row.building:
             self._follow.stop()
+        elif changed or not self._follow.isActive():
+            # (Re)started: after a load here, the timer's next ask is FOLLOW_MS later, not a moment later.
+            self._follow.start()
 
     def _on_follow(self) -> None:
         row = self._details.row
