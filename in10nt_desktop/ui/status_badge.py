@@ -175,9 +175,13 @@ def badge_kind(row: TemplateRow) -> str:
 def badge_look(row: TemplateRow, palette: QPalette, now: datetime | None = None) -> BadgeLook:
     """What the badge says and its colours, for ``row`` under ``palette``."""
     kind = badge_kind(row)
-    fill, border, text_color = badge_colors(kind, row.stale, palette)
+    return _look_of(row, kind, badge_colors(kind, row.stale, palette), now)
+
+
+def _look_of(row: TemplateRow, kind: str, colors: tuple[QColor, QColor, QColor],
+             now: datetime | None = None) -> BadgeLook:
     texts = badge_texts(row, now)
-    return BadgeLook(texts[0], fill, border, text_color, spinner=kind == "building", shorter=texts[1:])
+    return BadgeLook(texts[0], *colors, spinner=kind == "building", shorter=texts[1:])
 
 
 def _mix(a: QColor, b: QColor, amount: float) -> QColor:
@@ -242,8 +246,7 @@ class StatusBadgeDelegate(QStyledItemDelegate):
             if len(self._colors) > 64:
                 self._colors.clear()
             colors = self._colors[key] = badge_colors(kind, row.stale, palette)
-        texts = badge_texts(row)
-        return BadgeLook(texts[0], *colors, spinner=kind == "building", shorter=texts[1:])
+        return _look_of(row, kind, colors)
 
     def _font_metrics(self, font: QFont) -> QFontMetrics:
         key = font.key()
@@ -264,7 +267,7 @@ class StatusBadgeDelegate(QStyledItemDelegate):
             opt.text = ""
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, option.widget)
         look = self._look(row, option.palette)
-        if look.spinner or row.status == "building":  # it turns, or its time counts: painted afresh
+        if row.building:  # it turns, or its time counts (queued and stalled too): painted afresh
             self._paint_badge(painter, option.rect, option.font, look)
             return
         # A ready or failed badge looks the same on every repaint: painted once into a pixmap, then
