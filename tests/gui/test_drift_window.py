@@ -29,6 +29,8 @@ from stack.images import MANIFEST_ACCEPT, push_image
 from stack.registry import Registry
 
 from in10nt_desktop.api import In10ntClient
+from in10nt_desktop.app.app_services import AppServices
+from in10nt_desktop.ui.drift_box import DriftBox
 from in10nt_desktop.ui.main_window import MainWindow
 from in10nt_desktop.ui.templates_model import DRIFT_MARK, Column
 
@@ -49,14 +51,28 @@ def image_cell(window: MainWindow, template_id: str) -> str:
     return str(model.index(pos, Column.IMAGE).data())
 
 
+def ready_template(engine: EngineProc, name: str, image: str) -> str:
+    """A template of ``image`` built by the engine, before the window opens: its ID."""
+    with engine.http() as http:
+        tid = http.post("/container-templates", json={"name": name, "image": image,
+                                                      "registryType": "private"}).json()["templateId"]
+    wait_status(engine, tid, {"ready"})
+    return str(tid)
+
+
+async def drift_box_of(window: MainWindow, services: AppServices, template_id: str) -> DriftBox:
+    """The window online, drift checks on, the template selected: its details' base-image box."""
+    await go_online(services)
+    await wait_until(lambda: services.drift.store.enabled)
+    window.templates_page.select(template_id)
+    return window.templates_page.details.drift_box
+
+
 async def test_a_moved_tag_is_shown_with_both_digests_and_create_again(
         engine: EngineProc, registry_open: Registry, memory_keyring: MemoryKeyring, tmp_path: Path) -> None:
     repo = f"x/window-drift-{uuid.uuid4().hex[:6]}"
     first = push_image(registry_open.url, repo, "1")
-    with engine.http() as http:
-        tid = http.post("/container-templates", json={"name": "drifting", "image": first.ref,
-                                                      "registryType": "private"}).json()["templateId"]
-    wait_status(engine, tid, {"ready"})
+    tid = ready_template(engine, "drifting", first.ref)
     settings = ini_settings(tmp_path / "settings.ini")
     transport = CountingTransport()
 
@@ -67,10 +83,7 @@ async def test_a_moved_tag_is_shown_with_both_digests_and_create_again(
         window = MainWindow(services, settings)
         window.show()
         try:
-            await go_online(services)
-            await wait_until(lambda: services.drift.store.enabled)
-            window.templates_page.select(tid)
-            box = window.templates_page.details.drift_box
+            box = await drift_box_of(window, services, tid)
             assert box.isVisible()
             assert box.line.text() == "Base image: not checked yet (checked once a day)."  # built minutes ago
 
@@ -135,19 +148,13 @@ async def test_rebuild_now_pins_the_moved_tag_in_place(fresh_engine_dir: Path, r
 async def _rebuild_now(engine: EngineProc, registry_open: Registry, tmp_path: Path) -> None:
     repo = f"x/rebuild-drift-{uuid.uuid4().hex[:6]}"
     first = await asyncio.to_thread(push_image, registry_open.url, repo, "1", labels={"rev": "1"})
-    with engine.http() as http:
-        tid = http.post("/container-templates", json={"name": "rebuilt", "image": first.ref,
-                                                      "registryType": "private"}).json()["templateId"]
-    wait_status(engine, tid, {"ready"})
+    tid = ready_template(engine, "rebuilt", first.ref)
     settings = ini_settings(tmp_path / "settings.ini")
     async with open_session(settings, engine.data_dir) as services:
         window = MainWindow(services, settings)
         window.show()
         try:
-            await go_online(services)
-            await wait_until(lambda: services.drift.store.enabled)
-            window.templates_page.select(tid)
-            box = window.templates_page.details.drift_box
+            box = await drift_box_of(window, services, tid)
             second = await asyncio.to_thread(push_image, registry_open.url, repo, "1", labels={"rev": "2"})
             box.check_button.click()
             await wait_until(lambda: box.recreate_button.isVisible(), 15, "the moved tag was never shown")
