@@ -256,20 +256,15 @@ class MainWindow(QMainWindow):
                     rebuild_of: str | None = None) -> None:
         """The create wizard; with ``rebuild_of`` (a template ID) it asks only for the credentials of
         a rebuild of that same template (no second row)."""
+        from in10nt_desktop.app.code_snippets import CodeTarget
         from in10nt_desktop.ui.wizard import CreateTemplateWizard  # not needed for the first paint
-        from in10nt_desktop.ui.wizard_pages import PageId
 
         s = self.services
         names = {row.name for row in s.templates.store.rows} - ({prefill.name} if prefill and rebuild_of else set())
-        from in10nt_desktop.app.code_snippets import CodeTarget
-
         target = CodeTarget(s.connection.base_url, s.connection.engine_file, rebuild_of)
-        self.wizard = wizard = CreateTemplateWizard(names, target, prefill, self,
-                                                    preflight=s.preflight, logins=s.logins,
-                                                    title="Rebuild with credentials" if rebuild_of else title)
+        self.wizard = wizard = CreateTemplateWizard(names, target, prefill, self, preflight=s.preflight,
+                                                    logins=s.logins, title=title)
         if rebuild_of is not None:
-            wizard.setStartId(PageId.CREDENTIALS)
-            wizard.setButtonText(QWizard.WizardButton.FinishButton, "&Rebuild")
             wizard.draft_ready.connect(lambda draft: s.templates.rebuild(rebuild_of, draft))
         else:
             wizard.draft_ready.connect(s.templates.create)

@@ -62,8 +62,13 @@ class CreateTemplateWizard(QWizard):
         self.setPage(PageId.IMAGE, self.image_page)
         self.setPage(PageId.CREDENTIALS, self.credentials_page)
         self.setPage(PageId.REVIEW, self.review_page)
-        self.setWindowTitle(title or ("Retry template build" if prefill else "New template"))
-        self.setButtonText(QWizard.WizardButton.FinishButton, "&Create")
+        if target.rebuild_of:  # the same template built again: only its credentials are asked
+            self.setWindowTitle("Rebuild with credentials")
+            self.setStartId(PageId.CREDENTIALS)
+            self.setButtonText(QWizard.WizardButton.FinishButton, "&Rebuild")
+        else:
+            self.setWindowTitle(title or ("Retry template build" if prefill else "New template"))
+            self.setButtonText(QWizard.WizardButton.FinishButton, "&Create")
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self.setMinimumSize(640, 480)
         self.resize(760, 600)
