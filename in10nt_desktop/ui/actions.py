@@ -188,7 +188,7 @@ class WindowActions:
             self.rebuild(rows[0])
 
     def rebuild(self, row: TemplateRow) -> None:
-        if getattr(row.data, "needs_credentials", False):
+        if row.needs_credentials:  # every row has it: False unless its last build had a login
             self.w.open_wizard(draft_for_code(row.data), rebuild_of=row.template_id)
         else:
             self.services.templates.rebuild(row.template_id)
