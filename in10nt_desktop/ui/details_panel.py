@@ -38,6 +38,7 @@ _KNOWN = [("templateId", "Template ID"), ("name", "Name"), ("description", "Desc
           ("startedAt", "Build started"), ("expectedSeconds", "Expected build time"), ("stalled", "Stalled"),
           ("stalledReason", "Why stalled"), ("buildCount", "Builds"), ("needsCredentials", "Needs credentials"),
           ("registryUsername", "Registry username")]
+_LABELS = dict(_KNOWN)
 # Shown only while they say something: a finished build has no phase, place or stall to speak of.
 _ONLY_WHILE_BUILDING = {"phase", "queuePosition", "startedAt", "expectedSeconds", "stalled", "stalledReason"}
 _SENTENCES = {"error", "description", "stalledReason"}
@@ -174,15 +175,12 @@ class DetailsPanel(QWidget):
         if row is not previous:
             self.row_shown.emit(row, previous)
         if row is not None:
+            # as_json leaves out empty fields (and "stalled" when false): what is left is shown, except a
+            # finished build's phase, place or start, which the server may still send.
             data = row.as_json()
-            def shown(key: str) -> bool:
-                value = data.get(key)
-                if value in (None, "") or (key in _ONLY_WHILE_BUILDING and (not row.building or value is False)):
-                    return False
-                return True
-
-            keys = [k for k, _ in _KNOWN if shown(k)] + \
-                sorted(k for k in data if k not in dict(_KNOWN) and shown(k))
+            keys = [k for k in _LABELS if data.get(k) not in (None, "")
+                    and (row.building or k not in _ONLY_WHILE_BUILDING)] + \
+                sorted(k for k in data if k not in _LABELS and data[k] != "")
             if same and keys == list(self._values):
                 # A poll changed this template: update the texts in place, so focus and any
                 # selection in the panel survive the 1-5 s ticks of a build.
@@ -202,9 +200,8 @@ class DetailsPanel(QWidget):
                 self.log.clear()
             return
         self._set_title(row.name)
-        labels = dict(_KNOWN)
         for key in keys:
-            self._add_field(labels.get(key, key), key, field_text(key, data[key]))
+            self._add_field(_LABELS.get(key, key), key, field_text(key, data[key]))
         draft = draft_for_code(row.data)
         target = code_snippets.CodeTarget(self.base_url or HOSTED_BASE_URL, self.engine_file)
         self.snippets["python"].setPlainText(code_snippets.python_sdk(draft, target))
