@@ -75,7 +75,12 @@ class OrderedRows:
             for pos, items in reversed(runs):  # back to front: earlier places stay valid
                 self.insert_run(pos, items)
             return
-        pairs = sorted([*zip(self.keys, self.rows, strict=True), *batch], reverse=self.descending)
+        self.insert_run(len(self.keys), batch)
+        self.resort()
+
+    def resort(self) -> None:
+        """Put every row back in key order (after rows were appended out of order): one sort."""
+        pairs = sorted(zip(self.keys, self.rows, strict=True), reverse=self.descending)
         self.keys[:], self.rows[:] = [p[0] for p in pairs], [p[1] for p in pairs]
 
     @staticmethod

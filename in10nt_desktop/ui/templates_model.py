@@ -330,7 +330,7 @@ class TemplatesModel(QAbstractTableModel):
         self.beginInsertRows(QModelIndex(), end, end + len(batch) - 1)
         shown.insert_run(end, batch)
         self.endInsertRows()
-        self._relayout(lambda: shown.merge([]))
+        self._relayout(shown.resort)
 
     def _relayout(self, change: Callable[[], None]) -> None:
         """``change`` reorders the shown rows: persistent indexes (selection, current) follow their rows."""

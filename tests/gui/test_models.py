@@ -348,6 +348,19 @@ def test_search_finds_a_row_added_while_searching(view, store: TemplateStore) ->
     assert ids(proxy) == []
 
 
+def test_a_batch_landing_all_over_the_table_is_inserted_in_order() -> None:
+    """More insertion runs than MAX_RUNS: appended in one insertion, then put in order by one relayout."""
+    store = TemplateStore()
+    store.replace_all([{"templateId": f"t{i:03d}", "name": f"n{i:03d}", "image": "busybox", "status": "ready"}
+                       for i in range(0, 200, 2)])
+    model = TemplatesModel(store)
+    model.sort(Column.NAME, Qt.SortOrder.AscendingOrder)
+    store.merge([{"templateId": f"t{i:03d}", "name": f"n{i:03d}", "image": "busybox", "status": "ready"}
+                 for i in range(1, 200, 4)], complete=False)
+    names = [model.index(r, Column.NAME).data() for r in range(model.rowCount())]
+    assert len(names) == 150 and names == sorted(names)
+
+
 # -- sorting ------------------------------------------------------------------------------------------------
 
 EXPECTED_ASCENDING = {
