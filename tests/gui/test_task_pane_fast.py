@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 from fake_services import FakeServices, fake_window
 from gui_helpers import collect_qt_garbage  # noqa: F401 - autouse fixture
+from PySide6.QtCore import QItemSelectionModel
 from PySide6.QtGui import QColor, QTextCursor
 
 from in10nt_desktop.api.models import InstanceData
@@ -22,6 +23,14 @@ from in10nt_desktop.ui.status_badge import dot_color
 pytestmark = pytest.mark.asyncio
 
 
+def select_first(page: InstancesPage) -> None:
+    """Select the first instance through the selection model: ``selectRow`` reads the keyboard's
+    modifiers, and a Shift left "held" by an earlier test's key clicks would make it select nothing."""
+    table = page.table
+    table.selectionModel().select(table.model().index(0, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                  | QItemSelectionModel.SelectionFlag.Rows)
+
+
 @pytest_asyncio.fixture
 async def pane(tmp_path: Path) -> AsyncIterator[tuple[InstancesPage, FakeServices]]:
     async with fake_window(tmp_path) as (win, services):
@@ -29,7 +38,7 @@ async def pane(tmp_path: Path) -> AsyncIterator[tuple[InstancesPage, FakeService
             {"instanceId": "inst_a", "name": "agent-a", "status": "running", "containerTemplateId": "tmpl_x"})]
         services.instances.loaded.emit(services.instances.rows)
         win.tabs.setCurrentIndex(2)
-        win.instances_page.table.selectRow(0)
+        select_first(win.instances_page)
         services.instances.hold_tasks = True
         yield win.instances_page, services
 
@@ -129,7 +138,7 @@ async def test_the_window_wires_the_service_s_output_signal_to_the_pane(tmp_path
         services.instances.rows = [InstanceData.model_validate(
             {"instanceId": "inst_b", "name": "b", "status": "running", "containerTemplateId": "tmpl_x"})]
         services.instances.loaded.emit(services.instances.rows)
-        win.instances_page.table.selectRow(0)
+        select_first(win.instances_page)
         services.instances.hold_tasks = True
         services.instances.run("inst_b", "b", "echo hi")
         services.instances.print_task("hi\n")
