@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -63,20 +62,19 @@ class RowCache:
             return []
 
     def save(self, rows: Sequence[TemplateRow]) -> None:
-        """Keep ``rows`` (the first ``CACHE_ROWS``); written to a temporary file and renamed into place."""
+        """Keep ``rows`` (the first ``CACHE_ROWS``): a private file (0600, in a 0700 folder), written whole
+        and renamed into place by the one writer the engine's own files use."""
+        from in10nt_desktop.engine.runtime_file import ensure_private_dir, write_private
+
         payload = json.dumps({"version": VERSION, "rows": [row.as_json() for row in rows[:CACHE_ROWS]]},
-                             separators=(",", ":")).encode()
-        tmp = self.path.with_suffix(".tmp")
+                             separators=(",", ":"))
         try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(payload)
-            os.replace(tmp, self.path)
+            ensure_private_dir(self.path.parent)
+            write_private(self.path, payload)
         except OSError as exc:
             log.info("template cache %s not written: %s", self.path, exc)
             with contextlib.suppress(OSError):
-                tmp.unlink()
+                self.path.with_suffix(self.path.suffix + ".tmp").unlink()
 
     def clear(self) -> None:
         with contextlib.suppress(OSError):
