@@ -20,12 +20,8 @@ busybox-only figures, plus each build's engine-internal time (the template's upd
 
 from __future__ import annotations
 
-import gzip
-import io
-import os
 import subprocess
 import sys
-import tarfile
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,11 +33,11 @@ from stack.images import (
     OCI_CONFIG,
     OCI_LAYER,
     OCI_MANIFEST,
-    Layer,
     _Pusher,
     busybox_layer,
     canonical_json,
     push_image,
+    random_layer,
     sha256,
 )
 from stack.podman import Podman, start_podman
@@ -55,21 +51,6 @@ TARGET = 1.10
 
 
 # -- the big image -----------------------------------------------------------------------------
-def random_layer(megabytes: int) -> Layer:
-    data = os.urandom(megabytes * 1024 * 1024)
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        info = tarfile.TarInfo("opt/bench/random.bin")
-        info.mode, info.mtime, info.size = 0o644, 1_700_000_000, len(data)
-        tar.addfile(info, io.BytesIO(data))
-    tar_bytes = raw.getvalue()
-    gz = io.BytesIO()
-    with gzip.GzipFile(fileobj=gz, mode="wb", mtime=0, compresslevel=1) as f:
-        f.write(tar_bytes)
-    blob = gz.getvalue()
-    return Layer(blob=blob, digest=sha256(blob), diff_id=sha256(tar_bytes))
-
-
 @dataclass(frozen=True)
 class BigImage:
     ref: str
@@ -80,7 +61,7 @@ class BigImage:
 
 def push_big_image(registry_url: str, host: str, repo: str, tag: str) -> BigImage:
     """Two-layer OCI image (busybox + random bytes); tests/stack/images.py pushes one layer only."""
-    layers = [busybox_layer(), random_layer(RANDOM_MB)]
+    layers = [busybox_layer(), random_layer(RANDOM_MB * 1024 * 1024, "opt/bench/random.bin")]
     config = canonical_json({
         "architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
         "config": {"Cmd": ["/bin/sh"], "Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],

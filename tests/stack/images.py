@@ -82,25 +82,24 @@ def busybox_layer() -> Layer:
         add("etc/passwd", tarfile.REGTYPE, 0o644, b"root:x:0:0:root:/root:/bin/sh\n")
         add("etc/group", tarfile.REGTYPE, 0o644, b"root:x:0:\n")
         add("etc/in10nt-test", tarfile.REGTYPE, 0o644, TEST_FILE_CONTENT)
-    tar_bytes = raw.getvalue()
-    gz = io.BytesIO()
-    with gzip.GzipFile(fileobj=gz, mode="wb", mtime=0, compresslevel=6) as f:
-        f.write(tar_bytes)
-    blob = gz.getvalue()
-    return Layer(blob=blob, digest=sha256(blob), diff_id=sha256(tar_bytes))
+    return _gzipped(raw.getvalue(), 6)
 
 
-def random_layer(size: int) -> Layer:
+def random_layer(size: int, path: str = "random.bin") -> Layer:
     """A layer of one file of ``size`` random bytes: incompressible, so its blob is about ``size`` bytes,
     and new to every registry and container engine (for slow pulls and "already present" checks)."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        info = tarfile.TarInfo("random.bin")
+        info = tarfile.TarInfo(path)
         info.mode, info.mtime, info.size = 0o644, MTIME, size
         tar.addfile(info, io.BytesIO(os.urandom(size)))
-    tar_bytes = raw.getvalue()
+    return _gzipped(raw.getvalue(), 1)  # random bytes do not compress: the fastest level
+
+
+def _gzipped(tar_bytes: bytes, level: int) -> Layer:
+    """A layer blob from a tar: gzip with no timestamp, so the same tar always gives the same digest."""
     gz = io.BytesIO()
-    with gzip.GzipFile(fileobj=gz, mode="wb", mtime=0, compresslevel=1) as f:
+    with gzip.GzipFile(fileobj=gz, mode="wb", mtime=0, compresslevel=level) as f:
         f.write(tar_bytes)
     blob = gz.getvalue()
     return Layer(blob=blob, digest=sha256(blob), diff_id=sha256(tar_bytes))
