@@ -102,7 +102,7 @@ async def shoot(engine_dir: Path) -> None:
     from PySide6.QtGui import QIcon
 
     from in10nt_desktop.app.app_services import AppServices
-    from in10nt_desktop.app.application import icon_path
+    from in10nt_desktop.app.startup import icon_path
     from in10nt_desktop.app.keychain import KeyStore
     from in10nt_desktop.app.local_engine import LocalEngine
     from in10nt_desktop.app.profiles import LOCAL_NAME, ProfileStore

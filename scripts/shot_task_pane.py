@@ -45,7 +45,7 @@ async def shoot(work: Path) -> None:
     from PySide6.QtGui import QIcon
 
     from in10nt_desktop.api.models import InstanceData
-    from in10nt_desktop.app.application import icon_path
+    from in10nt_desktop.app.startup import icon_path
     from in10nt_desktop.app.connection import ConnState
     from in10nt_desktop.ui.main_window import MainWindow
 

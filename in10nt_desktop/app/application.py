@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib
 import logging
 import os
 import sys
@@ -15,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import asyncio
+
+    from in10nt_desktop.app.startup import Startup
 
 from in10nt_desktop import __version__
 
@@ -40,16 +41,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def icon_path() -> Path | None:
-    here = Path(__file__).resolve()
-    for base in (here.parents[2] / "resources", here.parents[1] / "resources",
-                 Path(getattr(sys, "_MEIPASS", "")) / "resources"):
-        candidate = base / "icons" / "in10nt-desktop.svg"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 # ``in10nt`` command groups a frozen bundle runs as the CLI: it has no ``in10nt`` script, so the app
 # starts its engine as ``in10nt-desktop engine serve`` (see local_engine.engine_command).
 CLI_GROUPS = frozenset({"engine", "templates", "saved-templates", "instances"})
@@ -68,21 +59,17 @@ def main(argv: list[str] | None = None) -> int:
         from in10nt_desktop.cli.main import main as cli_main  # before, and without, any Qt import
 
         return cli_main(argv)
+    # Start-up allocates for good (modules, widgets) and leaves no cycles to find: the collector's ~100
+    # passes over it (~12 ms) wait until start-up has been frozen out of its sight (startup.py).
+    gc.disable()
     args = parse_args(argv)
     if args.self_test:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     logging.basicConfig(level=os.environ.get("IN10NT_LOG", "WARNING").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # The standard library the window and the app layer use, imported before PySide6 (which, until
-    # ``_skip_feature_scan``, reads the source of every module imported after it). qasync, httpx,
-    # pydantic and the SDK load after the first paint, when the event loop starts and the first
-    # connection needs them.
-    for name in _BEFORE_QT:
-        importlib.import_module(name)
     # httpx tries to import its own command-line client at import time (click, pygments, rich: ~15 ms
     # on the way to the first list); the app never runs it, so that import fails at once instead.
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     _skip_feature_scan()
@@ -97,13 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("in10nt-desktop")
     app.setQuitOnLastWindowClosed(False)  # the loop ends when the window has closed *and* cleanup ran
-    path = icon_path()
-    icon = QIcon(str(path)) if path else None
-    if icon is not None:
-        app.setWindowIcon(icon)
-    opened = _open(args, icon)
-    if isinstance(opened, int):
-        return opened
+    from in10nt_desktop.app.startup import paint_first_frame
+
+    opened = paint_first_frame(args)
+    if isinstance(opened, str):
+        print(f"in10nt-desktop: {opened}", file=sys.stderr)
+        return 2
+    marks = _Marks(opened.window) if args.self_test else None
     import asyncio
 
     from in10nt_desktop.app.event_loop import new_event_loop  # qasync: after the first paint
@@ -111,13 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        code = int(loop.run_until_complete(_run(args, opened)))
+        code = int(loop.run_until_complete(_run(args, opened, marks)))
         loop.run_until_complete(loop.shutdown_asyncgens())
         return code
-
-
-_BEFORE_QT = ("asyncio", "copy", "dataclasses", "datetime", "hashlib", "json", "platformdirs", "shlex", "subprocess",
-              "uuid")
 
 
 def _skip_feature_scan() -> None:
@@ -141,73 +124,23 @@ def _since_start() -> float | None:
     return time.time() - float(t0) if t0 else None
 
 
-def _cache_for(services: Any, profile: Any, override: str | None) -> Any:
-    """The row cache of one connection: its profile, its server, and for the local engine its data dir."""
-    from in10nt_desktop.app.row_cache import RowCache
-
-    key = profile.key_account(override) if profile is not None else ""
-    if profile is not None and profile.kind == "local" and override is None:
-        key += f" {services.engine.data_dir}"
-    return RowCache.for_connection(key)
-
-
-class _Opened:
-    """The services and the painted window, for the event loop to carry on with."""
-
-    def __init__(self, services: Any, window: Any, chosen: Any, override: str | None, marks: _Marks | None) -> None:
-        self.services, self.window, self.chosen, self.override, self.marks = services, window, chosen, override, marks
-
-
-def _open(args: argparse.Namespace, icon: Any) -> _Opened | int:
-    """Build the services and the window and paint it: the last layout (restored by the window) and
-    the last session's rows, stale. No event loop yet, and neither qasync nor the SDK imported."""
-    from PySide6.QtCore import QSettings
-
-    from in10nt_desktop.app.app_services import AppServices
-    from in10nt_desktop.app.keychain import KeyStore
-    from in10nt_desktop.app.local_engine import LocalEngine
-    from in10nt_desktop.app.profiles import Profile
-    from in10nt_desktop.ui.main_window import MainWindow
-
-    settings = QSettings()
-    services = AppServices(settings, KeyStore(), LocalEngine())
-    profiles = services.profiles.load()
-    wanted = args.profile or services.profiles.active_name()
-    profile = next((p for p in profiles if p.name == wanted), None)
-    if args.profile and profile is None:
-        print(f"in10nt-desktop: no profile named {args.profile!r} (have: {', '.join(p.name for p in profiles)})",
-              file=sys.stderr)
-        return 2
-    if args.base_url:  # a one-off URL: not remembered as the last connection
-        chosen, override = Profile("Command line", "custom", args.base_url), args.base_url
-    else:
-        chosen, override = profile or profiles[0], None
-    window = MainWindow(services, settings, icon)
-    services.templates.show_cached(_cache_for(services, chosen, override).load())
-    window.show()
-    window.repaint()
-    # What start-up made (modules, the window) lives as long as the app: the collector's full passes
-    # need not walk it again (one over everything takes tens of ms, a stall whenever it comes).
-    gc.freeze()
-    return _Opened(services, window, chosen, override, _Marks(window) if args.self_test else None)
-
-
-async def _run(args: argparse.Namespace, opened: _Opened) -> int:
+async def _run(args: argparse.Namespace, opened: Startup, marks: _Marks | None) -> int:
     import asyncio
 
     from in10nt_desktop.app.row_cache import CACHE_ROWS
 
-    services, window, chosen, override = opened.services, opened.window, opened.chosen, opened.override
+    services = opened.complete()
+    window = opened.window
     _install_error_hooks(services)
     closed = asyncio.Event()
     window.closed.connect(closed.set)
     signalled = _quit_on_signals(closed, window)
     # Straight to the connection: ``services.activate`` would first clear the rows just painted (it is
     # for switching to another server, whose rows these are not).
-    services.connection.activate(chosen, override, remember=not args.base_url)
+    services.connection.activate(opened.chosen, opened.override, remember=not args.base_url)
     try:
-        if opened.marks is not None:
-            return await _self_test(services, opened.marks)
+        if marks is not None:
+            return await _self_test(services, marks)
         await closed.wait()
         return 0
     finally:
@@ -217,9 +150,7 @@ async def _run(args: argparse.Namespace, opened: _Opened) -> int:
                         services.builds_in_flight())
             services.keep_engine_running()
         if services.templates.store.loaded:  # the rows of the connection in use now (it may have changed)
-            current = services.connection.profile
-            _cache_for(services, current, override if current == chosen else None).save(
-                window.templates_page.model.top_rows(CACHE_ROWS))
+            opened.save_rows(window.templates_page.model.top_rows(CACHE_ROWS))
         window.close()
         await services.close()
 

@@ -17,25 +17,24 @@ from PySide6.QtWidgets import QStyle, QToolBar, QToolButton
 from in10nt_desktop.app.code_snippets import draft_for_code
 from in10nt_desktop.app.tasks import TaskOwner
 from in10nt_desktop.ui.dialogs import ask_text, confirm_delete
+from in10nt_desktop.ui.window_layout import MENUS, SPECS, TOOLBAR, ActionSpec
 
 if TYPE_CHECKING:
     from in10nt_desktop.app.protocols import WindowServices
     from in10nt_desktop.app.template_rows import TemplateRow
     from in10nt_desktop.ui.main_window import MainWindow
 
-SP = QStyle.StandardPixmap
 
-
-def _action(window: MainWindow, text: str, tip: str,
-            shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
-            icon: QStyle.StandardPixmap | None = None) -> QAction:
-    action = QAction(text, window)
-    action.setToolTip(tip)
-    action.setStatusTip(tip)
-    if shortcut is not None:
-        action.setShortcut(QKeySequence(shortcut))
-    if icon is not None:
-        action.setIcon(window.style().standardIcon(icon))
+def _action(window: MainWindow, spec: ActionSpec) -> QAction:
+    action = QAction(spec.text, window)
+    action.setToolTip(spec.tip)
+    action.setStatusTip(spec.tip)
+    if spec.shortcut is not None:
+        standard = spec.shortcut.removeprefix("std:")
+        action.setShortcut(QKeySequence(spec.shortcut if standard == spec.shortcut
+                                        else getattr(QKeySequence.StandardKey, standard)))
+    if spec.icon is not None:
+        action.setIcon(window.style().standardIcon(getattr(QStyle.StandardPixmap, spec.icon)))
     return action
 
 
@@ -55,32 +54,7 @@ class WindowActions:
 
     def _build(self) -> dict[str, QAction]:
         w = self.w
-        a = {
-            "new": _action(w, "&New template…", "Create a template from a Docker image",
-                           QKeySequence.StandardKey.New, SP.SP_FileDialogNewFolder),
-            "refresh": _action(w, "&Refresh", "Reload everything from the server", QKeySequence.StandardKey.Refresh,
-                               SP.SP_BrowserReload),
-            "delete": _action(w, "&Delete…", "Delete the selected items", QKeySequence.StandardKey.Delete,
-                              SP.SP_TrashIcon),
-            "retry": _action(w, "Re&build", "Build the selected template again, in place (its history keeps "
-                             "every build; a stalled build is stopped first; credentials are asked again only "
-                             "if it used them)",
-                             "Ctrl+R", SP.SP_BrowserReload),
-            "use": _action(w, "&Use template…", "Start an instance from the selected ready template", "Ctrl+U",
-                           SP.SP_MediaPlay),
-            "copy_id": _action(w, "Copy &ID", "Copy the selected template's ID", "Ctrl+Shift+C"),
-            "clone": _action(w, "&Clone…", "Start a new instance from the selected saved template", "Ctrl+Shift+N",
-                             SP.SP_MediaPlay),
-            "run": _action(w, "Run &task…", "Run a task in the selected instance", "Ctrl+T", SP.SP_CommandLink),
-            "snapshot": _action(w, "&Snapshot…", "Save the selected instance as a saved template", "Ctrl+S",
-                                SP.SP_DialogSaveButton),
-            "find": _action(w, "&Find", "Search templates", QKeySequence.StandardKey.Find),
-            "connections": _action(w, "&Connections…",
-                                   "Switch between this computer, In10nt Cloud and other servers",
-                                   "Ctrl+Shift+O", SP.SP_DriveNetIcon),
-            "api_key": _action(w, "Enter API &key…", "Enter the API key for this connection"),
-            "quit": _action(w, "&Quit", "Quit In10nt Desktop", "Ctrl+Q"),  # the platform theme may bind none
-        }
+        a = {key: _action(w, spec) for key, spec in SPECS.items()}
         a["new"].triggered.connect(lambda: w.open_wizard())
         a["refresh"].triggered.connect(self.services.refresh)
         a["delete"].triggered.connect(lambda: self.questions.spawn(self.delete_selected(), name="delete"))
@@ -100,31 +74,20 @@ class WindowActions:
         """Menus, the toolbar and the tables' context menus."""
         w, a = self.w, self.a
         menu = w.menuBar()
-        file_menu = menu.addMenu("&File")
-        for key in ("new", "connections", "api_key"):
-            file_menu.addAction(a[key])
-        file_menu.addSeparator()
-        file_menu.addAction(a["quit"])
-        edit = menu.addMenu("&Edit")
-        for key in ("copy_id", "delete", "find"):
-            edit.addAction(a[key])
-        view = menu.addMenu("&View")
-        view.addAction(a["refresh"])
-        templates = menu.addMenu("&Templates")
-        for key in ("new", "retry", "use", "copy_id", "delete"):
-            templates.addAction(a[key])
-        saved = menu.addMenu("&Saved templates")
-        saved.addAction(a["clone"])
-        instances = menu.addMenu("&Instances")
-        for key in ("run", "snapshot"):
-            instances.addAction(a[key])
+        for title, keys in MENUS:
+            submenu = menu.addMenu(title)
+            for key in keys:
+                if key is None:
+                    submenu.addSeparator()
+                else:
+                    submenu.addAction(a[key])
 
         toolbar = QToolBar("Main")
         toolbar.setObjectName("mainToolbar")
         toolbar.setAccessibleName("Main toolbar")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.setMovable(False)
-        for key in ("new", "refresh", "delete", "retry", "use", "clone", "run", "snapshot", "connections"):
+        for key in TOOLBAR:
             toolbar.addAction(a[key])
         w.addToolBar(toolbar)
         # When the window is narrow Qt shows an icon-only "»" button for the actions that do not fit.

@@ -2,57 +2,60 @@
 
 It depends only on the ``WindowServices`` protocol (app/protocols.py): commands go out,
 past-tense signals come back; it never builds an SDK call or awaits the network.
+
+At start-up the window first paints its first frame (ui/first_frame.py) before the services
+exist, and ``complete`` builds the rest: so this module imports only Qt's window classes at its
+top, and the pages, actions and services' types where they are first needed.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon, QKeySequence, QPalette, QShortcut
-from PySide6.QtWidgets import (
-    QLabel,
-    QMainWindow,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-    QWizard,
-)
+from PySide6.QtCore import QByteArray, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QMainWindow
 
-from in10nt_desktop.app.connection import ConnState
-from in10nt_desktop.app.drafts import TemplateDraft
-from in10nt_desktop.app.profiles import Profile
-from in10nt_desktop.app.protocols import WindowServices
-from in10nt_desktop.app.services import BulkResult
-from in10nt_desktop.app.template_rows import TemplateRow
-from in10nt_desktop.ui.actions import WindowActions
-from in10nt_desktop.ui.builds_follower import BuildsFollower
-from in10nt_desktop.ui.dialogs import ask_quit_with_builds
-from in10nt_desktop.ui.instances_page import InstancesPage
-from in10nt_desktop.ui.message_bar import MessageBar
-from in10nt_desktop.ui.notifications import Notifier
-from in10nt_desktop.ui.other_pages import ListPage
-from in10nt_desktop.ui.simple_tables import instances_model, saved_templates_model
-from in10nt_desktop.ui.status_badge import dot_color
-from in10nt_desktop.ui.templates_page import TemplatesPage
 from in10nt_desktop.ui.window_geometry import first_geometry, kept_on_screen
 
-if TYPE_CHECKING:  # the window paints before pydantic is loaded
-    from in10nt_desktop.api import RunResult, SavedTemplate
+# Qt's other classes are imported where first used, after the first frame: the first use of each
+# costs (``Qt``'s enums ~13 ms, ``QEvent``'s ~2 ms, ``QIcon`` ~2 ms), and the first frame needs none.
+if TYPE_CHECKING:  # the window paints before pydantic and the services are loaded
+    from PySide6.QtCore import QEvent, QSettings
+    from PySide6.QtGui import QCloseEvent, QIcon, QPalette
+    from PySide6.QtWidgets import QLabel, QTabWidget, QWizard
 
-STATE_WORDS = {ConnState.ONLINE: "online", ConnState.OFFLINE: "offline", ConnState.CONNECTING: "connecting…",
-               ConnState.NEEDS_KEY: "needs an API key", ConnState.ENGINE_STOPPED: "engine stopped"}
+    from in10nt_desktop.api import RunResult, SavedTemplate
+    from in10nt_desktop.app.drafts import TemplateDraft
+    from in10nt_desktop.app.profiles import Profile
+    from in10nt_desktop.app.protocols import WindowServices
+    from in10nt_desktop.app.services import BulkResult
+    from in10nt_desktop.app.template_rows import TemplateRow
+    from in10nt_desktop.ui.actions import WindowActions
+    from in10nt_desktop.ui.first_frame import FirstFrame
+    from in10nt_desktop.ui.instances_page import InstancesPage
+    from in10nt_desktop.ui.message_bar import MessageBar
+    from in10nt_desktop.ui.notifications import Notifier
+    from in10nt_desktop.ui.other_pages import ListPage
+    from in10nt_desktop.ui.templates_page import TemplatesPage
+
+# Keyed by the connection's states (app/connection.py ``ConnState``, a StrEnum: its members are these strings).
+STATE_WORDS = {"online": "online", "offline": "offline", "connecting": "connecting…",
+               "needs_key": "needs an API key", "engine_stopped": "engine stopped"}
 # The dot's meaning colour (green works, amber waits, red is broken), tinted like the badges.
-STATE_HUES = {ConnState.ONLINE: "ready", ConnState.CONNECTING: "amber", ConnState.NEEDS_KEY: "amber",
-              ConnState.OFFLINE: "failed", ConnState.ENGINE_STOPPED: "failed"}
+STATE_HUES = {"online": "ready", "connecting": "amber", "needs_key": "amber", "offline": "failed",
+              "engine_stopped": "failed"}
 
 
 def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
-def state_label(where: str, state: ConnState, palette: QPalette) -> str:
+def state_label(where: str, state: str, palette: QPalette) -> str:
+    from in10nt_desktop.ui.status_badge import dot_color
+
     colour = dot_color(STATE_HUES[state], palette).name()
     return f"{html.escape(where)} &nbsp;<span style='color:{colour}'>●</span> {STATE_WORDS[state]}"
 
@@ -61,36 +64,72 @@ class MainWindow(QMainWindow):
     notified = Signal(str, str)  # title, text: every desktop notification, also when no tray exists
     closed = Signal()
 
-    def __init__(self, services: WindowServices, settings: QSettings, icon: QIcon | None = None) -> None:
+    def __init__(self, services: WindowServices | None, settings: QSettings, icon: QIcon | None = None, *,
+                 cached: Sequence[TemplateRow] = ()) -> None:
+        """With ``services``, the whole window. Without, its first frame (the last session's layout and
+        ``cached`` rows, greyed), until ``complete`` is given the services."""
         super().__init__()
-        self.services = services
+        self._first: FirstFrame | None = None
         self.settings = settings
+        self.icon: QIcon | None = None
         self.setWindowTitle("In10nt Desktop")
-        if icon is not None:
-            self.setWindowIcon(icon)
         self.wizard: QWizard | None = None
         self._quit_decided = False
+        self._close_asked = False  # closed during the first frame: done once complete
+        self._restore_geometry()
+        if services is not None:
+            self.complete(services, icon)
+        else:
+            from in10nt_desktop.ui.first_frame import FirstFrame
+
+            self._first = FirstFrame(self, settings, cached)
+
+    def complete(self, services: WindowServices, icon: QIcon | None = None) -> None:
+        """Build the window's widgets and wire them to ``services`` (in place of the first frame, if shown)."""
+        from in10nt_desktop.ui.actions import WindowActions
+        from in10nt_desktop.ui.notifications import Notifier
+
+        self.services = services
+        if icon is not None:
+            self.icon = icon
+            self.setWindowIcon(icon)
+        if self._first is not None:
+            self._first.remove()
         self._build_ui()
-        self.actions_ = WindowActions(self, services)
+        self.actions_: WindowActions = WindowActions(self, services)
         self.actions_.install()
-        self.notifier = Notifier(self, self.statusBar().showMessage, icon)
+        self.notifier: Notifier = Notifier(self, self.statusBar().showMessage, self.icon)
         self.notifier.notified.connect(self.notified)
         self._connect_signals()
-        self._restore_state()
+        self._restore_layout()
         self._update_actions()
+        if self._first is not None:
+            self._first = None
+            if self._close_asked:
+                self.close()
 
     # -- layout ----------------------------------------------------------------------------------------
     def _build_ui(self) -> None:
+        from PySide6.QtCore import Qt
+        from PySide6.QtGui import QKeySequence, QShortcut
+        from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+
+        from in10nt_desktop.ui.instances_page import InstancesPage
+        from in10nt_desktop.ui.message_bar import MessageBar
+        from in10nt_desktop.ui.other_pages import ListPage
+        from in10nt_desktop.ui.simple_tables import instances_model, saved_templates_model
+        from in10nt_desktop.ui.templates_page import TemplatesPage
+
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(8, 6, 8, 4)
-        self.message_bar = MessageBar()
+        self.message_bar: MessageBar = MessageBar()
         layout.addWidget(self.message_bar)
         dismiss = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         dismiss.activated.connect(self._on_escape)
-        self.tabs = QTabWidget()
+        self.tabs: QTabWidget = QTabWidget()
         self.tabs.setAccessibleName("Sections")
-        self.templates_page = TemplatesPage(self.services.templates.store)
+        self.templates_page: TemplatesPage = TemplatesPage(self.services.templates.store)
         self.saved_page: ListPage[SavedTemplate] = ListPage(
             saved_templates_model(self), "Saved templates",
             "No saved templates yet. Snapshot an instance (Instances tab) to make one; clone it from here.")
@@ -100,7 +139,7 @@ class MainWindow(QMainWindow):
             row = store.get(template_id)
             return row.name if row is not None else None
 
-        self.instances_page = InstancesPage(instances_model(self, template_name), template_name,
+        self.instances_page: InstancesPage = InstancesPage(instances_model(self, template_name), template_name,
                                             self.services.instances.runs)
         # No Alt+letter on the tabs: those letters open the menus of the same names. Ctrl+1/2/3 switch.
         self.tabs.addTab(self.templates_page, "Templates")
@@ -111,12 +150,14 @@ class MainWindow(QMainWindow):
             switch.activated.connect(lambda n=number: self.tabs.setCurrentIndex(n))
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
-        self.connection_label = QLabel()
+        self.connection_label: QLabel = QLabel()
         self.connection_label.setAccessibleDescription("Connection")  # its text is read, not a fixed name
         self.connection_label.setTextFormat(Qt.TextFormat.RichText)
         self.statusBar().addPermanentWidget(self.connection_label)
 
     def _connect_signals(self) -> None:
+        from in10nt_desktop.ui.builds_follower import BuildsFollower
+
         s = self.services
         s.connection.state_changed.connect(self._on_state)
         # Services outlive a window: bound methods (disconnected when the window goes), never lambdas.
@@ -172,10 +213,12 @@ class MainWindow(QMainWindow):
         self.templates_page.details.log.setPlaceholderText(text)
 
     def _on_state(self, state: str, text: str) -> None:
+        from in10nt_desktop.app.connection import ConnState
+
         conn = self.services.connection
         for page in (self.saved_page, self.instances_page):
             page.set_live(state == ConnState.ONLINE)
-        self.connection_label.setText(state_label(conn.where, ConnState(state), self.palette()))
+        self.connection_label.setText(state_label(conn.where, state, self.palette()))
         if state == ConnState.OFFLINE:
             stale = " The tables show the last data, marked stale." if len(self.services.templates.store) else ""
             self.message_bar.show_message("offline", text + stale)
@@ -256,6 +299,8 @@ class MainWindow(QMainWindow):
                     rebuild_of: str | None = None) -> None:
         """The create wizard; with ``rebuild_of`` (a template ID) it asks only for the credentials of
         a rebuild of that same template (no second row)."""
+        from PySide6.QtCore import Qt
+
         from in10nt_desktop.app.code_snippets import CodeTarget
         from in10nt_desktop.ui.wizard import CreateTemplateWizard  # not needed for the first paint
 
@@ -274,6 +319,8 @@ class MainWindow(QMainWindow):
         self.wizard.open()
 
     def open_connections(self) -> None:
+        from PySide6.QtCore import Qt
+
         from in10nt_desktop.ui.connection_dialog import ConnectionDialog  # not needed for the first paint
 
         keys = self.services.keys
@@ -304,13 +351,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Copied {text}", 4000)
 
     # -- state -----------------------------------------------------------------------------------------
-    def _restore_state(self) -> None:
+    def _restore_geometry(self) -> None:
         geometry = self.settings.value("window/geometry")
         screen = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
         if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
             self.setGeometry(kept_on_screen(self.geometry(), screen))
         else:
             self.setGeometry(first_geometry(screen))
+
+    def _restore_layout(self) -> None:
         header = self.settings.value("window/templates_header")
         # A layout saved by a version with other columns would move widths and the sort to the wrong
         # ones (Qt restores by position): it is dropped, and the defaults stand.
@@ -324,6 +373,8 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(int(tab) if tab.isdigit() else 0)
 
     def _column_names(self) -> str:
+        from PySide6.QtCore import Qt
+
         model = self.templates_page.model
         return ",".join(str(model.headerData(c, Qt.Orientation.Horizontal)) for c in range(model.columnCount()))
 
@@ -333,13 +384,24 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/templates_columns", self._column_names())
         self.settings.setValue("window/splitter", self.templates_page.splitter.saveState())
         self.settings.setValue("window/tab", self.tabs.currentIndex())
+        from PySide6.QtWidgets import QToolBar
+
+        toolbar = self.findChild(QToolBar, "mainToolbar")
+        if toolbar is not None:  # the first frame's toolbar (no icons) takes its height: nothing moves after
+            self.settings.setValue("window/toolbar_height", toolbar.height())
 
     def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+        from PySide6.QtCore import QEvent
+
+        if self._first is None and event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
             self.services.live.window_activated()
         super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._first is not None:  # the first frame: the window closes as soon as it is complete
+            self._close_asked = True
+            event.ignore()
+            return
         building = self.services.builds_in_flight()
         if building and not self._quit_decided:
             event.ignore()  # ask first: quitting would stop the engine those builds run in
@@ -352,6 +414,8 @@ class MainWindow(QMainWindow):
         self.closed.emit()
 
     async def _ask_quit(self, building: int) -> None:
+        from in10nt_desktop.ui.dialogs import ask_quit_with_builds
+
         choice = await ask_quit_with_builds(self, building)
         if choice == "cancel":
             return

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QApplication, QStyle
 from in10nt_desktop.app.template_rows import TemplateRow, TemplateStore
 from in10nt_desktop.text_formats import human_size, relative_age
 from in10nt_desktop.ui.row_order import MAX_RUNS, Key, OrderedRows
+from in10nt_desktop.ui.window_layout import COLUMN_TITLES
 
 if TYPE_CHECKING:  # the vault's module (registry checks) loads with the services, not with this model
     from in10nt_desktop.app.drift_service import DriftStore
@@ -44,8 +45,7 @@ class Column(IntEnum):
     ID = 6
 
 
-HEADERS = {Column.NAME: "Name", Column.IMAGE: "Image", Column.REGISTRY: "Registry", Column.STATUS: "Status",
-           Column.SIZE: "Size", Column.CREATED: "Created", Column.ID: "Template ID"}
+HEADERS = dict(zip(Column, COLUMN_TITLES, strict=True))
 ROW_ROLE = Qt.ItemDataRole.UserRole          # the TemplateRow itself
 _DISPLAY, _TOOLTIP, _ACCESSIBLE, _ROW = (int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.ToolTipRole),
                                          int(Qt.ItemDataRole.AccessibleTextRole), int(ROW_ROLE))

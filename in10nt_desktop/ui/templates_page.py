@@ -21,6 +21,7 @@ from in10nt_desktop.ui.details_panel import DetailsPanel
 from in10nt_desktop.ui.row_view import RowView
 from in10nt_desktop.ui.status_badge import StatusBadgeDelegate
 from in10nt_desktop.ui.templates_model import ROW_ROLE, Column, TemplatesModel
+from in10nt_desktop.ui.window_layout import SEARCH_HINT
 
 NO_TEMPLATES = "No templates yet. Choose New template (Ctrl+N) to build one from any Docker image."
 STATUS_FILTERS = [("All statuses", None), ("Building", "building"), ("  Running", "running"), ("  Queued", "queued"),
@@ -60,7 +61,7 @@ class TemplatesPage(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         bar = QHBoxLayout()
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search name, image or ID  (Ctrl+F)")
+        self.search.setPlaceholderText(SEARCH_HINT)
         self.search.setClearButtonEnabled(True)
         self.search.setAccessibleName("Search templates")
         self.search.textChanged.connect(self.model.set_search)
