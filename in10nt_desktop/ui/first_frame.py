@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -35,14 +35,14 @@ from PySide6.QtWidgets import (
 )
 
 from in10nt_desktop.text_formats import human_size, relative_age
-from in10nt_desktop.ui.window_layout import COLUMN_TITLES, MENUS, SEARCH_HINT, SPECS, TAB_TITLES, TOOLBAR
+from in10nt_desktop.ui import window_state
+from in10nt_desktop.ui.window_layout import COLUMN_TITLES, COLUMN_WIDTHS, MENUS, SEARCH_HINT, SPECS, TAB_TITLES, TOOLBAR
 
 if TYPE_CHECKING:
     from in10nt_desktop.app.template_row import TemplateRow
 
 CONNECTING = "Connecting…"
-# The widths the live table starts with (templates_page.py), for a first start with no saved layout.
-DEFAULT_WIDTHS = (150, 300, 82, 175, 78, 96, 150)
+FIRST_ROWS = 60  # a screenful on the tallest screens (~28 px a row); each row is 7 items to make (~25 µs)
 
 
 def plain(text: str) -> str:
@@ -74,9 +74,9 @@ class FirstFrame:
         self.toolbar.setMovable(False)
         for key in TOOLBAR:
             self.toolbar.addAction(plain(SPECS[key].text).rstrip("…")).setEnabled(False)
-        height = settings.value("window/toolbar_height")
-        if isinstance(height, (int, str)) and str(height).isdigit():
-            self.toolbar.setMinimumHeight(int(height))  # the live toolbar's (it has icons): nothing moves after
+        height = window_state.saved_toolbar_height(settings)
+        if height is not None:
+            self.toolbar.setMinimumHeight(height)  # the live toolbar's (it has icons): nothing moves after
         window.addToolBar(self.toolbar)
         self.status = QLabel(CONNECTING)
         window.statusBar().addPermanentWidget(self.status)
@@ -109,14 +109,14 @@ class FirstFrame:
         splitter.addWidget(QWidget())  # where the details panel goes
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
-        state = settings.value("window/splitter")
-        if not (isinstance(state, QByteArray) and splitter.restoreState(state)):
+        if not window_state.restore_splitter(splitter, settings):
             splitter.setSizes([880, 440])
         column.addWidget(splitter, 1)
         layout.addWidget(tabs, 1)
         return central
 
     def _table(self, settings: QSettings, rows: Sequence[TemplateRow]) -> QTableWidget:
+        rows = rows[:FIRST_ROWS]
         table = QTableWidget(len(rows), len(COLUMN_TITLES))
         table.setAccessibleName("Templates (last session's, not yet confirmed)")
         table.setHorizontalHeaderLabels(list(COLUMN_TITLES))
@@ -129,11 +129,9 @@ class FirstFrame:
             for col, text in enumerate(cells(row, now)):
                 table.setItem(number, col, QTableWidgetItem(text))
         header = table.horizontalHeader()
-        state = settings.value("window/templates_header")
-        if not (isinstance(state, QByteArray) and settings.value("window/templates_columns") == ",".join(COLUMN_TITLES)
-                and header.restoreState(state)):
-            for col, width in enumerate(DEFAULT_WIDTHS):
-                header.resizeSection(col, width)
+        if not window_state.restore_header(header, settings):
+            for col, width in enumerate(COLUMN_WIDTHS):
+                header.resizeSection(col, width or 300)  # the live table stretches that one
         table.setEnabled(False)  # greyed: stale, and nothing can be done with a row yet
         return table
 

@@ -14,11 +14,11 @@ import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMainWindow
 
-from in10nt_desktop.ui.window_geometry import first_geometry, kept_on_screen
+from in10nt_desktop.ui import window_state
 
 # Qt's other classes are imported where first used, after the first frame: the first use of each
 # costs (``Qt``'s enums ~13 ms, ``QEvent``'s ~2 ms, ``QIcon`` ~2 ms), and the first frame needs none.
@@ -76,7 +76,7 @@ class MainWindow(QMainWindow):
         self.wizard: QWizard | None = None
         self._quit_decided = False
         self._close_asked = False  # closed during the first frame: done once complete
-        self._restore_geometry()
+        window_state.restore_geometry(self, settings)
         if services is not None:
             self.complete(services, icon)
         else:
@@ -351,44 +351,18 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Copied {text}", 4000)
 
     # -- state -----------------------------------------------------------------------------------------
-    def _restore_geometry(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        screen = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
-        if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
-            self.setGeometry(kept_on_screen(self.geometry(), screen))
-        else:
-            self.setGeometry(first_geometry(screen))
-
     def _restore_layout(self) -> None:
-        header = self.settings.value("window/templates_header")
-        # A layout saved by a version with other columns would move widths and the sort to the wrong
-        # ones (Qt restores by position): it is dropped, and the defaults stand.
-        columns = self.settings.value("window/templates_columns")
-        if isinstance(header, QByteArray) and columns == self._column_names():
-            self.templates_page.table.horizontalHeader().restoreState(header)
-        splitter = self.settings.value("window/splitter")
-        if isinstance(splitter, QByteArray):
-            self.templates_page.splitter.restoreState(splitter)
-        tab = str(self.settings.value("window/tab", 0))
-        self.tabs.setCurrentIndex(int(tab) if tab.isdigit() else 0)
-
-    def _column_names(self) -> str:
-        from PySide6.QtCore import Qt
-
-        model = self.templates_page.model
-        return ",".join(str(model.headerData(c, Qt.Orientation.Horizontal)) for c in range(model.columnCount()))
+        window_state.restore_header(self.templates_page.table.horizontalHeader(), self.settings)
+        window_state.restore_splitter(self.templates_page.splitter, self.settings)
+        self.tabs.setCurrentIndex(window_state.saved_tab(self.settings))
 
     def save_state(self) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/templates_header", self.templates_page.table.horizontalHeader().saveState())
-        self.settings.setValue("window/templates_columns", self._column_names())
-        self.settings.setValue("window/splitter", self.templates_page.splitter.saveState())
-        self.settings.setValue("window/tab", self.tabs.currentIndex())
         from PySide6.QtWidgets import QToolBar
 
         toolbar = self.findChild(QToolBar, "mainToolbar")
-        if toolbar is not None:  # the first frame's toolbar (no icons) takes its height: nothing moves after
-            self.settings.setValue("window/toolbar_height", toolbar.height())
+        page = self.templates_page
+        window_state.save(self.settings, self, page.table.horizontalHeader(), page.splitter, self.tabs.currentIndex(),
+                          toolbar.height() if toolbar is not None else None)
 
     def changeEvent(self, event: QEvent) -> None:
         from PySide6.QtCore import QEvent

@@ -21,7 +21,7 @@ from in10nt_desktop.ui.details_panel import DetailsPanel
 from in10nt_desktop.ui.row_view import RowView
 from in10nt_desktop.ui.status_badge import StatusBadgeDelegate
 from in10nt_desktop.ui.templates_model import ROW_ROLE, Column, TemplatesModel
-from in10nt_desktop.ui.window_layout import SEARCH_HINT
+from in10nt_desktop.ui.window_layout import COLUMN_WIDTHS, SEARCH_HINT
 
 NO_TEMPLATES = "No templates yet. Choose New template (Ctrl+N) to build one from any Docker image."
 STATUS_FILTERS = [("All statuses", None), ("Building", "building"), ("  Running", "running"), ("  Queued", "queued"),
@@ -103,9 +103,9 @@ class TemplatesPage(QWidget):
         header = self.table.horizontalHeader()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(Column.IMAGE, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((Column.NAME, 150), (Column.REGISTRY, 82), (Column.STATUS, 175),
-                              (Column.SIZE, 78), (Column.CREATED, 96), (Column.ID, 150)):
-            header.resizeSection(column, width)
+        for column, width in enumerate(COLUMN_WIDTHS):
+            if width is not None:
+                header.resizeSection(column, width)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.table.doubleClicked.connect(self._on_double_click)
         table_box = QWidget()

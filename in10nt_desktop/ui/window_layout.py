@@ -57,3 +57,4 @@ TAB_TITLES = ("Templates", "Saved templates", "Instances")
 SEARCH_HINT = "Search name, image or ID  (Ctrl+F)"
 # The templates table's columns, in order (templates_model.Column numbers them).
 COLUMN_TITLES = ("Name", "Image", "Registry", "Status", "Size", "Created", "Template ID")
+COLUMN_WIDTHS = (150, None, 82, 175, 78, 96, 150)  # the first start's; None: the column takes the room left
