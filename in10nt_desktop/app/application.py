@@ -129,6 +129,7 @@ async def _run(args: argparse.Namespace, opened: Startup, marks: _Marks | None) 
 
     from in10nt_desktop.app.row_cache import CACHE_ROWS
 
+    await opened.shown()
     services = opened.complete()
     window = opened.window
     _install_error_hooks(services)

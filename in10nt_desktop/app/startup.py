@@ -15,8 +15,10 @@ session's rows, at ~1.2-1.4x, and the live one ~150 ms later here.
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from in10nt_desktop.app.template_row import TemplateRow
     from in10nt_desktop.ui.main_window import MainWindow
 
+log = logging.getLogger(__name__)
 # Which cache file a plain start (no --profile, no --base-url) paints first, and the IN10NT_DATA_DIR it
 # was written under (another data dir is another local engine: its rows are not these).
 LAST_CACHE = "startup/cache_file"
@@ -85,6 +88,39 @@ class Startup:
                  picked: tuple[Profile, str | None] | None, rows: list[TemplateRow]) -> None:
         self.args, self.settings, self.window, self._picked, self._rows = args, settings, window, picked, rows
         self.services: AppServices | None = None
+
+    async def shown(self, limit: float = 0.5) -> None:
+        """Return once the first frame is on screen (the window exposed, so painted), or after ``limit`` s.
+
+        Offscreen a shown window is exposed at once; on X11 or Wayland the server says so a few ms later,
+        and building the rest first would keep the first frame from ever being seen.
+        """
+        import asyncio
+
+        from PySide6.QtCore import QEvent, QObject
+
+        handle = self.window.windowHandle()
+        if handle is None or handle.isExposed():
+            return
+        exposed = asyncio.get_running_loop().create_future()
+
+        class Watch(QObject):
+            def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+                # Seen before the window handles it: the future's callback runs after its paint.
+                if event.type() == QEvent.Type.Expose and not exposed.done():
+                    exposed.set_result(None)
+                return False
+
+        watch = Watch()
+        handle.installEventFilter(watch)
+        started = time.monotonic()
+        try:
+            await asyncio.wait_for(exposed, limit)
+            log.debug("first frame exposed after %.0f ms", (time.monotonic() - started) * 1000)
+        except TimeoutError:
+            log.info("first frame not exposed after %.1f s: building the window anyway", limit)
+        finally:
+            handle.removeEventFilter(watch)
 
     @property
     def chosen(self) -> Profile:
