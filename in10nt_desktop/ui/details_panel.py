@@ -77,6 +77,9 @@ def field_text(key: str, value: Any) -> str:
     return str(value)
 
 
+NO_SELECTION = "Select a template to see its fields."
+
+
 class DetailsPanel(QWidget):
     row_shown = Signal(object, object)   # TemplateRow | None now shown, the one before (None at first)
 
@@ -137,6 +140,7 @@ class DetailsPanel(QWidget):
             view.setFont(mono)
             view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)  # code: a wrapped line reads as two
             view.setAccessibleName(f"{label} code")
+            view.setPlaceholderText("Select a template to see the code that makes it again.")
             self.snippets[key] = view
             self.code_tabs.addTab(view, label)
         code_layout.addWidget(self.code_tabs, 1)
@@ -194,6 +198,10 @@ class DetailsPanel(QWidget):
             self.form.removeRow(0)
         if row is None:
             self._set_title("No template selected")
+            hint = QLabel(NO_SELECTION)
+            hint.setWordWrap(True)
+            hint.setAccessibleDescription("Fields hint")
+            self.form.addRow(hint)
             for view in self.snippets.values():
                 view.clear()
             if not same:

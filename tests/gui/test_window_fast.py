@@ -17,7 +17,7 @@ from gui_helpers import collect_qt_garbage, ini_settings, wait_until  # noqa: F4
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QFontInfo
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWizard
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QPushButton, QWizard
 
 from in10nt_desktop.app.connection import ConnState
 from in10nt_desktop.ui.main_window import MainWindow
@@ -75,6 +75,22 @@ async def test_rows_created_and_deleted_elsewhere_appear_and_go_and_the_details_
     assert visible_names(win) == []
     assert full_title(win) == "from-the-cli was deleted elsewhere"
     assert "deleted by another client" in win.statusBar().currentMessage()
+
+
+async def test_with_nothing_selected_the_fields_tab_says_what_to_do(window) -> None:
+    win, services = window
+    details = win.templates_page.details
+
+    def hints() -> list[str]:
+        return [label.text() for label in details.tabs.widget(0).findChildren(QLabel) if label.isVisibleTo(details)]
+
+    assert "Select a template to see its fields." in hints()
+    data = template_data("picked")
+    services.templates.server_changed(data)
+    win.templates_page.select(data.template_id)
+    assert "Select a template to see its fields." not in hints()
+    win.templates_page.table.clearSelection()
+    await wait_until(lambda: "Select a template to see its fields." in hints(), 5, "no hint once deselected")
 
 
 async def test_delete_asks_in_a_window_modal_dialog_while_the_loop_keeps_running(window) -> None:
