@@ -133,6 +133,9 @@ class SecretField(QWidget):
         self._label = label
         self._environ = environ
         self._external_error = ""
+        # Nothing was ever given here: a page's sentence ("enter the password") is said as a hint, not in
+        # red — the user has not had the chance yet (a rebuild opens with the username filled in).
+        self._touched = False
         # Parented by the layouts, in reading order: that order is the tab order.
         self._typed = QLineEdit()
         self._env = QLineEdit()
@@ -223,6 +226,7 @@ class SecretField(QWidget):
         self._env.clear()
         self._use_env.setChecked(False)
         self._external_error = ""
+        self._touched = False
         self._refresh()
 
     def line_edit(self) -> QLineEdit:
@@ -240,6 +244,8 @@ class SecretField(QWidget):
         self._on_edited()
 
     def _on_edited(self) -> None:
+        if self.source() is not None:
+            self._touched = True
         self._refresh()
         self.changed.emit()
 
@@ -249,7 +255,7 @@ class SecretField(QWidget):
         if problem:
             self._message.set_message(MessageKind.ERROR, problem)
         elif self._external_error:
-            self._message.set_message(MessageKind.ERROR, self._external_error)
+            self._message.set_message(MessageKind.ERROR if self._touched else MessageKind.INFO, self._external_error)
         elif source is not None and source.kind == "env":
             self._message.set_message(MessageKind.INFO, f"${source.value} is set; it is read when the "
                                                         "template is created.")

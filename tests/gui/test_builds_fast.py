@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QLineEdit
 
 from in10nt_desktop.api.models import BuildRecord
 from in10nt_desktop.ui.main_window import MainWindow
+from in10nt_desktop.ui.secret_field import MessageKind
 from in10nt_desktop.ui.templates_model import Column
 from in10nt_desktop.ui.wizard_pages import PageId
 
@@ -77,6 +78,12 @@ async def test_a_private_build_asks_only_for_the_credentials_prefilled(window) -
     focused = wizard.focusWidget()  # the wizard's own focus (offscreen, its window need not be active)
     assert focused is not panel.username_edit and isinstance(focused, QLineEdit) and not focused.text()
     assert "rebuild request" in wizard.credentials_page.remember_note
+    # What is missing is said as a hint, not in red: nothing was typed yet. Typed, then erased, it is an error.
+    message = panel.secret_field._message
+    assert message.text() and message.kind() is MessageKind.INFO
+    focused.setText("x")
+    focused.setText("")
+    assert message.text() and message.kind() is MessageKind.ERROR
     panel.secret_field.set_use_env(False)
     for edit in secrets:
         if edit.isVisible():
