@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QStyle, QToolBar, QToolButton
 
 from in10nt_desktop.app.code_snippets import draft_for_code
 from in10nt_desktop.app.tasks import TaskOwner
-from in10nt_desktop.ui.dialogs import ask_text, confirm_delete
+from in10nt_desktop.ui.dialogs import ask_text, confirm_delete, confirm_stop_stalled
+from in10nt_desktop.ui.status_badge import stall_reason
 from in10nt_desktop.ui.window_layout import MENUS, SPECS, TOOLBAR, ActionSpec
 
 if TYPE_CHECKING:
@@ -153,8 +154,21 @@ class WindowActions:
     def rebuild(self, row: TemplateRow) -> None:
         if row.needs_credentials:  # every row has it: False unless its last build had a login
             self.w.open_wizard(draft_for_code(row.data), rebuild_of=row.template_id)
+        elif row.building and row.stalled:  # the engine stops it first: asked (the wizard asks the others)
+            self.questions.spawn(self._rebuild_stalled(row), name="rebuild")
         else:
             self.services.templates.rebuild(row.template_id)
+
+    async def _rebuild_stalled(self, row: TemplateRow) -> None:
+        if not await confirm_stop_stalled(self.w, row.name, stall_reason(row.stalled_reason)):
+            return
+        now = self.services.templates.store.get(row.template_id)  # the world moved while the user read
+        if now is None:
+            return
+        if now.building and not now.stalled:
+            self.w.statusBar().showMessage(f"{now.name} is receiving data again: its build goes on.", 8000)
+            return
+        self.services.templates.rebuild(now.template_id)
 
     async def use_template(self) -> None:
         rows = self.templates_page.selected_rows()

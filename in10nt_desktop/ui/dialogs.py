@@ -59,6 +59,20 @@ async def confirm_delete(parent: QWidget, what: str, names: list[str]) -> bool:
     return box.clickedButton() is delete
 
 
+async def confirm_stop_stalled(parent: QWidget, name: str, reason: str) -> bool:
+    """Rebuild of a stalled build: the engine stops the build first. Said before it is done."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Rebuild a stalled build",
+                      f"Stop the stalled build of {name} and build it again?", QMessageBox.StandardButton.Cancel,
+                      parent)
+    box.setInformativeText(f"Its build has not failed: {reason}. Waiting is also fine: it goes on by itself "
+                           "when the registry answers again.")
+    rebuild = box.addButton("&Stop and rebuild", QMessageBox.ButtonRole.AcceptRole)
+    box.setDefaultButton(rebuild)  # nothing is lost: a stalled build has received nothing for a while
+    box.setObjectName("confirmStopStalled")
+    await answer(box)
+    return box.clickedButton() is rebuild
+
+
 class TextQuestion(QDialog):
     """A labelled input with live validation; OK stays disabled until the text is acceptable."""
 

@@ -14,7 +14,7 @@ from fake_services import FakeServices, fake_window, template_data
 from gui_helpers import collect_qt_garbage, ini_settings, wait_until  # noqa: F401 - autouse fixture
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QLineEdit, QMessageBox
 
 from in10nt_desktop.api.models import BuildRecord
 from in10nt_desktop.ui.main_window import MainWindow
@@ -124,7 +124,17 @@ async def test_rebuild_is_offered_for_a_stalled_build_and_never_for_a_healthy_on
                         r"it and start it again\.", tip), tip
     assert tip.lower().count("stalled") == 1  # said once, not "stalled · pulling · 1m 15s: stalled: …"
 
-    rebuild.trigger()
+    # The engine stops the stalled build first: asked before, and a No sends nothing.
+    for choice in ("Cancel", "Stop and rebuild"):
+        rebuild.trigger()
+        await wait_until(lambda: isinstance(win.findChild(QMessageBox, "confirmStopStalled"), QMessageBox)
+                         and win.findChild(QMessageBox, "confirmStopStalled").isVisible(), 5, "not asked")
+        box = win.findChild(QMessageBox, "confirmStopStalled")
+        assert "slow-pull" in box.text() and "no data from registry registry.example.com" in box.informativeText()
+        assert services.templates.rebuilds == []
+        next(b for b in box.buttons() if b.text().replace("&", "") == choice).click()
+        await wait_until(lambda: win.findChild(QMessageBox, "confirmStopStalled") is None, 5, "still asking")
+    await wait_until(lambda: services.templates.rebuilds, 5, "the rebuild was never asked for")
     assert services.templates.rebuilds == [(healthy.template_id, None)]
     fresh = services.templates.store.get(healthy.template_id)
     assert fresh is not None and fresh.building and not fresh.stalled
