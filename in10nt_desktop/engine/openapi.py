@@ -315,6 +315,16 @@ ALSO_STREAMED = {("post", "/instances/{instance_id}/run"): {
                'event: result\ndata: {"exitCode":0,"output":"1\\n2\\n3\\n","startedAt":"2026-01-01T00:00:00Z",'
                '"finishedAt":"2026-01-01T00:00:01Z","timedOut":false,"outputTruncated":false,"outputBytes":6}\n\n'}}
 _EVERY_OPERATION = (401, 403, 503)  # the guard, and the HTTP server's connection limit
+# The list's validator and paging (ours): its answer's headers, and 304 while nothing changed.
+_LIST = ("get", "/container-templates")
+_LIST_HEADERS = {
+    "ETag": {"description": "Changes whenever any template does; send it back as If-None-Match.",
+             "schema": _STRING},
+    "Link": {"description": "`<…?limit=&after=&order=>; rel=\"next\"` while more pages follow (paged requests only).",
+             "schema": _STRING},
+}
+_NOT_MODIFIED = {"description": "Not Modified: no template changed since the If-None-Match ETag (no body).",
+                 "headers": {"ETag": _LIST_HEADERS["ETag"]}}
 
 
 def complete(document: dict[str, Any]) -> dict[str, Any]:
@@ -336,6 +346,9 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
                 operation["requestBody"] = {"required": (method, path) not in OPTIONAL_BODIES,
                                             "content": {"application/json": {"schema": BODIES[body]}}}
             responses = {str(status): _ok(schema, media_type)}
+            if (method, path) == _LIST:
+                responses[str(status)]["headers"] = _LIST_HEADERS
+                responses["304"] = _NOT_MODIFIED
             if (method, path) in ALSO_STREAMED:
                 responses[str(status)]["content"]["text/event-stream"] = ALSO_STREAMED[(method, path)]
             for code in sorted({*errors, *_EVERY_OPERATION}):

@@ -96,6 +96,10 @@ def test_etag_answers_304_until_any_template_changes(paged_engine: EngineProc) -
         changed = http.get("/container-templates", headers={"If-None-Match": etag})
         assert changed.status_code == 200 and changed.headers["ETag"] != etag
         assert victim not in {t["templateId"] for t in changed.json()}
+        # The API's own document says so: a client generated from it knows the 304 and the headers.
+        listing = http.get("/openapi.json").json()["paths"]["/container-templates"]["get"]["responses"]
+        assert "If-None-Match" in listing["304"]["description"] and "ETag" in listing["304"]["headers"]
+        assert {"ETag", "Link"} <= set(listing["200"]["headers"])
 
 
 @pytest.mark.parametrize(("query", "field"), [
