@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,9 +23,9 @@ from typing import Any
 
 import docker.errors
 
-from in10nt_desktop.api.validation import parse_image
-from in10nt_desktop.engine.container_engine import ContainerEngine, EngineUnavailable, PullError
+from in10nt_desktop.engine.container_engine import ContainerEngine, EngineUnavailable
 from in10nt_desktop.engine.events import INSTANCE_CHANGED, INSTANCE_CREATED, INSTANCE_DELETED
+from in10nt_desktop.engine.instance_images import commit, remove_saved_image, saved_image_ref, template_image
 from in10nt_desktop.engine.instance_rows import (
     ID_RE,
     KEEP_ALIVE,
@@ -38,7 +36,6 @@ from in10nt_desktop.engine.instance_rows import (
     L_NAME,
     L_SAVED,
     L_TEMPLATE,
-    LABELS,
     NO_SHELL,
     InstanceError,
     checked_description,
@@ -48,9 +45,7 @@ from in10nt_desktop.engine.instance_rows import (
     from_inspect,
     from_summary,
     row,
-    slug,
 )
-from in10nt_desktop.engine.mirrors import endpoint_for
 from in10nt_desktop.engine.store import Store, new_id, now_iso
 from in10nt_desktop.engine.task_runs import (
     DEFAULT_MAX_TASKS,
@@ -62,9 +57,6 @@ from in10nt_desktop.engine.task_runs import (
 )
 
 log = logging.getLogger(__name__)
-
-SAVED_REPOSITORY = "localhost/in10nt-saved"
-
 
 @dataclass
 class _Pending:
@@ -193,7 +185,8 @@ class InstanceRuntime:
                                                            "fix it and create the template again.")
         client = await self._client()
         return await self._create(client, name, description, tid, None,
-                                  lambda: self._template_image(client, template), key)
+                                  lambda: template_image(self._engine, self._store, self._mirrors, client, template),
+                                  key)
 
     async def create_from_saved(self, body: dict[str, Any], key: str | None) -> dict[str, Any]:
         saved_name = checked_name(body.get("templateName"), "templateName")
@@ -291,34 +284,6 @@ class InstanceRuntime:
         finally:
             self._pending.pop(iid, None)
 
-    async def _template_image(self, client: Any, template: dict[str, Any]) -> str:
-        """The template's image pinned by digest, pulled first if the engine does not have it."""
-        pinned = self._store.engine_image(template["templateId"])
-        if pinned:
-            repository, digest = pinned.rsplit("@", 1)
-        else:  # built without a container engine: pull from where the build resolved it (mirror included)
-            ref = parse_image(template["image"])
-            endpoint = endpoint_for(ref.registry, self._mirrors)
-            source = endpoint.host if endpoint.via_mirror else endpoint.registry
-            repository, digest = f"{source}/{ref.repository}", template["digest"]
-        pinned = f"{repository}@{digest}"
-        try:
-            await self._engine.call(client.api.inspect_image, pinned)
-            return pinned
-        except docker.errors.ImageNotFound:
-            pass
-        log.info("pulling %s for an instance", pinned)
-        try:
-            await self._engine.pull(repository, digest, None, repository.split("/", 1)[0], lambda _event: None,
-                                    platform=template.get("platform"))
-        except PullError as exc:
-            raise InstanceError(409, "image_unavailable", f"The template's image is not in the container engine and "
-                                f"pulling it failed: {exc} A template that needed registry credentials must be "
-                                "created again: the engine does not keep them.") from None
-        except EngineUnavailable as exc:
-            raise InstanceError(503, "no_container_engine", f"Instances need a container engine. {exc}") from None
-        return pinned
-
     # -- using -----------------------------------------------------------------------------------------
     async def delete(self, iid: str) -> None:
         client = await self._client()
@@ -395,9 +360,9 @@ class InstanceRuntime:
                                                        "another name or delete that one first.", "templateName")
             self._saving.add(name)
         try:
-            image_ref = f"{SAVED_REPOSITORY}/{slug(name)}:{secrets.token_hex(6)}"
+            image_ref = saved_image_ref(name)
             base = await self._engine.call(client.api.inspect_image, attrs["Image"])
-            await self._engine.call(self._commit, client, attrs["Id"], image_ref, base.get("Config") or {})
+            await self._engine.call(commit, client, attrs["Id"], image_ref, base.get("Config") or {})
             size = (await self._engine.call(client.api.inspect_image, image_ref)).get("Size")
             labels = attrs["Config"].get("Labels") or {}
             saved = self._store.insert_saved(name=name, image_ref=image_ref, size_bytes=size, source_instance_id=iid,
@@ -406,20 +371,6 @@ class InstanceRuntime:
             self._saving.discard(name)
         self._remember(key, name)
         return saved
-
-    @staticmethod
-    def _commit(client: Any, container_id: str, image_ref: str, base_config: dict[str, Any]) -> None:
-        repository, tag = image_ref.rsplit(":", 1)
-        # The image gets the base image's own command back (not the keep-alive loop), and our labels
-        # are blanked, so a container someone runs from it by hand is not taken for an instance.
-        changes = [f"ENTRYPOINT {json.dumps(base_config.get('Entrypoint') or [])}",
-                   f"CMD {json.dumps(base_config.get('Cmd') or [])}",
-                   *(f'LABEL {label}=""' for label in LABELS)]
-        try:
-            client.api.commit(container_id, repository=repository, tag=tag, changes=changes)
-        except docker.errors.APIError:
-            # Pausing needs the cgroup freezer, which some rootless setups lack; commit unpaused instead.
-            client.api.commit(container_id, repository=repository, tag=tag, changes=changes, pause=False)
 
     async def delete_saved(self, name: str) -> None:
         saved = self._store.get_saved(name)
@@ -434,11 +385,5 @@ class InstanceRuntime:
             noun = "instance" if len(users) == 1 else "instances"
             raise InstanceError(409, "in_use", f"Saved template '{name}' is used by {noun} {listed}; delete "
                                                f"{'it' if len(users) == 1 else 'them'} first.")
-        try:
-            await self._engine.call(client.api.remove_image, saved["image"])
-        except docker.errors.ImageNotFound:
-            pass
-        except docker.errors.APIError as exc:
-            raise InstanceError(409, "in_use", f"The image of saved template '{name}' is still used outside "
-                                               f"In10nt: {str(exc.explanation or exc)[:300]}") from None
+        await remove_saved_image(self._engine, client, name, saved["image"])
         self._store.delete_saved(name)
