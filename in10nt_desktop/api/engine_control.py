@@ -17,9 +17,13 @@ class EngineResource:
         data = await self._http.json("GET", "/healthz", retry=False, timeout=timeout)
         return data if isinstance(data, dict) else {}
 
-    async def exit_when_idle(self, enabled: bool = True) -> None:
-        """Ask the engine to stop by itself once no build runs (``False`` takes that back)."""
-        await self._http.json("POST", "/engine/exit-when-idle", json={"enabled": enabled}, retry=False)
+    async def exit_when_idle(self, enabled: bool = True, owner_pid: int | None = None) -> None:
+        """Ask the engine to stop by itself once no build runs (``False`` takes that back). ``owner_pid``:
+        from now on the engine also stops once idle when that process is gone (the app taking it back)."""
+        body: dict[str, Any] = {"enabled": enabled}
+        if owner_pid is not None:
+            body["ownerPid"] = owner_pid
+        await self._http.json("POST", "/engine/exit-when-idle", json=body, retry=False)
 
     async def shutdown(self) -> None:
         """Stop the engine now: running builds are interrupted (resumed on its next start when they need

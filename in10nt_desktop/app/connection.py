@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable, Coroutine
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -204,9 +205,10 @@ class Connection(QObject):
                     endpoint = await self.engine.ensure(check=True)
                     client = self._factory(endpoint.url, endpoint.token)
                     info = await _engine_info(client) or {}
-                if info.get("exitWhenIdle") and not self.engine.owned:
-                    # Left running by an earlier start for its builds: take it back, and own it again.
-                    await client.engine.exit_when_idle(False)
+                if (info.get("exitWhenIdle") or _owner_gone(info)) and not self.engine.owned:
+                    # Left running by an earlier start for its builds (or that start died a moment ago and
+                    # the engine has not noticed yet): take it back, and own it again.
+                    await client.engine.exit_when_idle(False, owner_pid=os.getpid())
                     self.engine.adopted = True
                 self._endpoint = endpoint
             else:
@@ -266,6 +268,14 @@ class Connection(QObject):
         if self.client is not None:
             await self.client.aclose()
             self.client = None
+
+
+def _owner_gone(info: dict[str, Any]) -> bool:
+    """The engine names an owner app that no longer runs (it stops once idle when it notices)."""
+    from in10nt_desktop.platforms import process_alive
+
+    pid = info.get("ownerPid")
+    return type(pid) is int and pid != os.getpid() and not process_alive(pid)
 
 
 async def _engine_info(client: In10ntClient) -> dict[str, Any] | None:

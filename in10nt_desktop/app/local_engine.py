@@ -12,6 +12,7 @@ import atexit
 import contextlib
 import json
 import logging
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -136,8 +137,10 @@ class LocalEngine:
         log_path = self.data_dir / "engine.log"
         self._close_log()  # a restart after a crash: the dead engine's handle goes first
         self._log = open(log_path, "ab")
+        # Named its owner: if this app dies without stopping it (a crash, the display gone), the engine
+        # stops by itself once its builds are done.
         cmd = [*engine_command(), "--port", "0", "--data-dir", str(self.data_dir), "--log-level", "info",
-               *self._extra]
+               "--owner-pid", str(os.getpid()), *self._extra]
         log.info("starting the local engine: %s", " ".join(cmd))
         # Its own session: a Ctrl+C in the terminal that started the app must not also kill the engine
         # (the app decides, and may leave it running for builds in flight).

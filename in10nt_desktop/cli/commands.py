@@ -228,5 +228,5 @@ def engine_serve(args: argparse.Namespace) -> int:
         max_parallel=max(1, args.max_builds), platform=args.platform, log_level=args.log_level,
         instance_network=args.instance_network, events=not args.no_events,
         events_heartbeat=args.events_heartbeat, events_buffer=args.events_buffer,
-        max_tasks=max(1, args.max_tasks), stall_seconds=args.stall_seconds)
+        max_tasks=max(1, args.max_tasks), stall_seconds=args.stall_seconds, owner_pid=args.owner_pid)
     return 0

@@ -195,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="events kept for Last-Event-ID resumes (100-1000000, default 10000)")
     serve.add_argument("--stall-seconds", type=_bounded(float, 1, 3600), default=60.0, metavar="SECONDS",
                        help="registry silence before a build is flagged stalled (1-3600, default 60)")
+    serve.add_argument("--owner-pid", type=_bounded(int, 1, 2**31 - 1), metavar="PID",
+                       help="exit once no build runs after this process is gone (the app that started the engine "
+                            "passes its own)")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     return parser
 

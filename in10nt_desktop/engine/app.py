@@ -66,6 +66,7 @@ class EngineConfig:
     events: bool = True  # False: no GET /events (404), as on a server without a change feed
     events_heartbeat: float = 15.0  # seconds between ": ping" comments on the event stream
     events_buffer: int = DEFAULT_CAPACITY  # events kept for Last-Event-ID resumes
+    owner_pid: int | None = None  # the app that started the engine: gone, the engine exits once idle
 
     def __repr__(self) -> str:  # the token is a secret
         return f"EngineConfig(data_dir={str(self.data_dir)!r}, mirrors={self.mirrors!r}, token=<hidden>)"
@@ -163,6 +164,8 @@ def create_app(config: EngineConfig) -> FastAPI:
         state.instances.start()
         state.control = EngineControl(lambda: state.builds.active)
         state.control.request_exit = config.request_exit
+        if config.owner_pid is not None:
+            state.control.watch_owner(config.owner_pid)
         resumed, failed = state.builds.recover()
         if resumed or failed:
             log.info("recovered builds: %d resumed, %d failed (needed credentials)", resumed, failed)
@@ -242,7 +245,7 @@ def create_app(config: EngineConfig) -> FastAPI:
     async def healthz() -> Response:
         return json_response({"status": "ok", "version": __version__, "activeBuilds": state.builds.active,
                               "containerEngine": state.engine.host, "eventClients": state.events.clients,
-                              "exitWhenIdle": state.control.exit_when_idle})
+                              "exitWhenIdle": state.control.exit_when_idle, "ownerPid": state.control.owner_pid})
 
     @app.post("/container-templates", status_code=201, summary="Create a template and start its build")
     async def create_template(request: Request) -> Response:

@@ -4,12 +4,17 @@ The desktop app starts the engine and stops it when it quits. When builds are st
 the user may keep the engine for them: the app then asks it to exit by itself once idle, and
 the next start of the app, finding it still running, takes that request back and owns it
 again. Only the app that holds the token (loopback, bearer) can ask.
+
+The app also names itself as the engine's *owner* (``--owner-pid``, or ``ownerPid`` when it takes
+an engine back): if that process is gone without a word — it crashed, its display went away — the
+engine exits once no build runs, as if asked. Nothing is lost and nothing is left behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,13 +22,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from in10nt_desktop.engine.limits import BadBody, decode_json_body
+from in10nt_desktop.platforms import process_alive
 
 log = logging.getLogger(__name__)
 IDLE_CHECK = 0.5  # seconds between looks at the build count while waiting to exit
+OWNER_CHECK = 2.0  # seconds between looks at the owner process
 
 EXIT_WHEN_IDLE_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["enabled"], "additionalProperties": False,
-    "properties": {"enabled": {"type": "boolean"}}}}}}}
+    "properties": {"enabled": {"type": "boolean"},
+                   "ownerPid": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1,
+                                "description": "The process to watch from now on: when it is gone, exit when idle."}},
+}}}}}
 
 
 class EngineControl:
@@ -33,7 +43,9 @@ class EngineControl:
         self._active = active_builds
         self.request_exit: Callable[[], None] | None = None
         self.exit_when_idle = False
+        self.owner_pid: int | None = None
         self._watch: asyncio.Task[None] | None = None
+        self._owner_watch: asyncio.Task[None] | None = None
 
     def set_exit_when_idle(self, enabled: bool) -> None:
         self.exit_when_idle = enabled
@@ -49,13 +61,32 @@ class EngineControl:
                 return
             await asyncio.sleep(IDLE_CHECK)
 
+    def watch_owner(self, pid: int) -> None:
+        """From now on, exit when idle once process ``pid`` is gone (it replaces any earlier owner)."""
+        if self._owner_watch is not None:
+            self._owner_watch.cancel()
+        self.owner_pid = pid
+        since = time.time()  # the owner runs now: a process given its PID later is not it
+        self._owner_watch = asyncio.get_running_loop().create_task(self._watch_owner(pid, since), name="owner")
+
+    async def _watch_owner(self, pid: int, since: float) -> None:
+        # Polled: no portable way to be told when a process that is not our child ends.
+        while True:
+            if not await asyncio.to_thread(process_alive, pid, since):
+                break
+            await asyncio.sleep(OWNER_CHECK)
+        log.info("the app that owns this engine (pid %d) is gone: stopping once no build runs", pid)
+        self.owner_pid = None
+        self.set_exit_when_idle(True)
+
     def exit_now(self) -> None:
         if self.request_exit is not None:
             self.request_exit()
 
     async def close(self) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
+        for task in (self._watch, self._owner_watch):
+            if task is not None:
+                task.cancel()
 
 
 def control_router(control: Callable[[], EngineControl], json_response: Callable[..., Response],
@@ -71,7 +102,12 @@ def control_router(control: Callable[[], EngineControl], json_response: Callable
         enabled = body.get("enabled") if isinstance(body, dict) else None
         if not isinstance(enabled, bool):
             return error_response(422, "invalid", "Send {\"enabled\": true} or {\"enabled\": false}.", "enabled")
+        owner = body.get("ownerPid")
+        if owner is not None and (type(owner) is not int or not 1 <= owner < 2**31):
+            return error_response(422, "invalid", "ownerPid must be a process ID (a whole number from 1).", "ownerPid")
         control().set_exit_when_idle(enabled)
+        if owner is not None:
+            control().watch_owner(owner)
         return json_response({"exitWhenIdle": enabled})
 
     @router.post("/engine/shutdown", status_code=202, summary="Stop the engine now (ours)")

@@ -112,7 +112,7 @@ async def serve(config: EngineConfig, *, port: int = 0, log_level: str = "warnin
 def run(data_dir: Path, *, port: int, mirrors: dict[str, str], docker_host: str | None, pull: bool,
         max_parallel: int, platform: str | None, log_level: str, instance_network: str | None = None,
         events: bool = True, events_heartbeat: float = 15.0, events_buffer: int = 10_000,
-        max_tasks: int = DEFAULT_MAX_TASKS, stall_seconds: float = 60.0) -> None:
+        max_tasks: int = DEFAULT_MAX_TASKS, stall_seconds: float = 60.0, owner_pid: int | None = None) -> None:
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ensure_private_dir(data_dir)
     with data_dir_lock(data_dir):
@@ -120,6 +120,6 @@ def run(data_dir: Path, *, port: int, mirrors: dict[str, str], docker_host: str 
                               docker_host=docker_host, max_parallel_builds=max_parallel, pull=pull,
                               platform=platform, instance_network=instance_network, events=events,
                               events_heartbeat=events_heartbeat, events_buffer=events_buffer, max_tasks=max_tasks,
-                              stall_seconds=stall_seconds)
+                              stall_seconds=stall_seconds, owner_pid=owner_pid)
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(config, port=port, log_level=log_level))

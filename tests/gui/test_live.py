@@ -174,6 +174,9 @@ async def test_keeping_the_engine_for_builds_in_flight_lets_the_next_start_see_t
         row = next(r for r in again.templates.store.rows if r.name == "long-build")
         assert row.status == "building" and engine_pid(data_dir) == pid  # the same engine, taken back
         assert again.engine.adopted and again.builds_in_flight() == 1  # quitting now would ask again
+        # ... and names this app its owner: should the app die unasked, the engine stops once idle.
+        assert again.connection.client is not None
+        assert (await again.connection.client.engine.info())["ownerPid"] == os.getpid()
         finished: list[str] = []
         again.templates.build_finished.connect(lambda r: finished.append(r.status))
         gate.open()
@@ -201,6 +204,8 @@ async def _quit_keeping_a_held_build(data_dir: Path, settings: object, gate: Gat
     services = AppServices(settings, KeyStore(timeout=2.0), engine)  # type: ignore[arg-type]
     try:
         await go_online(services)
+        assert services.connection.client is not None  # the engine it started names it its owner
+        assert (await services.connection.client.engine.info())["ownerPid"] == os.getpid()
         services.templates.create(TemplateDraft(name="long-build", image=f"{gate.host}/{images.open_busybox.repo}:1",
                                                 registry_type="private"))
         await wait_until(lambda: services.builds_in_flight() == 1, 10)

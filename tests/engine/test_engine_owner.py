@@ -1,0 +1,87 @@
+"""The engine's owner (``--owner-pid``, ``ownerPid``): an engine whose app died without stopping it
+(a crash, the display gone) stops by itself once no build runs — never mid-build, never left behind.
+
+Real engine processes; the "app" is a real process the test ends.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from stack.builds_api import api, create, poll
+from stack.engine_proc import EngineProc, start_engine, wait_status
+from stack.gate_proxy import GateProxy
+from stack.images import StackImages
+
+EXIT_WAIT = 30  # seconds: the owner is looked at every 2 s, and the build count every 0.5 s
+
+
+@pytest.fixture
+def apps() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Stand-ins for desktop apps: processes that live until the test ends them."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for proc in started:
+        proc.kill()
+        proc.wait(5)
+
+
+def app(apps: list[subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    apps.append(proc)
+    return proc
+
+
+def end(proc: subprocess.Popen[bytes]) -> None:
+    proc.kill()
+    proc.wait(5)
+
+
+def test_an_engine_whose_app_is_gone_stops_by_itself(tmp_path: Path, apps: list[subprocess.Popen[bytes]]) -> None:
+    owner = app(apps)
+    engine = start_engine(tmp_path / "engine", extra=["--owner-pid", str(owner.pid)])
+    try:
+        assert api(engine, "GET", "/healthz").json()["ownerPid"] == owner.pid
+        end(owner)  # the app crashed: nobody will ask the engine to stop
+        assert engine.proc.wait(EXIT_WAIT) == 0
+        assert not (tmp_path / "engine" / "engine.json").exists(), "it left its address behind"
+        assert f"pid {owner.pid}) is gone" in engine.log_path.read_text()
+    finally:
+        engine.stop()
+
+
+def test_a_build_in_flight_is_finished_first(tmp_path: Path, apps: list[subprocess.Popen[bytes]],
+                                             images: StackImages, gate: GateProxy) -> None:
+    owner = app(apps)
+    engine = start_engine(tmp_path / "engine", extra=["--owner-pid", str(owner.pid)])
+    try:
+        tid = create(engine, "held", f"{gate.host}/{images.open_busybox.repo}:1")["templateId"]
+        end(owner)
+        info = poll(lambda: (h := api(engine, "GET", "/healthz").json())["exitWhenIdle"] and h, "exit when idle")
+        assert info["activeBuilds"] == 1 and info["ownerPid"] is None
+        gate.open()  # the registry answers: the build ends, then the engine
+        assert wait_status(engine, tid, {"ready", "failed"})["status"] == "ready"
+        assert engine.proc.wait(EXIT_WAIT) == 0
+    finally:
+        engine.stop()
+
+
+def test_an_app_taking_the_engine_back_becomes_its_owner(tmp_path: Path,
+                                                         apps: list[subprocess.Popen[bytes]]) -> None:
+    first, second = app(apps), app(apps)
+    engine: EngineProc = start_engine(tmp_path / "engine", extra=["--owner-pid", str(first.pid)])
+    try:
+        taken = api(engine, "POST", "/engine/exit-when-idle", json={"enabled": False, "ownerPid": second.pid})
+        assert taken.status_code == 200 and taken.json() == {"exitWhenIdle": False}
+        assert api(engine, "GET", "/healthz").json()["ownerPid"] == second.pid
+        for bad in (0, -5, "123", 2**31, True):
+            refused = api(engine, "POST", "/engine/exit-when-idle", json={"enabled": False, "ownerPid": bad})
+            assert refused.status_code == 422 and refused.json()["error"]["field"] == "ownerPid", bad
+        end(second)  # the owner now: its end ends the engine
+        assert engine.proc.wait(EXIT_WAIT) == 0
+    finally:
+        engine.stop()
