@@ -98,7 +98,17 @@ def main(argv: list[str] | None = None) -> int:
     loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        code = int(loop.run_until_complete(_run(args, opened, marks)))
+        running = loop.create_task(_run(args, opened, marks), name="app")
+        try:
+            code = int(loop.run_until_complete(running))
+        except RuntimeError:
+            if running.done():
+                raise
+            # Qt's loop ended under the app: the display went away (the X server or the session ended), so
+            # nothing can be shown or asked. An engine this app started stops by itself once its builds are
+            # done (it watches this process: app/local_engine.py).
+            log.warning("the window system went away: quitting (the local engine stops by itself once idle)")
+            return 1
         loop.run_until_complete(loop.shutdown_asyncgens())
         return code
 
