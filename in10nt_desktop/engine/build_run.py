@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from in10nt_desktop.engine.store import new_id, now_iso
+from in10nt_desktop.engine.store_schema import new_id, now_iso
 from in10nt_desktop.text_formats import human_size
 
 DOWNLOADING = ("Downloading", "Copying")  # Podman's older API said "Copying blob"

@@ -32,7 +32,8 @@ from in10nt_desktop.engine.container_engine import ContainerEngine, EngineUnavai
 from in10nt_desktop.engine.mirrors import endpoint_for
 from in10nt_desktop.engine.registry import RegistryError
 from in10nt_desktop.engine.resolver import Resolved, resolve
-from in10nt_desktop.engine.store import Store, now_iso
+from in10nt_desktop.engine.store import Store
+from in10nt_desktop.engine.store_schema import now_iso
 
 log = logging.getLogger(__name__)
 INTERRUPTED = "Build interrupted by an engine restart; rebuild it with its credentials (they are never stored)."

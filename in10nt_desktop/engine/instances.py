@@ -46,7 +46,8 @@ from in10nt_desktop.engine.instance_rows import (
     from_summary,
     row,
 )
-from in10nt_desktop.engine.store import Store, new_id, now_iso
+from in10nt_desktop.engine.store import Store
+from in10nt_desktop.engine.store_schema import new_id, now_iso
 from in10nt_desktop.engine.task_runs import (
     DEFAULT_MAX_TASKS,
     DEFAULT_TIMEOUT,

@@ -19,7 +19,8 @@ from fastapi.responses import Response
 from in10nt_desktop.api.validation import FieldError, check_registry_auth
 from in10nt_desktop.engine.limits import BadBody, decode_json_body
 from in10nt_desktop.engine.preflight import Preflight, read_check_request, read_timeout
-from in10nt_desktop.engine.store import Store, now_iso
+from in10nt_desktop.engine.store import Store
+from in10nt_desktop.engine.store_schema import now_iso
 
 CHECK_DESCRIPTION = """\
 What a build of the image would find, or why it would fail, without pulling or storing anything: the

@@ -3,7 +3,8 @@
 Instances are not stored here: the container engine's labels are their record (engine/instances.py).
 A running build's ``phase``, ``queuePosition``, ``expectedSeconds`` and ``stalled`` are not stored
 either: they live in memory (``set_live``), because a restart resumes every build from the queue anyway.
-Build records are in engine/build_records.py, on the same connection.
+Build records are in engine/build_records.py, on the same connection; the tables and a row's JSON in
+engine/store_schema.py.
 
 Calls are short and run on the event loop's thread: a local engine serves one user. Turning
 10,000 rows into JSON costs ~70 ms, so the store keeps each template's encoded JSON and
@@ -16,11 +17,9 @@ it cannot resume that build.
 from __future__ import annotations
 
 import contextlib
-import json
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,92 +31,14 @@ from in10nt_desktop.engine.events import (
     TEMPLATE_CREATED,
     TEMPLATE_DELETED,
 )
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS templates (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    description TEXT,
-    image TEXT NOT NULL,
-    registry_type TEXT NOT NULL,
-    status TEXT NOT NULL,
-    error TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    digest TEXT,
-    size_bytes INTEGER,
-    platform TEXT,
-    layers INTEGER,
-    progress_current INTEGER,
-    progress_total INTEGER,
-    needs_credentials INTEGER NOT NULL DEFAULT 0,
-    engine_image TEXT
-);
-CREATE INDEX IF NOT EXISTS templates_created ON templates(created_at);
-CREATE INDEX IF NOT EXISTS templates_created_id ON templates(created_at, id);
-CREATE TABLE IF NOT EXISTS build_logs (
-    template_id TEXT NOT NULL,
-    n INTEGER NOT NULL,
-    at TEXT NOT NULL,
-    text TEXT NOT NULL,
-    PRIMARY KEY (template_id, n)
-);
-CREATE TABLE IF NOT EXISTS idempotency (
-    key TEXT PRIMARY KEY,
-    template_id TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    request_hash TEXT
-);
-CREATE TABLE IF NOT EXISTS saved_templates (
-    name TEXT PRIMARY KEY,
-    image_ref TEXT NOT NULL,
-    size_bytes INTEGER,
-    created_at TEXT NOT NULL,
-    source_instance_id TEXT,
-    container_template_id TEXT
-);
-"""
-
-_TEMPLATE_COLUMNS = ("id, name, description, image, registry_type, status, error, created_at, updated_at, "
-                     "digest, size_bytes, platform, layers, progress_current, progress_total, "
-                     "build_count, needs_credentials, registry_username, started_at")
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(8)}"
-
-
-def _template_json(row: tuple[Any, ...]) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "templateId": row[0], "name": row[1], "description": row[2], "image": row[3],
-        "registryType": row[4], "status": row[5], "error": row[6], "createdAt": row[7], "updatedAt": row[8],
-    }
-    if row[9] is not None:
-        out["digest"] = row[9]
-    if row[10] is not None:
-        out["sizeBytes"] = row[10]
-    if row[11] is not None:
-        out["platform"] = row[11]
-    if row[12] is not None:
-        out["layers"] = row[12]
-    if row[13] is not None:
-        out["progress"] = {"current": row[13], "total": row[14]}
-    out.update(_build_fields(row))
-    return out
-
-
-def _build_fields(row: tuple[Any, ...]) -> dict[str, Any]:
-    """What the build records add to a template (engine/build_records.py); the password is never stored."""
-    return {"buildCount": row[15], "needsCredentials": bool(row[16]), "registryUsername": row[17],
-            "startedAt": row[18]}
-
-
-def _encode(template: dict[str, Any]) -> bytes:
-    return json.dumps(template, separators=(",", ":")).encode()
+from in10nt_desktop.engine.store_schema import (
+    SCHEMA,
+    TEMPLATE_COLUMNS,
+    encode,
+    new_id,
+    now_iso,
+    template_json,
+)
 
 
 class Store:
@@ -148,7 +69,7 @@ class Store:
             self._db.execute("ALTER TABLE idempotency ADD COLUMN request_hash TEXT")
 
     def _row_json(self, row: tuple[Any, ...]) -> dict[str, Any]:
-        template = _template_json(row)
+        template = template_json(row)
         live = self._live.get(row[0])
         if live:
             template.update(live)
@@ -157,8 +78,8 @@ class Store:
     def _encoded_rows(self) -> dict[str, bytes]:
         if self._encoded is None:
             self._paged = {}  # the whole-list cache takes over
-            rows = self._db.execute(f"SELECT {_TEMPLATE_COLUMNS} FROM templates ORDER BY created_at, id")
-            self._encoded = {row[0]: _encode(self._row_json(row)) for row in rows}
+            rows = self._db.execute(f"SELECT {TEMPLATE_COLUMNS} FROM templates ORDER BY created_at, id")
+            self._encoded = {row[0]: encode(self._row_json(row)) for row in rows}
         return self._encoded
 
     # -- change notices -----------------------------------------------------------------------------
@@ -201,7 +122,7 @@ class Store:
             if template is None:
                 self._encoded.pop(tid, None)
             else:
-                self._encoded[tid] = _encode(template)
+                self._encoded[tid] = encode(template)
         return template
 
     def close(self) -> None:
@@ -247,7 +168,7 @@ class Store:
         return None if row is None else (str(row[0]), row[1])
 
     def get_template(self, tid: str) -> dict[str, Any] | None:
-        row = self._db.execute(f"SELECT {_TEMPLATE_COLUMNS} FROM templates WHERE id = ?", (tid,)).fetchone()
+        row = self._db.execute(f"SELECT {TEMPLATE_COLUMNS} FROM templates WHERE id = ?", (tid,)).fetchone()
         return None if row is None else self._row_json(row)
 
     def list_templates_json(self) -> bytes:
@@ -276,8 +197,8 @@ class Store:
         missing = [tid for _, tid in keys if tid not in whole and tid not in paged]
         if missing:  # encoded once, then kept (and dropped at each write of the row), as for the whole list
             marks = ",".join("?" * len(missing))
-            for row in self._db.execute(f"SELECT {_TEMPLATE_COLUMNS} FROM templates WHERE id IN ({marks})", missing):
-                paged[row[0]] = _encode(self._row_json(row))
+            for row in self._db.execute(f"SELECT {TEMPLATE_COLUMNS} FROM templates WHERE id IN ({marks})", missing):
+                paged[row[0]] = encode(self._row_json(row))
         body = b"[" + b",".join(filter(None, (whole.get(tid) or paged.get(tid) for _, tid in keys))) + b"]"
         return body, ((keys[-1][0], keys[-1][1]) if more else None)
 

@@ -28,7 +28,7 @@ import docker.errors
 
 from in10nt_desktop.engine.container_engine import ContainerEngine
 from in10nt_desktop.engine.instance_rows import InstanceError
-from in10nt_desktop.engine.store import now_iso
+from in10nt_desktop.engine.store_schema import now_iso
 
 OUTPUT_LIMIT = 1_000_000  # bytes of output kept (the tail)
 DEFAULT_TIMEOUT = 600.0
