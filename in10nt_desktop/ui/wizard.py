@@ -32,8 +32,8 @@ from in10nt_desktop.ui.wizard_pages import (
     ImagePage,
     NamePage,
     PageId,
-    ReviewPage,
 )
+from in10nt_desktop.ui.wizard_review import ReviewPage
 
 
 class CreateTemplateWizard(QWizard):
