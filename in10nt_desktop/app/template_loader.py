@@ -105,10 +105,12 @@ class TemplateLoader:
         """
         async with self._lock:
             self.touched, self.told = set(), False
+            self._store.set_loading(True)
             try:
                 return await self._load(on_transitions, on_page)
             finally:
                 self.touched = None
+                self._store.set_loading(False)
 
     async def _load(self, on_transitions: Callable[[Transitions], None],
                     on_page: Callable[[int], None] | None) -> set[str]:

@@ -5,6 +5,8 @@ store keeps rows by template ID and never orders them: the table model owns the 
 (ui/templates_model.py). It announces what happened, once per batch: rows ``added``, rows
 ``changed`` (as ``(old, new)`` pairs, so a status change repaints one cell), rows ``removed``,
 or a ``reset``; and ``stale_changed`` when rows stopped (or started) being confirmed by the server.
+``loading_changed`` tells when a list load starts and ends: while one runs, pages of rows arrive
+many times a second, and the table may gather them (see ui/templates_model.py).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class TemplateStore(QObject):
     changed = Signal(list)         # list[tuple[TemplateRow, TemplateRow]]: (old, new) for rows replaced
     removed = Signal(list)         # list[TemplateRow]: rows gone
     stale_changed = Signal(bool)   # the store's flag (rows' own flags may have changed with it)
+    loading_changed = Signal(bool)  # a list load started (True) or ended (False)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -36,6 +39,7 @@ class TemplateStore(QObject):
         self._building: set[str] = set()
         self.stale = False
         self.loaded = False
+        self.loading = False  # a list load is running: rows arrive a page at a time
 
     def _track(self, row: TemplateRow) -> None:
         if row.status == "building":
@@ -170,6 +174,11 @@ class TemplateStore(QObject):
         if gone:
             self._building.difference_update(row.template_id for row in gone)
             self.removed.emit(gone)
+
+    def set_loading(self, loading: bool) -> None:
+        if loading != self.loading:
+            self.loading = loading
+            self.loading_changed.emit(loading)
 
     def _mark(self, template_ids: Iterable[str], stale: bool) -> bool:
         """Set these rows' stale flags; True when any flipped."""

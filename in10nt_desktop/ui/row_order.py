@@ -7,6 +7,7 @@ Keys are unique (the template ID ends every key): a search finds one row, never 
 from __future__ import annotations
 
 from bisect import bisect_left
+from itertools import pairwise
 from typing import Any
 
 from in10nt_desktop.app.template_rows import TemplateRow
@@ -103,3 +104,14 @@ class OrderedRows:
             return
         for first, last in self.runs_back_to_front(positions):
             del self.keys[first:last + 1], self.rows[first:last + 1]
+
+
+def merged(batches: list[list[tuple[Key, TemplateRow]]], descending: bool) -> list[tuple[Key, TemplateRow]]:
+    """Sorted batches as one sorted batch: joined when each follows the one before (the pages of a
+    list, in its order), else sorted again (Python's sort merges the ordered runs it finds)."""
+    if len(batches) == 1:
+        return batches[0]
+    joined = [item for batch in batches for item in batch]
+    in_order = all((a[-1][0] > b[0][0]) if descending else (a[-1][0] < b[0][0])
+                   for a, b in pairwise(batches) if a and b)
+    return joined if in_order else sorted(joined, reverse=descending)

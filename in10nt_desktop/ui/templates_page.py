@@ -81,6 +81,7 @@ class TemplatesPage(QWidget):
         self.count = QLabel()
         # No accessible name: a screen reader reads a label's name instead of its changing text.
         self.count.setAccessibleDescription("Template count")
+        self.count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         bar.addWidget(self.count)
         layout.addLayout(bar)
 
@@ -213,7 +214,7 @@ class TemplatesPage(QWidget):
             text += f", {building:,} building"
         if stalled:
             text += f" ({stalled:,} stalled)"
-        self.count.setText(text)
+        self._set_count(text)
         if building and not self._animation.isActive():
             self._animation.start()
         elif not building:
@@ -229,6 +230,18 @@ class TemplatesPage(QWidget):
             elif fresh is None:
                 self.details.show_row(None)
                 self.selection_changed.emit(self.selected_rows())
+
+    def _set_count(self, text: str) -> None:
+        """The label has a fixed size, grown when a text needs more room (and shrunk when much less
+        will do): a label that may change size makes every new text lay the window out again, and
+        the tab widget then repaints the whole page, many times a second while a list loads."""
+        label = self.count
+        if text == label.text():
+            return
+        label.setText(text)
+        hint = label.sizeHint()
+        if not hint.width() <= label.maximumWidth() <= hint.width() * 4 // 3 or hint.height() != label.maximumHeight():
+            label.setFixedSize(hint)
 
     def _animate(self) -> None:
         self.delegate.advance()

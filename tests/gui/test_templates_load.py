@@ -22,7 +22,7 @@ import pytest_asyncio
 from gui_helpers import collect_qt_garbage  # noqa: F401 - autouse fixture
 from stack.engine_proc import EngineProc, start_engine
 
-from in10nt_desktop.api import In10ntClient
+from in10nt_desktop.api import APIError, In10ntClient
 from in10nt_desktop.app.row_cache import CACHE_ROWS, RowCache
 from in10nt_desktop.app.template_loader import NEXT_PAGE_SIZE, PAGE_SIZE, TemplateLoader
 from in10nt_desktop.app.template_rows import TemplateRow, TemplateStore
@@ -121,6 +121,7 @@ async def test_pages_fill_the_store_newest_first_and_an_unchanged_list_repaints_
 async def test_what_an_event_said_during_a_load_is_kept(client: In10ntClient) -> None:
     """Events about rows of a page still to come win over that page (the event is as new or newer)."""
     store = TemplateStore()
+    model = TemplatesModel(store)  # gathers the pages' rows while the load runs
     loader = loader_for(store, client)
     changed_id, deleted_id = f"tmpl_{1:016x}", f"tmpl_{0:016x}"  # the oldest: on the last page
 
@@ -136,9 +137,32 @@ async def test_what_an_event_said_during_a_load_is_kept(client: In10ntClient) ->
     await loader.load(lambda _t: None, during)
     assert store.by_id[changed_id].error == "said by an event"
     assert deleted_id not in store.by_id
+    assert model.rowCount() == len(store) == len(set(map(model.row_at, range(model.rowCount()))))  # each once
+    assert model.row_at(model.position(changed_id) or 0).error == "said by an event"
     loader.forget()  # a load told of no event: the server's rows again
     await loader.load(lambda _t: None)
     assert store.by_id[changed_id].status == "ready" and deleted_id in store.by_id
+
+
+@pytest.mark.asyncio
+async def test_a_page_failing_midway_leaves_the_pages_that_arrived_in_the_table(client: In10ntClient) -> None:
+    store = TemplateStore()
+    model = TemplatesModel(store)
+    asked = 0
+
+    async def call(fn: Any) -> Any:
+        nonlocal asked
+        asked += 1
+        if asked == 3:
+            raise APIError("the server went away during the third page")
+        return await fn(client)
+
+    with pytest.raises(APIError):
+        await TemplateLoader(store, call).load(lambda _t: None)
+    assert not store.loading and not store.loaded
+    assert model.rowCount() == len(store) == PAGE_SIZE + NEXT_PAGE_SIZE  # nothing left gathered
+    await loader_for(store, client).load(lambda _t: None)  # asked again: the rest arrives
+    assert model.rowCount() == len(store) > PAGE_SIZE + NEXT_PAGE_SIZE and store.loaded
 
 
 @pytest.mark.asyncio
