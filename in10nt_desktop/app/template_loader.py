@@ -12,6 +12,11 @@
 * **Unchanged answers.** Each page's validator (the server's ETag, or a hash of the body) is
   kept with the IDs it held; asked again, an unchanged page is a 304 or a hash compare, and
   nothing is parsed.
+* **No collector passes.** The cyclic garbage collector is paused while pages are read and
+  applied (for ``COLLECTOR_PAUSE`` seconds at most): rows hold no reference cycles, but each new
+  row counts towards its next pass, and with 100,000 rows its passes took ~15% of the load. A
+  load makes no cyclic garbage (measured: none in 100,000 rows), and the collector resumes when
+  it ends.
 * **Events meanwhile.** A template that an event changed or deleted during the load keeps what
   the event said: the event is newer than, or as new as, any page (every write is published).
 """
@@ -35,6 +40,7 @@ PAGE_SIZE = 1000     # rows in the first request (~350 kB of JSON): the first sc
 NEXT_PAGE_SIZE = 5000  # rows per later request: fewer round trips (each page is parsed in slices anyway)
 APPLY_CHUNK = 1000   # rows handed to the store (and the table) per turn: a page at a time, one repaint each
 FREEZE_ABOVE = 1000  # rows held: from here on, each applied page is moved out of the collector's sight
+COLLECTOR_PAUSE = 5.0  # seconds: a load from a slow server lets the collector run again after this
 Call = Callable[[Callable[["In10ntClient"], Awaitable[Any]]], Awaitable[Any]]
 Transitions = list[tuple[TemplateRow, TemplateRow]]
 
@@ -106,14 +112,19 @@ class TemplateLoader:
         async with self._lock:
             self.touched, self.told = set(), False
             self._store.set_loading(True)
+            paused = gc.isenabled()
+            gc.disable()
             try:
-                return await self._load(on_transitions, on_page)
+                return await self._load(on_transitions, on_page, paused)
             finally:
                 self.touched = None
+                if paused:
+                    gc.enable()
                 self._store.set_loading(False)
 
     async def _load(self, on_transitions: Callable[[Transitions], None],
-                    on_page: Callable[[int], None] | None) -> set[str]:
+                    on_page: Callable[[int], None] | None, paused: bool) -> set[str]:
+        resume_at = asyncio.get_running_loop().time() + COLLECTOR_PAUSE
         known = set(self._store.by_id)
         seen: set[str] = set()
         memo: list[PageMemo] = []
@@ -137,6 +148,8 @@ class TemplateLoader:
                 self.told = True
                 if on_page is not None:
                     on_page(len(memo) - 1)
+                if paused and asyncio.get_running_loop().time() > resume_at:
+                    gc.enable()  # a long load: what other code made meanwhile is collected again
                 if next_after is None:
                     break
         finally:
@@ -171,8 +184,9 @@ class TemplateLoader:
     async def _apply(self, rows: list[TemplateRow], on_transitions: Callable[[Transitions], None]) -> None:
         store = self._store
         for start in range(0, len(rows), APPLY_CHUNK):
-            if start:
-                await asyncio.sleep(0)  # a whole-list answer: let the window paint between chunks
+            # The loop's turn before each chunk, the first too: the page before may have ended this
+            # very turn (a page already read when asked for does not make ``await`` wait).
+            await asyncio.sleep(0)
             touched = self.touched or set()
             chunk = rows[start:start + APPLY_CHUNK]
             by_id = store.by_id

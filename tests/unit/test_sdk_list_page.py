@@ -165,6 +165,24 @@ async def test_a_big_array_read_item_by_item_gives_what_json_loads_gives(indent:
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("extra", [
+    {"description": '},{"templateId": "not a row"},{' * 40},   # a cut in a string: the piece fails to decode
+    {"layers": [{"digest": "a"}, {"digest": "b"}] * 40},        # a cut between two nested objects
+    {"description": "plain"},                                   # every cut between two templates
+], ids=["in-a-string", "nested", "plain"])
+@pytest.mark.parametrize("every", [1, 7])
+async def test_a_big_array_cut_into_pieces_gives_what_json_loads_gives(extra: dict[str, Any], every: int) -> None:
+    """A big array is decoded in pieces cut where one object seems to end and the next to begin;
+    items holding that very text, in strings or nested, are read as they are."""
+    many = [row(i, **(extra if i % every == 0 else {}), sizeBytes=i) for i in range(6000)]  # ~1.5 MB
+    for separators in ((",", ":"), (", ", ": ")):
+        body = json.dumps(many, separators=separators).encode()
+        async with client(Server(body)) as c:
+            page = await c.templates.list_page()
+        assert page.rows == many
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize("tail", [b"]x", b"", b",]"])
 async def test_a_big_array_cut_or_followed_by_garbage_is_an_api_error(tail: bytes) -> None:
     body = json.dumps([row(i, description="x" * 600) for i in range(1000)]).encode()[:-1] + tail
