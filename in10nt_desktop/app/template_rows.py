@@ -111,20 +111,25 @@ class TemplateStore(QObject):
         new: list[TemplateRow] = []
         changed: list[tuple[TemplateRow, TemplateRow]] = []
         refreshed = False
+        building = self._building
         for row in rows:
-            old = by_id.get(row.template_id)
+            tid = row.template_id
+            old = by_id.get(tid)
+            if old is None:  # most rows of a first load: no comparison, nothing to untrack
+                by_id[tid] = row
+                new.append(row)
+                if row.status == "building":
+                    building.add(tid)
+                continue
             if old is row:
                 continue
-            if old is not None and old.same_as(row):
+            if old.same_as(row):
                 if old.stale and not row.stale:
                     old.stale, refreshed = False, True
                 continue
-            by_id[row.template_id] = row
+            by_id[tid] = row
             self._track(row)
-            if old is None:
-                new.append(row)
-            else:
-                changed.append((old, row))
+            changed.append((old, row))
         if changed:
             self.changed.emit(changed)
         if new:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import time
+
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -23,6 +26,7 @@ from in10nt_desktop.ui.status_badge import StatusBadgeDelegate
 from in10nt_desktop.ui.templates_model import ROW_ROLE, Column, TemplatesModel
 from in10nt_desktop.ui.window_layout import COLUMN_WIDTHS, SEARCH_HINT
 
+COUNT_MS = 250  # while a list loads, the count and the empty-list hint are said again at most this often
 NO_TEMPLATES = "No templates yet. Choose New template (Ctrl+N) to build one from any Docker image."
 STATUS_FILTERS = [("All statuses", None), ("Building", "building"), ("  Running", "running"), ("  Queued", "queued"),
                   ("Ready", "ready"), ("Failed", "failed")]
@@ -48,8 +52,15 @@ class TemplatesPage(QWidget):
         self._minute.setInterval(60_000)
         self._minute.timeout.connect(self.model.tick)
         self._minute.start()
-        for signal in (store.added, store.changed, store.removed, store.reset, store.stale_changed):
-            signal.connect(self._on_rows_changed)
+        for signal in (store.added, store.changed, store.removed, store.reset, store.stale_changed,
+                       store.loading_changed):
+            signal.connect(self._on_store_changed)
+        # While a list loads, the count says the number of rows at most every COUNT_MS (a page slice
+        # arrives many times a second); the load's end says it at once.
+        self._count_timer = QTimer(self)
+        self._count_timer.setSingleShot(True)
+        self._count_timer.timeout.connect(self._on_rows_changed)
+        self._counted = -math.inf  # time.monotonic() the count was last said
         # A reset (a search, a reload) drops the selection silently: put it back by ID.
         self._kept_selection: list[str] = []
         self._kept_current: str | None = None
@@ -190,7 +201,18 @@ class TemplatesPage(QWidget):
             self.activated.emit(row)
 
     # -- live updates ----------------------------------------------------------------------------
+    def _on_store_changed(self, *_args: object) -> None:
+        if self.store.loading:
+            wait = COUNT_MS - (time.monotonic() - self._counted) * 1000
+            if wait > 0:
+                if not self._count_timer.isActive():
+                    self._count_timer.start(int(wait) + 1)
+                return
+        self._on_rows_changed()
+
     def _on_rows_changed(self, *_args: object) -> None:
+        self._count_timer.stop()
+        self._counted = time.monotonic()
         building = self.store.building_count
         total = len(self.store)
         shown = self.model.rowCount()

@@ -170,3 +170,16 @@ def test_the_count_changing_during_a_load_does_not_lay_the_page_out_again(qtbot:
 def _json(row: TemplateRow) -> dict[str, object]:
     return {"templateId": row.template_id, "name": row.name, "image": row.image, "status": row.status,
             "createdAt": row.created}
+
+
+def test_the_count_keeps_up_during_a_load_and_is_exact_when_it_ends(qtbot: QtBot) -> None:
+    store = TemplateStore()
+    page = TemplatesPage(store)
+    qtbot.addWidget(page)
+    store.set_loading(True)
+    for first in range(0, 3000, 500):
+        store.upsert(rows(first, 500))
+    qtbot.waitUntil(lambda: page.count.text() == "3,000 templates")  # said again while the load runs
+    store.upsert(rows(3000, 1, status="building"))
+    store.set_loading(False)
+    assert page.count.text() == "3,001 templates, 1 building"  # the load's end: at once
