@@ -205,15 +205,17 @@ class TemplatesResource:
 
     @overload
     async def list_page(self, *, limit: int | None = None, after: str | None = None, order: str | None = None,
-                        if_none_match: str | None = None) -> TemplatePage[dict[str, Any]]: ...
+                        if_none_match: str | None = None,
+                        on_next: Callable[[str | None], None] | None = None) -> TemplatePage[dict[str, Any]]: ...
 
     @overload
     async def list_page(self, *, limit: int | None = None, after: str | None = None, order: str | None = None,
-                        if_none_match: str | None = None, row: Callable[[dict[str, Any]], R]) -> TemplatePage[R]: ...
+                        if_none_match: str | None = None, row: Callable[[dict[str, Any]], R],
+                        on_next: Callable[[str | None], None] | None = None) -> TemplatePage[R]: ...
 
     async def list_page(self, *, limit: int | None = None, after: str | None = None, order: str | None = None,
                         if_none_match: str | None = None, row: Callable[[dict[str, Any]], Any] = _as_dict,
-                        ) -> TemplatePage[Any]:
+                        on_next: Callable[[str | None], None] | None = None) -> TemplatePage[Any]:
         """One page of the list, as JSON objects handed to ``row`` (no pydantic: a caller with 100,000
         templates keeps what it needs, how it likes).
 
@@ -223,9 +225,10 @@ class TemplatesResource:
         it. The body is parsed on the calling thread, a ~128 kB piece (at most ``PARSE_SLICE`` objects)
         per turn of the event loop: parsing in a worker thread would keep the GIL from the loop for
         10-25 ms at a time (the loop's thread waits for it at every return from C code), in pieces each
-        turn is ~2 ms. An
-        answer ``row`` rejects (``ValueError``, ``TypeError``, ``KeyError``) or that is not a list
-        raises ``APIError``.
+        turn is ~2 ms. An answer ``row`` rejects (``ValueError``, ``TypeError``, ``KeyError``) or that
+        is not a list raises ``APIError``. ``on_next`` is called with the next page's cursor (None: no
+        next page) as soon as the answer is in, before its body is parsed: a caller can ask for the
+        next page while this one is parsed.
         """
         params = {key: value for key, value in (("limit", limit), ("after", after), ("order", order))
                   if value is not None}
@@ -235,6 +238,8 @@ class TemplatesResource:
         response = await self._http.request("GET", LIST_PATH, params=params or None, headers=headers)
         etag = response.headers.get("etag")
         next_after = _next_after(response)
+        if on_next is not None:
+            on_next(next_after)
         if response.status_code == 304:
             return TemplatePage([], etag or if_none_match, next_after, not_modified=True)
         return await self._page(response.content, etag, next_after, if_none_match, row)

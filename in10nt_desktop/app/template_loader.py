@@ -1,11 +1,13 @@
 """Loading the template list into the store: in pages, cheaply when nothing changed, never stalling.
 
-* **Pages.** The list is asked for newest first, ``PAGE_SIZE`` rows at a time (the local engine
-  pages, ours; a server that ignores ``limit`` answers the whole list in one page). Each page is
-  applied as it arrives, so the first screenful shows after one round trip, whatever the total;
-  the next page is asked for before the current one is applied (the server works meanwhile).
-* **In slices.** Rows are built from the JSON as the SDK reads it, 100 per turn of the event
-  loop, and compared right there with the rows the store holds: a row that did not change comes
+* **Pages.** The list is asked for newest first, ``PAGE_SIZE`` rows first (a few screenfuls: one
+  short round trip), then ``NEXT_PAGE_SIZE`` at a time (the local engine pages, ours; a server that
+  ignores ``limit`` answers the whole list in one page). Each page is applied as it arrives, so the
+  first screenful shows after one round trip, whatever the total; the next page is asked for as
+  soon as the current one's answer is in, before it is parsed (the server works meanwhile), and
+  never more than one ahead.
+* **In slices.** Rows are built from the JSON as the SDK reads it, a ~128 kB piece per turn of the
+  event loop, and compared right there with the rows the store holds: a row that did not change comes
   back as the very object the store has, so applying a 10,000-row answer with 100 changes is 100
   row replacements and one identity check per row. A whole-list answer is applied
   ``APPLY_CHUNK`` rows per turn of the event loop.
@@ -36,7 +38,7 @@ from in10nt_desktop.app.template_rows import TemplateRow, TemplateStore
 if TYPE_CHECKING:
     from in10nt_desktop.api import In10ntClient, TemplatePage
 
-PAGE_SIZE = 1000     # rows in the first request (~350 kB of JSON): the first screenful, after one round trip
+PAGE_SIZE = 200      # rows in the first request (~85 kB of JSON): the first screenfuls, after one short round trip
 NEXT_PAGE_SIZE = 5000  # rows per later request: fewer round trips (each page is parsed in slices anyway)
 APPLY_CHUNK = 1000   # rows handed to the store (and the table) per turn: a page at a time, one repaint each
 FREEZE_ABOVE = 1000  # rows held: from here on, each applied page is moved out of the collector's sight
@@ -69,10 +71,25 @@ class _Reader:
         return old if old is not None and old.same_as(row) else row
 
 
-async def _read(client: In10ntClient, *, after: str | None, validator: str | None,
-                reader: _Reader) -> TemplatePage[TemplateRow]:
+async def _read(client: In10ntClient, *, after: str | None, validator: str | None, reader: _Reader,
+                on_next: Callable[[str | None], None]) -> TemplatePage[TemplateRow]:
     return await client.templates.list_page(limit=NEXT_PAGE_SIZE if after else PAGE_SIZE, after=after,
-                                            order="desc", if_none_match=validator, row=reader)
+                                            order="desc", if_none_match=validator, row=reader, on_next=on_next)
+
+
+Asked = tuple[str | None, "PageMemo | None", _Reader, "asyncio.Future[TemplatePage[TemplateRow]]"]
+
+
+async def _drop(asked: Asked) -> None:
+    """A page asked for that will not be applied: cancelled and waited for (its HTTP stream is closed
+    while the loop still runs), or its failure retrieved (it says nothing the load did not)."""
+    pending = asked[3]
+    if not pending.done():
+        pending.cancel()
+        with contextlib.suppress(BaseException):
+            await pending
+    elif not pending.cancelled():
+        pending.exception()
 
 
 class TemplateLoader:
@@ -126,9 +143,26 @@ class TemplateLoader:
                     on_page: Callable[[int], None] | None, paused: bool) -> set[str]:
         resume_at = asyncio.get_running_loop().time() + COLLECTOR_PAUSE
         known = set(self._store.by_id)
-        seen: set[str] = set()
+        seen: set[str] = set()  # the IDs held before that a page still lists (not every ID: 4 MB for 100,000)
         memo: list[PageMemo] = []
-        asked = self._ask(None, 0)
+        # The next page is asked for as soon as the current page's answer is in (its cursor is in the
+        # headers), so the server works while this one is parsed; one page ahead, never more.
+        current = 0
+        cursors: dict[int, str | None] = {}  # page -> the next page's cursor its answer gave
+        ahead: dict[int, Asked] = {}
+        closing = False
+
+        def on_next(index: int, cursor: str | None) -> None:
+            cursors[index] = cursor
+            if index == current:
+                ask_ahead()
+
+        def ask_ahead() -> None:
+            cursor = cursors.get(current)
+            if cursor is not None and current + 1 not in ahead and not closing:
+                ahead[current + 1] = self._ask(cursor, current + 1, on_next)
+
+        asked = self._ask(None, 0, on_next)
         try:
             while True:
                 after, remembered, reader, answer = asked
@@ -137,11 +171,15 @@ class TemplateLoader:
                     ids, next_after = remembered.ids, remembered.next
                 else:
                     ids, next_after = reader.ids, page.next
+                early = ahead.pop(current + 1, None)
+                if early is not None and early[0] != next_after:  # asked with another cursor (a 304's header)
+                    await _drop(early)
+                    early = None
                 if next_after is not None:  # the next page is on its way while this one is applied
-                    asked = self._ask(next_after, len(memo) + 1)
+                    asked = early or self._ask(next_after, current + 1, on_next)
                 if ids is reader.ids:
                     await self._apply(page.rows, on_transitions)
-                seen.update(ids)
+                seen.update(known.intersection(ids))
                 if self._store.stale:
                     self._store.refresh_stale(ids)
                 memo.append(PageMemo(after, page.validator, ids, next_after))
@@ -152,16 +190,13 @@ class TemplateLoader:
                     gc.enable()  # a long load: what other code made meanwhile is collected again
                 if next_after is None:
                     break
+                current += 1
+                ask_ahead()  # the next page's answer may be in already
         finally:
-            pending = asked[3]
-            if not pending.done():
-                # Stopped early (cancelled, or a page failed): the page asked ahead is cancelled and
-                # waited for, so its HTTP stream is closed while the loop still runs.
-                pending.cancel()
-                with contextlib.suppress(BaseException):
-                    await pending
-            elif not pending.cancelled():
-                pending.exception()  # retrieved: a page that failed after this load failed says nothing new
+            # Stopped early (cancelled, or a page failed): the pages asked ahead are dropped.
+            closing = True
+            for pending in (asked, *ahead.values()):
+                await _drop(pending)
         touched = self.touched or set()
         gone = [tid for tid in known - seen if tid not in touched]
         self._store.remove_many(gone)
@@ -170,15 +205,15 @@ class TemplateLoader:
         self._store.set_stale(False)
         return set(gone)
 
-    def _ask(self, after: str | None, index: int) -> tuple[str | None, PageMemo | None, _Reader,
-                                                          asyncio.Future[TemplatePage[TemplateRow]]]:
+    def _ask(self, after: str | None, index: int, on_next: Callable[[int, str | None], None]) -> Asked:
         """Request page ``index`` (starting after ``after``), with what it said last time if that still applies."""
         remembered = self._memo[index] if index < len(self._memo) else None
         if remembered is not None and remembered.after != after:
             remembered = None
         reader = _Reader(self._store.by_id)
         answer = asyncio.ensure_future(self._call(functools.partial(
-            _read, after=after, validator=remembered.validator if remembered else None, reader=reader)))
+            _read, after=after, validator=remembered.validator if remembered else None, reader=reader,
+            on_next=functools.partial(on_next, index))))
         return after, remembered, reader, answer
 
     async def _apply(self, rows: list[TemplateRow], on_transitions: Callable[[Transitions], None]) -> None:

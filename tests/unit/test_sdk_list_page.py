@@ -100,6 +100,25 @@ async def test_only_the_cursor_of_a_link_header_is_taken_never_its_host() -> Non
 
 
 @pytest.mark.asyncio
+async def test_the_next_cursor_is_told_before_the_page_is_parsed() -> None:
+    """So that a caller can ask for the next page while this one is parsed."""
+    link = '</container-templates?limit=5&after=c5>; rel="next"'
+    told: list[tuple[str | None, int]] = []
+    parsed: list[str] = []
+
+    def keep(item: dict[str, Any]) -> str:
+        parsed.append(item["templateId"])
+        return str(item["templateId"])
+
+    async with client(Server([row(i) for i in range(5)], {"Link": link})) as c:
+        page = await c.templates.list_page(limit=5, row=keep, on_next=lambda cursor: told.append((cursor, len(parsed))))
+    assert told == [("c5", 0)] and page.next == "c5" and len(page.rows) == 5
+    async with client(Server([row(1)])) as c:
+        await c.templates.list_page(on_next=lambda cursor: told.append((cursor, -1)))
+    assert told[-1] == (None, -1)  # the last page: no next one
+
+
+@pytest.mark.asyncio
 async def test_echoed_credentials_never_reach_the_row_function() -> None:
     server = Server([row(1, registryAuth={"username": "u", "password": "hunter2"})])
     async with client(server) as c:
