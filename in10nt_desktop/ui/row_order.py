@@ -47,7 +47,9 @@ class OrderedRows:
         return pos if pos < len(self.keys) and self.keys[pos] == key else None
 
     def runs(self, batch: list[tuple[Key, TemplateRow]]) -> list[tuple[int, list[tuple[Key, TemplateRow]]]]:
-        """Where a sorted ``batch`` goes: ``(place, items)`` per contiguous run, front to back."""
+        """Where a sorted ``batch`` goes: ``(place, items)`` per contiguous run, front to back; past
+        ``MAX_RUNS`` runs, only the first ``MAX_RUNS + 1`` (the batch lands all over: callers sort).
+        Keys are unique, so no row of the batch has a key already held."""
         keys = self.keys
         if not keys or not batch:
             return [(0, batch)] if batch else []
@@ -56,13 +58,24 @@ class OrderedRows:
             return [(len(keys), batch)]
         if (batch[-1][0] > keys[0]) if self.descending else (batch[-1][0] < keys[0]):
             return [(0, batch)]
+        # Else one binary search per run, not per row: the rows that go before ``keys[pos]`` are the
+        # batch's next ones up to the first that does not (found by a binary search in the batch).
         runs: list[tuple[int, list[tuple[Key, TemplateRow]]]] = []
-        for item in batch:
-            pos = self.place(item[0])
-            if runs and runs[-1][0] == pos:
-                runs[-1][1].append(item)
-            else:
-                runs.append((pos, [item]))
+        start, descending = 0, self.descending
+        while start < len(batch) and len(runs) <= MAX_RUNS:
+            pos = self.place(batch[start][0])
+            end = len(batch)
+            if pos < len(keys):
+                bound, lo, hi = keys[pos], start + 1, end
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if (batch[mid][0] > bound) if descending else (batch[mid][0] < bound):
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                end = lo
+            runs.append((pos, batch[start:end]))
+            start = end
         return runs
 
     def insert_run(self, pos: int, items: list[tuple[Key, TemplateRow]]) -> None:

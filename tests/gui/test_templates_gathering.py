@@ -183,3 +183,21 @@ def test_the_count_keeps_up_during_a_load_and_is_exact_when_it_ends(qtbot: QtBot
     store.upsert(rows(3000, 1, status="building"))
     store.set_loading(False)
     assert page.count.text() == "3,001 templates, 1 building"  # the load's end: at once
+
+
+@pytest.mark.parametrize("order", [Qt.SortOrder.DescendingOrder, Qt.SortOrder.AscendingOrder])
+@pytest.mark.parametrize("gaps", [10, 40])  # runs of rows between the rows shown: fewer than MAX_RUNS, then more
+def test_gathered_rows_landing_between_the_rows_shown_are_put_in_order(
+        qtmodeltester, gather_all: None, order: Qt.SortOrder, gaps: int) -> None:
+    store = TemplateStore()
+    model = TemplatesModel(store)
+    qtmodeltester.check(model)
+    model.sort(Column.NAME, order)
+    store.upsert([r for r in rows(0, gaps * 10) if int(r.name[-6:]) % 10 == 0])
+    store.set_loading(True)
+    store.upsert([r for r in rows(0, gaps * 10) if int(r.name[-6:]) % 10 in (1, 2, 3)])
+    store.upsert([r for r in rows(0, gaps * 10) if int(r.name[-6:]) % 10 > 3])
+    store.upsert(rows(gaps * 10, 5))
+    store.set_loading(False)
+    expected = sorted(f"template {i:06d}" for i in range(gaps * 10 + 5))
+    assert names(model) == (expected if order == Qt.SortOrder.AscendingOrder else expected[::-1])
