@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 200      # rows in the first request (~85 kB of JSON): the first screenfuls, after one short round trip
 NEXT_PAGE_SIZE = 5000  # rows per later request: fewer round trips (each page is parsed in slices anyway)
-APPLY_CHUNK = 1000   # rows handed to the store (and the table) per turn: a page at a time, one repaint each
+APPLY_CHUNK = 1000   # rows handed to the store per turn (the table gathers them: see ui/templates_model.py)
 FREEZE_ABOVE = 1000  # rows held: from here on, each applied page is moved out of the collector's sight
 COLLECTOR_PAUSE = 5.0  # seconds: a load from a slow server lets the collector run again after this
 Call = Callable[[Callable[["In10ntClient"], Awaitable[Any]]], Awaitable[Any]]
