@@ -63,12 +63,16 @@ class _Reader:
     def __init__(self, by_id: dict[str, TemplateRow]) -> None:
         self._by_id = by_id
         self.ids: list[str] = []
+        self.kept = 0  # rows that came back as the store's own object (unchanged)
 
     def __call__(self, item: dict[str, Any]) -> TemplateRow:
         row = TemplateRow.from_json(item)
         self.ids.append(row.template_id)
         old = self._by_id.get(row.template_id)
-        return old if old is not None and old.same_as(row) else row
+        if old is not None and old.same_as(row):
+            self.kept += 1
+            return old
+        return row
 
 
 async def _read(client: In10ntClient, *, after: str | None, validator: str | None, reader: _Reader,
@@ -178,7 +182,7 @@ class TemplateLoader:
                 if next_after is not None:  # the next page is on its way while this one is applied
                     asked = early or self._ask(next_after, current + 1, on_next)
                 if ids is reader.ids:
-                    await self._apply(page.rows, on_transitions)
+                    await self._apply(page.rows, on_transitions, all_new=not reader.kept)
                 seen.update(known.intersection(ids))
                 if self._store.stale:
                     self._store.refresh_stale(ids)
@@ -216,7 +220,9 @@ class TemplateLoader:
             on_next=functools.partial(on_next, index))))
         return after, remembered, reader, answer
 
-    async def _apply(self, rows: list[TemplateRow], on_transitions: Callable[[Transitions], None]) -> None:
+    async def _apply(self, rows: list[TemplateRow], on_transitions: Callable[[Transitions], None],
+                     all_new: bool = False) -> None:
+        """``all_new``: no row is the store's own object (a first load: no row to skip but those events touched)."""
         store = self._store
         for start in range(0, len(rows), APPLY_CHUNK):
             # The loop's turn before each chunk, the first too: the page before may have ended this
@@ -225,8 +231,8 @@ class TemplateLoader:
             touched = self.touched or set()
             chunk = rows[start:start + APPLY_CHUNK]
             by_id = store.by_id
-            fresh = [row for row in chunk if by_id.get(row.template_id) is not row
-                     and row.template_id not in touched]
+            fresh = chunk if all_new and not touched else [
+                row for row in chunk if by_id.get(row.template_id) is not row and row.template_id not in touched]
             if fresh:
                 transitions = store.upsert(fresh)
                 if transitions:
