@@ -20,7 +20,6 @@ import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from enum import IntEnum
 from itertools import compress
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -30,9 +29,11 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
 from in10nt_desktop.app.template_rows import TemplateRow, TemplateStore
-from in10nt_desktop.text_formats import human_size, relative_age
+from in10nt_desktop.text_formats import human_size
 from in10nt_desktop.ui.row_order import MAX_RUNS, Key, OrderedRows, merged
-from in10nt_desktop.ui.window_layout import COLUMN_TITLES
+from in10nt_desktop.ui.template_cells import DRIFT_MARK as DRIFT_MARK
+from in10nt_desktop.ui.template_cells import HEADERS, SORT_KEYS, cell_tooltip, created_text, forget_ages, status_field
+from in10nt_desktop.ui.template_cells import Column as Column
 
 if TYPE_CHECKING:  # the vault's module (registry checks) loads with the services, not with this model
     from in10nt_desktop.app.drift_service import DriftStore
@@ -40,17 +41,6 @@ if TYPE_CHECKING:  # the vault's module (registry checks) loads with the service
 Index = QModelIndex | QPersistentModelIndex
 
 
-class Column(IntEnum):
-    NAME = 0
-    IMAGE = 1
-    REGISTRY = 2
-    STATUS = 3
-    SIZE = 4
-    CREATED = 5
-    ID = 6
-
-
-HEADERS = dict(zip(Column, COLUMN_TITLES, strict=True))
 ROW_ROLE = Qt.ItemDataRole.UserRole          # the TemplateRow itself
 _DISPLAY, _TOOLTIP, _ACCESSIBLE, _ROW = (int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.ToolTipRole),
                                          int(Qt.ItemDataRole.AccessibleTextRole), int(ROW_ROLE))
@@ -63,60 +53,13 @@ _ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
 #: While a list loads, new rows reach the table at most this often: 4 repaints a second instead of one
 #: per page slice (100 for 100,000 rows), and still a table that visibly fills (its scroll bar grows).
 GATHER_MS = 250
-STATUS_ORDER = {"building": 0, "failed": 1, "ready": 2}
-DRIFT_MARK = "base image updated since build"
-
-# Sort keys, ascending; the ID last makes every key unique, so a binary search finds one row.
-# (attrgetter builds its tuple in C: the default sort's keys for 100,000 rows cost ~10 ms, not ~40.)
-_SORT_KEYS: dict[Column, Callable[[TemplateRow], Key]] = {
-    Column.NAME: lambda r: (r.name.lower(), r.template_id),
-    Column.IMAGE: lambda r: (r.image.lower(), r.template_id),
-    Column.REGISTRY: attrgetter("registry_type", "template_id"),
-    # Building first: the running builds, then the queued ones in their order, so a queue reads top down.
-    Column.STATUS: lambda r: (STATUS_ORDER.get(r.status, 3), r.phase == "queued", r.queue_position or 0,
-                              r.name.lower(), r.template_id),
-    Column.SIZE: lambda r: (r.size_bytes if r.size_bytes is not None else -1, r.template_id),
-    Column.CREATED: attrgetter("created_key", "template_id"),
-    Column.ID: lambda r: (r.template_id,),
-}
-_AGE_TEXT: dict[str, str] = {}  # creation minute -> "5 min ago", emptied when the minute turns
-_EXACT_TEXT: dict[str, str] = {}
-
-
-def _created_text(row: TemplateRow, now: datetime) -> str:
-    """How long ago, kept per creation minute (a repaint asks ~10 times per visible cell)."""
-    minute = row.created_key[:16]
-    text = _AGE_TEXT.get(minute)
-    if text is None:
-        when = row.created_at
-        text = _AGE_TEXT[minute] = relative_age(when, now) if when else ""
-    return text
-
-
-def _created_exact(row: TemplateRow) -> str:
-    """The tooltip: local time to the second, and the zone."""
-    key = row.created_key
-    text = _EXACT_TEXT.get(key)
-    if text is None:
-        when = row.created_at
-        if len(_EXACT_TEXT) > 4096:
-            _EXACT_TEXT.clear()
-        text = _EXACT_TEXT[key] = f"Created {when.astimezone():%Y-%m-%d %H:%M:%S %Z}" if when else "Created: unknown"
-    return text
-
-
-def _status_field(wanted: str) -> str:
-    """The status filter's "queued" and "running" are stages of a build; the others are statuses."""
-    return "stage" if wanted in ("queued", "running") else "status"
-
-
 class TemplatesModel(QAbstractTableModel):
     def __init__(self, store: TemplateStore, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._store = store
         self._column = Column.CREATED
         self._descending = True
-        self._key = _SORT_KEYS[self._column]
+        self._key = SORT_KEYS[self._column]
         self._needle = ""
         self._status: str | None = None
         self._all = OrderedRows([], [], True)       # every row
@@ -140,7 +83,7 @@ class TemplatesModel(QAbstractTableModel):
     def tick(self, now: datetime | None = None) -> None:
         """A minute has turned: the Created cells say their age again (Qt repaints only those on screen)."""
         self._now = now or datetime.now(UTC)
-        _AGE_TEXT.clear()
+        forget_ages()
         if self._shown.rows:
             self.dataChanged.emit(self.index(0, _CREATED), self.index(len(self._shown.rows) - 1, _CREATED),
                                   [Qt.ItemDataRole.DisplayRole])
@@ -211,7 +154,7 @@ class TemplatesModel(QAbstractTableModel):
             if column == _SIZE:
                 return human_size(row.size_bytes)
             if column == _CREATED:
-                return _created_text(row, self._now)
+                return created_text(row, self._now)
             return row.template_id
         if role == _ROW:
             return row
@@ -222,27 +165,7 @@ class TemplatesModel(QAbstractTableModel):
                 return self._drift_icon()
             return None
         if role == _TOOLTIP:
-            if column == _STATUS:
-                from in10nt_desktop.ui.status_badge import badge_text, is_stalled, stalled_tooltip  # imports us
-                if row.status == "failed":
-                    return f"Failed: {row.error or 'no reason given'}"
-                if row.stale:
-                    return f"{row.status} (not confirmed by the server lately: it may be offline)"
-                if is_stalled(row):  # which registry sends nothing, for how long, and that Rebuild is offered
-                    return stalled_tooltip(row)
-                return badge_text(row) if row.building else row.status
-            state = drift.drifted(row) if column in (_IMAGE, _NAME) and drift is not None else None
-            if state is not None:
-                return (f"Base image updated since build: {row.image} now points to {state.current_digest[:19]}…; "
-                        f"this template was built from {state.built_digest[:19]}…. Rebuild it to use the new "
-                        "image.")
-            if column in (_IMAGE, _NAME):
-                return row.description or row.image
-            if column == _CREATED:
-                return _created_exact(row)
-            if column == _SIZE and row.size_bytes is not None:
-                return f"{row.size_bytes:,} bytes (compressed layers, as the registry lists them)"
-            return None
+            return cell_tooltip(row, Column(column), drift)
         if column == _STATUS:  # accessible text: what the badge says
             from in10nt_desktop.ui.status_badge import badge_text
             return f"{row.status}: {row.error}" if row.error else badge_text(row)
@@ -264,7 +187,7 @@ class TemplatesModel(QAbstractTableModel):
         if (Column(column), descending) == (self._column, self._descending):
             return
         self.flush()  # the gathered rows' keys are the old column's
-        self._column, self._descending, self._key = Column(column), descending, _SORT_KEYS[Column(column)]
+        self._column, self._descending, self._key = Column(column), descending, SORT_KEYS[Column(column)]
         self._relayout(self._rebuild)
 
     def set_search(self, text: str) -> None:
@@ -281,14 +204,14 @@ class TemplatesModel(QAbstractTableModel):
             self._refilter(narrower)
 
     def _matches(self, row: TemplateRow) -> bool:
-        return (self._status is None or getattr(row, _status_field(self._status)) == self._status) \
+        return (self._status is None or getattr(row, status_field(self._status)) == self._status) \
             and self._needle in row.search_text
 
     def _filtered(self, source: OrderedRows) -> OrderedRows:
         if not self._needle and self._status is None:
             return self._all
         needle, status = self._needle, self._status
-        field = attrgetter(_status_field(status)) if status is not None else None
+        field = attrgetter(status_field(status)) if status is not None else None
         if field is None:
             mask = [needle in r.search_text for r in source.rows]
         elif not needle:
