@@ -126,3 +126,25 @@ def test_an_exited_child_not_yet_reaped_is_not_alive() -> None:
         assert not platforms.process_alive(child.pid)
     finally:
         child.wait()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="elsewhere psutil itself answers")
+def test_linux_reads_proc_as_psutil_does() -> None:
+    """Linux answers from /proc without importing psutil: the same state and start time psutil gives."""
+    import psutil
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        for pid in (os.getpid(), child.pid):
+            state, started = platforms._linux_process(pid) or ("", 0.0)
+            assert state in ("R", "S") and abs(started - psutil.Process(pid).create_time()) < 0.05
+        child.kill()  # not reaped yet: a zombie once the kernel is done with it
+        deadline = time.monotonic() + 10
+        while (platforms._linux_process(child.pid) or ("",))[0] != "Z":
+            assert time.monotonic() < deadline, "the killed child never became a zombie"
+            time.sleep(0.01)
+        assert not platforms.process_alive(child.pid), "a zombie serves nothing"
+    finally:
+        child.kill()
+        child.wait(10)
+    assert platforms._linux_process(child.pid) is None and not platforms.process_alive(child.pid)
