@@ -102,7 +102,6 @@ class FirstFrame:
         status_filter.setEnabled(False)
         bar.addWidget(QLabel("Status:"))
         bar.addWidget(status_filter)
-        bar.addWidget(QLabel(CONNECTING))
         column.addLayout(bar)
         splitter = QSplitter()
         splitter.addWidget(self._table(settings, rows))
