@@ -33,7 +33,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import _common  # noqa: F401  (sets sys.path)
-from _common import Verdicts, header, start_engine, temp_root
+from _common import Verdicts, compile_package, header, start_engine, temp_root
 from _gui_parts import (
     AppRun,
     Launcher,
@@ -177,6 +177,7 @@ def _qt_message(_mode: object, _context: object, message: str) -> None:
 
 
 def main() -> int:
+    compile_package()  # measured as installed: with its bytecode
     from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 

@@ -21,7 +21,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import _common  # noqa: F401  (sets sys.path)
-from _common import Verdicts, header, start_engine, temp_root
+from _common import Verdicts, compile_package, header, start_engine, temp_root
 
 FRAME = 0.016
 IDLE_WINDOW = 61.0  # seconds watched per idle figure: a whole minute of the 30 s refresh
@@ -213,6 +213,7 @@ async def streaming_stalls(verdicts: Verdicts, root: Path) -> None:
 
 
 def main() -> int:
+    compile_package()  # measured as installed: with its bytecode
     from PySide6.QtWidgets import QApplication
 
     from in10nt_desktop.app.event_loop import new_event_loop
