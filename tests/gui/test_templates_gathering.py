@@ -9,6 +9,7 @@ making the window lay itself out again at every page.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from gui_helpers import collect_qt_garbage  # noqa: F401 - autouse fixture
@@ -91,14 +92,21 @@ def test_a_search_a_sort_and_a_position_during_the_load_see_the_gathered_rows(
     assert model.position("tmpl_003010") is not None
 
 
+def two_pages_gathered(store: TemplateStore, tester: Any) -> tuple[TemplatesModel, list[list[TemplateRow]]]:
+    """A model over ``store`` (loading), checked by Qt's model tester, and two pages of 1,000 rows applied:
+    the second one gathered, not yet in the table."""
+    model = TemplatesModel(store)
+    tester.check(model)
+    both = pages(1_999, 1000, 2)
+    for page in both:
+        store.upsert(page)
+    return model, both
+
+
 def test_a_change_or_a_deletion_during_the_load_wins_over_the_gathered_row(
         qtmodeltester, gather_all: None, loading: TemplateStore) -> None:
     store = loading
-    model = TemplatesModel(store)
-    qtmodeltester.check(model)
-    first, second = pages(1_999, 1000, 2)
-    store.upsert(first)
-    store.upsert(second)  # gathered
+    model, (_first, second) = two_pages_gathered(store, qtmodeltester)
     failed = TemplateRow.from_json({**_json(second[10]), "status": "failed", "error": "said by an event"})
     store.upsert([failed])  # an event about a gathered row
     store.remove(second[20].template_id)
@@ -112,11 +120,7 @@ def test_a_change_or_a_deletion_during_the_load_wins_over_the_gathered_row(
 def test_a_reset_during_the_load_drops_nothing_and_shows_nothing_twice(
         qtmodeltester, gather_all: None, loading: TemplateStore) -> None:
     store = loading
-    model = TemplatesModel(store)
-    qtmodeltester.check(model)
-    first, second = pages(1_999, 1000, 2)
-    store.upsert(first)
-    store.upsert(second)  # gathered
+    model, (first, second) = two_pages_gathered(store, qtmodeltester)
     store.replace_all([*first, *second])  # e.g. the connection changed: the store says everything again
     store.set_loading(False)
     assert model.rowCount() == 2000 and len(set(names(model))) == 2000
