@@ -106,7 +106,11 @@ class MainWindow(QMainWindow):
         if self._first is not None:
             self._first = None
             if self._close_asked:
-                self.close()
+                # On the loop's next turn: whoever called ``complete`` connects ``closed`` after it returns
+                # (application._run does), and a close emitted now would reach nobody (the app kept running).
+                from PySide6.QtCore import QTimer
+
+                QTimer.singleShot(0, self, self.close)
 
     # -- layout ----------------------------------------------------------------------------------------
     def _build_ui(self) -> None:

@@ -93,8 +93,8 @@ async def test_closing_the_first_frame_closes_the_window_once_it_is_complete(tmp
     win.close()
     assert win.isVisible(), "nothing to save or stop yet: the close waits for the window to be built"
     closed: list[bool] = []
-    win.closed.connect(lambda: closed.append(True))
     win.complete(FakeServices())  # type: ignore[arg-type]
+    win.closed.connect(lambda: closed.append(True))  # after complete, as application._run connects it
     await wait_until(lambda: not win.isVisible(), 5, "the window did not close once complete")
     assert closed == [True]
     win.deleteLater()
