@@ -137,8 +137,6 @@ def _since_start() -> float | None:
 async def _run(args: argparse.Namespace, opened: Startup, marks: _Marks | None) -> int:
     import asyncio
 
-    from in10nt_desktop.app.row_cache import CACHE_ROWS
-
     await opened.shown()
     services = opened.complete()
     window = opened.window
@@ -160,8 +158,7 @@ async def _run(args: argparse.Namespace, opened: Startup, marks: _Marks | None) 
             log.warning("quitting on a signal with %d builds in flight: the local engine keeps running",
                         services.builds_in_flight())
             services.keep_engine_running()
-        if services.templates.store.loaded:  # the rows of the connection in use now (it may have changed)
-            opened.save_rows(window.templates_page.model.top_rows(CACHE_ROWS))
+        opened.save_rows()
         window.close()
         await services.close()
 

@@ -85,8 +85,9 @@ class Startup:
     """The painted first frame, and then the services and the whole window."""
 
     def __init__(self, args: argparse.Namespace, settings: QSettings, window: MainWindow,
-                 picked: tuple[Profile, str | None] | None, rows: list[TemplateRow]) -> None:
+                 picked: tuple[Profile, str | None] | None, rows: list[TemplateRow], painted: Path) -> None:
         self.args, self.settings, self.window, self._picked, self._rows = args, settings, window, picked, rows
+        self._painted = painted  # the cache file ``rows`` were read from
         self.services: AppServices | None = None
 
     async def shown(self, limit: float = 0.5) -> None:
@@ -150,6 +151,10 @@ class Startup:
         if icon is not None:
             QApplication.setWindowIcon(icon)
         self.services = services = AppServices(self.settings, KeyStore(), LocalEngine())
+        if cache_for(*self._picked, services.engine.data_dir).path != self._painted:
+            # A plain start painted the remembered cache, and the active profile has changed since (another
+            # instance, or the profile was renamed or edited): those rows are not this connection's.
+            self._rows = []
         services.templates.show_cached(self._rows)
         self._rows = []
         self.window.complete(services, icon)
@@ -159,13 +164,19 @@ class Startup:
         gc.enable()  # disabled by application.main while start-up built all this
         return services
 
-    def save_rows(self, rows: list[TemplateRow]) -> None:
-        """Keep the current connection's first rows for the next start, and remember them for a plain one."""
+    def save_rows(self) -> None:
+        """At quit: keep the current connection's first rows for the next start (if its list loaded: else the
+        cache keeps what an earlier session saw), and remember its cache for a plain start. Remembered even
+        without rows: a switch to a connection that never answered must not leave the next start painting
+        the previous connection's rows."""
+        from in10nt_desktop.app.row_cache import CACHE_ROWS
+
         assert self.services is not None
-        current = self.services.connection.profile
+        current = self.services.connection.profile  # the connection in use now (it may have changed)
         override = self.override if current == self.chosen else None
         cache = cache_for(current, override, self.services.engine.data_dir)
-        cache.save(rows)
+        if self.services.templates.store.loaded:
+            cache.save(self.window.templates_page.model.top_rows(CACHE_ROWS))
         if override is None and current is not None and current.name == self.services.profiles.active_name():
             self.settings.setValue(LAST_CACHE, str(cache.path))
             self.settings.setValue(LAST_DATA_DIR, os.environ.get("IN10NT_DATA_DIR", ""))
@@ -191,4 +202,4 @@ def paint_first_frame(args: argparse.Namespace) -> Startup | str:
     window = MainWindow(None, settings, cached=rows)
     window.show()
     window.repaint()
-    return Startup(args, settings, window, picked, rows)
+    return Startup(args, settings, window, picked, rows, cache.path)
