@@ -168,6 +168,9 @@ class WindowActions:
         if now.building and not now.stalled:
             self.w.statusBar().showMessage(f"{now.name} is receiving data again: its build goes on.", 8000)
             return
+        if now.status == "ready":  # nothing left to stop: a second build is not what was asked
+            self.w.statusBar().showMessage(f"{now.name} finished building meanwhile: nothing to rebuild.", 8000)
+            return
         self.services.templates.rebuild(now.template_id)
 
     async def use_template(self) -> None:

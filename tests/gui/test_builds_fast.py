@@ -153,6 +153,28 @@ async def test_rebuild_is_offered_for_a_stalled_build_and_never_for_a_healthy_on
     assert services.templates.rebuilds == [(healthy.template_id, None)]  # nothing sent without them
 
 
+async def test_a_stalled_build_that_finishes_while_asked_is_not_built_again(window) -> None:
+    """The user reads "Stop the stalled build and build it again?"; meanwhile the registry answered and the
+    build ended ready. "Stop and rebuild" then has nothing to stop: a second build of a ready template is
+    not what was asked."""
+    win, services = window
+    started = (datetime.now(UTC) - timedelta(seconds=75)).isoformat()
+    stalled = template_data("slow-pull", "building", phase="pulling", startedAt=started, stalled=True,
+                            stalledReason="stalled: no data from registry registry.example.com for 60 s")
+    services.templates.server_changed(stalled)
+    win.templates_page.select(stalled.template_id)
+    rebuild = win.actions_["retry"]
+    await wait_until(rebuild.isEnabled, 5, "Rebuild was never offered for the stalled build")
+    rebuild.trigger()
+    await wait_until(lambda: isinstance(win.findChild(QMessageBox, "confirmStopStalled"), QMessageBox), 5, "not asked")
+    services.templates.server_changed(template_data("slow-pull", "ready").model_copy(
+        update={"template_id": stalled.template_id}))
+    box = win.findChild(QMessageBox, "confirmStopStalled")
+    next(b for b in box.buttons() if b.text().replace("&", "") == "Stop and rebuild").click()
+    await wait_until(lambda: "finished" in win.statusBar().currentMessage(), 5, "nothing was said")
+    assert services.templates.rebuilds == []
+
+
 async def test_copy_as_code_of_a_private_template_carries_the_credentials_as_placeholders(window) -> None:
     win, services = window
     private = template_data("trainer", "ready", image="registry.example.com/ml/trainer:1",
