@@ -62,6 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     # Start-up allocates for good (modules, widgets) and leaves no cycles to find: the collector's ~100
     # passes over it (~12 ms) wait until start-up has been frozen out of its sight (startup.py).
     gc.disable()
+    try:
+        return _start(argv)
+    finally:
+        gc.enable()  # on again already once start-up is frozen; this is for the ways out before that
+
+
+def _start(argv: list[str]) -> int:
     args = parse_args(argv)
     if args.self_test:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -274,8 +274,10 @@ def _owner_gone(info: dict[str, Any]) -> bool:
     """The engine names an owner app that no longer runs (it stops once idle when it notices)."""
     from in10nt_desktop.platforms import process_alive
 
-    pid = info.get("ownerPid")
-    return type(pid) is int and pid != os.getpid() and not process_alive(pid)
+    pid, since = info.get("ownerPid"), info.get("ownerSince")
+    # ``since``: the owner ran then, so a process given its PID later (Windows reuses PIDs quickly) is not it.
+    return (type(pid) is int and pid != os.getpid()
+            and not process_alive(pid, since if isinstance(since, (int, float)) else None))
 
 
 async def _engine_info(client: In10ntClient) -> dict[str, Any] | None:

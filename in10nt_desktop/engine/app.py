@@ -245,7 +245,8 @@ def create_app(config: EngineConfig) -> FastAPI:
     async def healthz() -> Response:
         return json_response({"status": "ok", "version": __version__, "activeBuilds": state.builds.active,
                               "containerEngine": state.engine.host, "eventClients": state.events.clients,
-                              "exitWhenIdle": state.control.exit_when_idle, "ownerPid": state.control.owner_pid})
+                              "exitWhenIdle": state.control.exit_when_idle, "ownerPid": state.control.owner_pid,
+                              "ownerSince": state.control.owner_since})
 
     @app.post("/container-templates", status_code=201, summary="Create a template and start its build")
     async def create_template(request: Request) -> Response:

@@ -44,6 +44,7 @@ class EngineControl:
         self.request_exit: Callable[[], None] | None = None
         self.exit_when_idle = False
         self.owner_pid: int | None = None
+        self.owner_since: float | None = None  # when the owner was named (it ran then): a later PID is not it
         self._watch: asyncio.Task[None] | None = None
         self._owner_watch: asyncio.Task[None] | None = None
 
@@ -65,9 +66,9 @@ class EngineControl:
         """From now on, exit when idle once process ``pid`` is gone (it replaces any earlier owner)."""
         if self._owner_watch is not None:
             self._owner_watch.cancel()
-        self.owner_pid = pid
-        since = time.time()  # the owner runs now: a process given its PID later is not it
-        self._owner_watch = asyncio.get_running_loop().create_task(self._watch_owner(pid, since), name="owner")
+        self.owner_pid, self.owner_since = pid, time.time()
+        self._owner_watch = asyncio.get_running_loop().create_task(self._watch_owner(pid, self.owner_since),
+                                                                   name="owner")
 
     async def _watch_owner(self, pid: int, since: float) -> None:
         # Polled: no portable way to be told when a process that is not our child ends.
@@ -76,7 +77,7 @@ class EngineControl:
                 break
             await asyncio.sleep(OWNER_CHECK)
         log.info("the app that owns this engine (pid %d) is gone: stopping once no build runs", pid)
-        self.owner_pid = None
+        self.owner_pid = self.owner_since = None
         self.set_exit_when_idle(True)
 
     def exit_now(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def test_an_engine_whose_app_is_gone_stops_by_itself(tmp_path: Path, apps: list[
     owner = app(apps)
     engine = start_engine(tmp_path / "engine", extra=["--owner-pid", str(owner.pid)])
     try:
-        assert api(engine, "GET", "/healthz").json()["ownerPid"] == owner.pid
+        health = api(engine, "GET", "/healthz").json()
+        assert health["ownerPid"] == owner.pid and health["ownerSince"] <= time.time()
         end(owner)  # the app crashed: nobody will ask the engine to stop
         assert engine.proc.wait(EXIT_WAIT) == 0
         assert not (tmp_path / "engine" / "engine.json").exists(), "it left its address behind"
@@ -85,3 +87,15 @@ def test_an_app_taking_the_engine_back_becomes_its_owner(tmp_path: Path,
         assert engine.proc.wait(EXIT_WAIT) == 0
     finally:
         engine.stop()
+
+
+def test_an_app_reads_a_reused_owner_pid_as_gone(apps: list[subprocess.Popen[bytes]]) -> None:
+    """The engine names its owner with the time it was named: a process given that PID later is not it."""
+    from in10nt_desktop.app.connection import _owner_gone
+
+    someone = app(apps)
+    assert not _owner_gone({"ownerPid": someone.pid, "ownerSince": time.time()})
+    assert _owner_gone({"ownerPid": someone.pid, "ownerSince": time.time() - 3600})  # started after: not the owner
+    end(someone)
+    assert _owner_gone({"ownerPid": someone.pid, "ownerSince": time.time()})
+    assert not _owner_gone({"ownerPid": None}) and not _owner_gone({})
