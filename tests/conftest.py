@@ -144,6 +144,18 @@ def engine_with_podman(
     proc.stop()
 
 
+@pytest.fixture(scope="module")
+def instances_engine(request: pytest.FixtureRequest, stack_dir: Path, hub_mirrors: dict[str, str],
+                     images: StackImages, podman: Podman) -> Iterator[EngineProc]:
+    """An engine of the test module's own that runs instances in Podman, with no network for them (the
+    tests' containers need none, and a bridge needs privileges a CI runner may lack); stopped after."""
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    proc = start_engine(stack_dir / f"engine-{name}", mirrors=hub_mirrors, docker_host=podman.docker_host,
+                        extra=["--instance-network", "none"])
+    yield proc
+    proc.stop()
+
+
 @pytest.fixture
 def fresh_engine_dir(tmp_path: Path) -> Path:
     return tmp_path / "engine"

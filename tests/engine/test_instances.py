@@ -12,12 +12,12 @@ import io
 import json
 import re
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from stack.engine_proc import EngineProc, instance_engine, start_engine, wait_status
+from stack.builds_api import ready_template
+from stack.engine_proc import EngineProc, start_engine, wait_status
 from stack.gate_proxy import GateProxy
 from stack.images import StackImages
 from stack.podman import Podman
@@ -29,24 +29,8 @@ INST_ID = re.compile(r"^inst_[0-9a-f]{16}$")
 
 
 @pytest.fixture(scope="module")
-def inst_engine(stack_dir: Path, hub_mirrors: dict[str, str], images: StackImages,
-                podman: Podman) -> Iterator[EngineProc]:
-    with instance_engine(stack_dir / "engine-instances", hub_mirrors, podman.docker_host) as proc:
-        yield proc
-
-
-def make_template(engine: EngineProc, image: str, name: str = "busybox") -> str:
-    with engine.http() as http:
-        r = http.post("/container-templates", json={"name": name, "image": image, "registryType": "private"})
-        assert r.status_code == 201, r.text
-    t = wait_status(engine, r.json()["templateId"], {"ready", "failed"})
-    assert t["status"] == "ready", t
-    return str(t["templateId"])
-
-
-@pytest.fixture(scope="module")
-def template_id(inst_engine: EngineProc, images: StackImages) -> str:
-    return make_template(inst_engine, images.open_busybox.ref)
+def template_id(instances_engine: EngineProc, images: StackImages) -> str:
+    return ready_template(instances_engine, images.open_busybox.ref)
 
 
 def create(http: httpx.Client, template: str, name: str, **extra: object) -> dict[str, object]:
@@ -68,10 +52,10 @@ def containers(podman: Podman, engine: EngineProc) -> list[str]:
     return sorted(out.split())
 
 
-def test_instance_from_a_ready_template_runs_its_pinned_image(inst_engine: EngineProc, template_id: str,
+def test_instance_from_a_ready_template_runs_its_pinned_image(instances_engine: EngineProc, template_id: str,
                                                               podman: Podman, images: StackImages) -> None:
     img = images.open_busybox
-    with inst_engine.http() as http:
+    with instances_engine.http() as http:
         inst = create(http, template_id, "first", description="the first one")
         assert INST_ID.match(str(inst["instanceId"]))
         assert (inst["name"], inst["description"], inst["containerTemplateId"], inst["status"], inst["error"]) == \
@@ -87,16 +71,16 @@ def test_instance_from_a_ready_template_runs_its_pinned_image(inst_engine: Engin
     labels = info["Config"]["Labels"]
     assert labels["in10nt.instance-id"] == inst["instanceId"]
     assert (labels["in10nt.name"], labels["in10nt.template-id"]) == ("first", template_id)
-    assert labels["in10nt.engine-data-dir"] == str(inst_engine.data_dir.resolve())
+    assert labels["in10nt.engine-data-dir"] == str(instances_engine.data_dir.resolve())
     assert labels["in10nt.created-at"] == inst["createdAt"]
     assert info["HostConfig"]["NetworkMode"] == "none"
     assert info["ImageName"] == f"{img.registry}/{img.repo}@{img.digest}"
 
 
 @pytest.mark.asyncio
-async def test_seed_loop_task_snapshot_clone_with_the_sdk(inst_engine: EngineProc, template_id: str,
+async def test_seed_loop_task_snapshot_clone_with_the_sdk(instances_engine: EngineProc, template_id: str,
                                                           podman: Podman) -> None:
-    async with inst_engine.client() as client:
+    async with instances_engine.client() as client:
         instance = await client.instances.create(name="ml-agent", description="ML tasks",
                                                  container_template_id=template_id)
         wrote = await instance.run("echo hi > /marker && echo written")
@@ -128,9 +112,9 @@ async def test_seed_loop_task_snapshot_clone_with_the_sdk(inst_engine: EnginePro
     assert saved.image.startswith("localhost/in10nt-saved/web-app-template:")
 
 
-def test_saved_template_in_use_is_refused_then_deleted_with_its_image(inst_engine: EngineProc, template_id: str,
+def test_saved_template_in_use_is_refused_then_deleted_with_its_image(instances_engine: EngineProc, template_id: str,
                                                                        podman: Podman) -> None:
-    with inst_engine.http() as http:
+    with instances_engine.http() as http:
         source = create(http, template_id, "snap-source")
         r = http.post(f"/instances/{source['instanceId']}/snapshot", json={"templateName": "Shared env v1"})
         assert r.status_code == 201, r.text
@@ -154,8 +138,8 @@ def test_saved_template_in_use_is_refused_then_deleted_with_its_image(inst_engin
         assert (gone.status_code, gone.json()["error"]["field"]) == (404, "templateName")
 
 
-def test_snapshot_and_clone_names_follow_the_template_rules(inst_engine: EngineProc, template_id: str) -> None:
-    with inst_engine.http() as http:
+def test_snapshot_and_clone_names_follow_the_template_rules(instances_engine: EngineProc, template_id: str) -> None:
+    with instances_engine.http() as http:
         source = create(http, template_id, "rules")
         for bad in ("", "   ", "x" * 129, "tab\there"):
             r = http.post(f"/instances/{source['instanceId']}/snapshot", json={"templateName": bad})
@@ -171,8 +155,8 @@ def test_snapshot_and_clone_names_follow_the_template_rules(inst_engine: EngineP
         assert (r.status_code, r.json()["error"]["field"]) == (422, "task")
 
 
-def test_a_failing_task_keeps_its_exit_code_and_output(inst_engine: EngineProc, template_id: str) -> None:
-    with inst_engine.http() as http:
+def test_a_failing_task_keeps_its_exit_code_and_output(instances_engine: EngineProc, template_id: str) -> None:
+    with instances_engine.http() as http:
         inst = create(http, template_id, "failing")
         result = run(http, inst["instanceId"], "echo to-out; echo to-err >&2; exit 3")
         assert (result["exitCode"], result["timedOut"], result["outputTruncated"]) == (3, False, False)
@@ -181,8 +165,8 @@ def test_a_failing_task_keeps_its_exit_code_and_output(inst_engine: EngineProc, 
         assert missing["exitCode"] == 127 and "not found" in str(missing["output"])
 
 
-def test_a_task_that_times_out_is_killed_with_its_children(inst_engine: EngineProc, template_id: str) -> None:
-    with inst_engine.http() as http:
+def test_a_task_that_times_out_is_killed_with_its_children(instances_engine: EngineProc, template_id: str) -> None:
+    with instances_engine.http() as http:
         inst = create(http, template_id, "slow")
         result = run(http, inst["instanceId"], "echo started; sleep 4321 & sleep 4322; echo never", timeout=1)
         assert result["timedOut"] is True
@@ -194,8 +178,8 @@ def test_a_task_that_times_out_is_killed_with_its_children(inst_engine: EnginePr
         assert run(http, inst["instanceId"], "echo still usable")["output"] == "still usable\n"
 
 
-def test_huge_output_keeps_the_tail_and_says_it_was_cut(inst_engine: EngineProc, template_id: str) -> None:
-    with inst_engine.http() as http:
+def test_huge_output_keeps_the_tail_and_says_it_was_cut(instances_engine: EngineProc, template_id: str) -> None:
+    with instances_engine.http() as http:
         inst = create(http, template_id, "chatty")
         dots = "." * 32
         task = f'i=0; while [ $i -lt 60000 ]; do echo "line $i {dots}"; i=$((i+1)); done'
@@ -212,9 +196,9 @@ def test_huge_output_keeps_the_tail_and_says_it_was_cut(inst_engine: EngineProc,
     assert len(rest.encode()) <= 1_000_000
 
 
-def test_instance_whose_container_was_removed_outside_shows_as_gone(inst_engine: EngineProc, template_id: str,
+def test_instance_whose_container_was_removed_outside_shows_as_gone(instances_engine: EngineProc, template_id: str,
                                                                     podman: Podman) -> None:
-    with inst_engine.http() as http:
+    with instances_engine.http() as http:
         inst = create(http, template_id, "doomed")
         iid = inst["instanceId"]
         podman.cli("rm", "-f", "-t", "0", f"in10nt-{iid}")
@@ -229,9 +213,9 @@ def test_instance_whose_container_was_removed_outside_shows_as_gone(inst_engine:
         assert create(http, template_id, "doomed")["instanceId"] != iid
 
 
-def test_an_instance_stopped_outside_starts_again_for_a_task(inst_engine: EngineProc, template_id: str,
+def test_an_instance_stopped_outside_starts_again_for_a_task(instances_engine: EngineProc, template_id: str,
                                                              podman: Podman) -> None:
-    with inst_engine.http() as http:
+    with instances_engine.http() as http:
         inst = create(http, template_id, "rebooted")
         run(http, inst["instanceId"], "echo kept > /state")
         podman.cli("stop", "-t", "5", f"in10nt-{inst['instanceId']}")  # PID 1 ends on SIGTERM at once
@@ -240,21 +224,21 @@ def test_an_instance_stopped_outside_starts_again_for_a_task(inst_engine: Engine
         assert http.get(f"/instances/{inst['instanceId']}").json()["status"] == "running"
 
 
-def test_delete_removes_the_container(inst_engine: EngineProc, template_id: str, podman: Podman) -> None:
-    with inst_engine.http() as http:
+def test_delete_removes_the_container(instances_engine: EngineProc, template_id: str, podman: Podman) -> None:
+    with instances_engine.http() as http:
         inst = create(http, template_id, "short-lived")
-        assert f"in10nt-{inst['instanceId']}" in containers(podman, inst_engine)
+        assert f"in10nt-{inst['instanceId']}" in containers(podman, instances_engine)
         assert http.delete(f"/instances/{inst['instanceId']}").status_code == 204
-        assert f"in10nt-{inst['instanceId']}" not in containers(podman, inst_engine)
+        assert f"in10nt-{inst['instanceId']}" not in containers(podman, instances_engine)
         r = http.get(f"/instances/{inst['instanceId']}")
         assert (r.status_code, r.json()["error"]["message"]) == (404, f"No instance with ID {inst['instanceId']}.")
 
 
 @pytest.mark.asyncio
-async def test_concurrent_creates_make_no_duplicates(inst_engine: EngineProc, template_id: str,
+async def test_concurrent_creates_make_no_duplicates(instances_engine: EngineProc, template_id: str,
                                                      podman: Podman) -> None:
-    headers = {"Authorization": f"Bearer {inst_engine.token}"}
-    async with httpx.AsyncClient(base_url=inst_engine.url, headers=headers, timeout=60) as http:
+    headers = {"Authorization": f"Bearer {instances_engine.token}"}
+    async with httpx.AsyncClient(base_url=instances_engine.url, headers=headers, timeout=60) as http:
         def post(name: str, key: str | None = None) -> asyncio.Future[httpx.Response]:
             extra = {"Idempotency-Key": key} if key else {}
             return asyncio.ensure_future(http.post("/instances", headers=extra,
@@ -279,24 +263,24 @@ async def test_concurrent_creates_make_no_duplicates(inst_engine: EngineProc, te
     names = [i["name"] for i in listed]
     assert len(names) == len(set(names))
     assert names.count("twin") == names.count("retried") == 1
-    held = containers(podman, inst_engine)
+    held = containers(podman, instances_engine)
     assert len(held) == len(set(held)) == len(listed)
     assert sorted(f"in10nt-{i['instanceId']}" for i in listed) == held
 
 
-def test_template_must_exist_and_be_ready(inst_engine: EngineProc, registry_open: Registry,
+def test_template_must_exist_and_be_ready(instances_engine: EngineProc, registry_open: Registry,
                                           images: StackImages) -> None:
     host, port = registry_open.host.split(":")
     gate = GateProxy(host, int(port))
     try:
-        with inst_engine.http() as http:
+        with instances_engine.http() as http:
             r = http.post("/instances", json={"name": "x", "containerTemplateId": "tmpl_0000000000000000"})
             assert (r.status_code, r.json()["error"]["field"]) == (404, "containerTemplateId")
 
             failed = http.post("/container-templates", json={
                 "name": "broken", "image": f"{registry_open.host}/x/busybox:no-such-tag",
                 "registryType": "private"}).json()["templateId"]
-            wait_status(inst_engine, failed, {"failed"})
+            wait_status(instances_engine, failed, {"failed"})
             r = http.post("/instances", json={"name": "x", "containerTemplateId": failed})
             assert r.status_code == 409
             assert r.json()["error"]["message"].startswith(f"Template {failed} failed to build (Image or tag not found")
@@ -313,18 +297,18 @@ def test_template_must_exist_and_be_ready(inst_engine: EngineProc, registry_open
         gate.close()
 
 
-def test_template_image_missing_from_the_engine_is_pulled_again(inst_engine: EngineProc, podman: Podman,
+def test_template_image_missing_from_the_engine_is_pulled_again(instances_engine: EngineProc, podman: Podman,
                                                                 images: StackImages) -> None:
     img = images.open_docker
-    tid = make_template(inst_engine, img.ref, "docker-format")
+    tid = ready_template(instances_engine, img.ref, "docker-format")
     podman.cli("rmi", "-f", f"{img.registry}/{img.repo}@{img.digest}")
-    with inst_engine.http() as http:
+    with instances_engine.http() as http:
         inst = create(http, tid, "repulled")
         assert run(http, inst["instanceId"], "cat /etc/in10nt-test")["output"] == "hello\n"
     assert img.digest in podman.cli("images", "--digests", "--format", "{{.Digest}}").stdout
 
 
-def test_an_image_without_a_shell_is_refused_with_a_sentence(inst_engine: EngineProc, podman: Podman,
+def test_an_image_without_a_shell_is_refused_with_a_sentence(instances_engine: EngineProc, podman: Podman,
                                                              registry_open: Registry) -> None:
     layer = io.BytesIO()
     with tarfile.open(fileobj=layer, mode="w") as tar:
@@ -336,13 +320,13 @@ def test_an_image_without_a_shell_is_refused_with_a_sentence(inst_engine: Engine
     ref = f"{registry_open.host}/x/noshell:1"
     podman.cli("import", "--change", 'CMD ["/app"]', str(rootfs), ref)
     podman.cli("push", "--tls-verify=false", ref)
-    tid = make_template(inst_engine, ref, "no-shell")
-    before = containers(podman, inst_engine)
-    with inst_engine.http() as http:
+    tid = ready_template(instances_engine, ref, "no-shell")
+    before = containers(podman, instances_engine)
+    with instances_engine.http() as http:
         r = http.post("/instances", json={"name": "shell-less", "containerTemplateId": tid})
     assert r.status_code == 409
     assert r.json()["error"]["message"].startswith("The image has no /bin/sh")
-    assert containers(podman, inst_engine) == before  # nothing half-made is left behind
+    assert containers(podman, instances_engine) == before  # nothing half-made is left behind
 
 
 def test_restart_rereads_instances_from_labels_and_data_dirs_stay_apart(
@@ -353,7 +337,7 @@ def test_restart_rereads_instances_from_labels_and_data_dirs_stay_apart(
 
     engine = start(tmp_path / "a")
     try:
-        tid = make_template(engine, images.open_busybox.ref)
+        tid = ready_template(engine, images.open_busybox.ref)
         with engine.http() as http:
             kept = create(http, tid, "kept", description="survives")
             run(http, kept["instanceId"], "echo before > /f")
@@ -384,7 +368,7 @@ def test_restart_rereads_instances_from_labels_and_data_dirs_stay_apart(
 
 def test_without_a_container_engine_instance_routes_answer_503(engine: EngineProc, images: StackImages) -> None:
     """The resolve-only engine: templates work, instances say what to install or set."""
-    tid = make_template(engine, images.open_busybox.ref, "no-engine")
+    tid = ready_template(engine, images.open_busybox.ref, "no-engine")
     with engine.http() as http:
         for method, path, body in (
                 ("POST", "/instances", {"name": "x", "containerTemplateId": tid}),
@@ -406,33 +390,33 @@ def test_without_a_container_engine_instance_routes_answer_503(engine: EnginePro
     assert listed.stderr.startswith("error: Instances need a container engine.")
 
 
-def test_cli_walkthrough_from_the_issue(inst_engine: EngineProc, template_id: str) -> None:
-    created = inst_engine.cli("instances", "create", "--template", template_id)
+def test_cli_walkthrough_from_the_issue(instances_engine: EngineProc, template_id: str) -> None:
+    created = instances_engine.cli("instances", "create", "--template", template_id)
     assert created.returncode == 0, created.stderr
     inst = created.stdout.strip()
     assert INST_ID.match(inst) and "busybox-" in created.stderr and "running" in created.stderr
 
-    wrote = inst_engine.cli("instances", "run", inst, "echo hi > /marker")
+    wrote = instances_engine.cli("instances", "run", inst, "echo hi > /marker")
     assert (wrote.returncode, wrote.stdout) == (0, "")
-    snap = inst_engine.cli("instances", "snapshot", inst, "--name", "s1")
+    snap = instances_engine.cli("instances", "snapshot", inst, "--name", "s1")
     assert (snap.returncode, snap.stdout) == (0, "s1\n"), snap.stderr
-    clone = inst_engine.cli("saved-templates", "clone", "s1", "--new-instance-name", "c1")
+    clone = instances_engine.cli("saved-templates", "clone", "s1", "--new-instance-name", "c1")
     assert clone.returncode == 0, clone.stderr
     assert INST_ID.match(clone.stdout.strip())
-    cat = inst_engine.cli("instances", "run", "c1", "cat /marker")
+    cat = instances_engine.cli("instances", "run", "c1", "cat /marker")
     assert (cat.returncode, cat.stdout) == (0, "hi\n"), cat.stderr
 
-    listed = inst_engine.cli("saved-templates", "list")
+    listed = instances_engine.cli("saved-templates", "list")
     row = next(line for line in listed.stdout.splitlines() if line.startswith("s1 "))
     assert re.search(r"\b\d+\.\d (kB|MB)\b", row) and inst in row
 
-    failing = inst_engine.cli("instances", "run", "c1", "exit 7")
+    failing = instances_engine.cli("instances", "run", "c1", "exit 7")
     assert failing.returncode == 7
-    table = inst_engine.cli("instances", "list").stdout
+    table = instances_engine.cli("instances", "list").stdout
     assert re.search(r"c1\s+running\s+saved:s1", table)
-    in_use = inst_engine.cli("saved-templates", "delete", "s1")
+    in_use = instances_engine.cli("saved-templates", "delete", "s1")
     assert in_use.returncode == 1 and "used by instance 'c1'" in in_use.stderr
-    deleted = inst_engine.cli("instances", "delete", "c1", inst, "nope")
+    deleted = instances_engine.cli("instances", "delete", "c1", inst, "nope")
     assert deleted.returncode == 1
     assert "deleted" in deleted.stderr and "error: nope: No instance with the ID or name 'nope'" in deleted.stderr
-    assert inst_engine.cli("saved-templates", "delete", "s1").returncode == 0
+    assert instances_engine.cli("saved-templates", "delete", "s1").returncode == 0

@@ -18,35 +18,21 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from stack.engine_proc import EngineProc, instance_engine, wait_status
+from stack.builds_api import new_instance, ready_template
+from stack.engine_proc import EngineProc
 from stack.images import StackImages
-from stack.podman import Podman
 
 EXAMPLES = 10  # per operation and phase: about 850 requests, ~15 s on the 2-core CI machine
 ENDS_ENGINE = ("/engine/shutdown", "/engine/exit-when-idle")  # see the docstring: they stop the engine under test
 RUN_LIMIT = 240.0  # far above the run's usual time: past it the run is hung, and the test says so
 
 
-@pytest.fixture(scope="module")
-def contract_engine(stack_dir: Path, hub_mirrors: dict[str, str], images: StackImages,
-                    podman: Podman) -> Iterator[EngineProc]:
-    with instance_engine(stack_dir / "engine-contract", hub_mirrors, podman.docker_host) as proc:
-        yield proc
-
-
 def _config(engine: EngineProc, images: StackImages, where: Path) -> Path:
     """Real IDs for schemathesis to use half of the time, so operations get past "no such template"."""
-    with engine.http() as http:
-        r = http.post("/container-templates", json={"name": "contract", "image": images.open_busybox.ref,
-                                                    "registryType": "private"})
-        template = str(r.json()["templateId"])
-        assert wait_status(engine, template, {"ready", "failed"})["status"] == "ready"
-        instance = http.post("/instances", json={"name": "contract", "containerTemplateId": template},
-                             timeout=120).json()["instanceId"]
+    template = ready_template(engine, images.open_busybox.ref, "contract")
+    instance = new_instance(engine, template, "contract")
     path = where / "schemathesis.toml"
     path.write_text(f"""
 [dictionaries.templates]
@@ -76,13 +62,13 @@ max-examples = 3
     return path
 
 
-def test_schemathesis_finds_no_server_error_and_no_mismatch(contract_engine: EngineProc, images: StackImages,
+def test_schemathesis_finds_no_server_error_and_no_mismatch(instances_engine: EngineProc, images: StackImages,
                                                             tmp_path: Path) -> None:
-    config = _config(contract_engine, images, tmp_path)
+    config = _config(instances_engine, images, tmp_path)
     command = [str(Path(sys.executable).with_name("st")), "--config-file", str(config), "run",
-               f"{contract_engine.url}/openapi.json", "--checks", "all", "--mode", "all",
+               f"{instances_engine.url}/openapi.json", "--checks", "all", "--mode", "all",
                "--max-examples", str(EXAMPLES), "--seed", "13", "--no-shrink", "--request-timeout", "60",
-               "-H", f"Authorization: Bearer {contract_engine.token}", *(f"--exclude-path={p}" for p in ENDS_ENGINE)]
+               "-H", f"Authorization: Bearer {instances_engine.token}", *(f"--exclude-path={p}" for p in ENDS_ENGINE)]
     started = time.monotonic()
     result = subprocess.run(command, capture_output=True, text=True, timeout=RUN_LIMIT, cwd=tmp_path, check=False)
     output = result.stdout + result.stderr
@@ -93,5 +79,5 @@ def test_schemathesis_finds_no_server_error_and_no_mismatch(contract_engine: Eng
     # Every operation but the two that stop the engine (see above), and every selected one tested.
     assert selected and tested and selected[1] == tested[1], summary
     assert int(selected[2]) - int(selected[1]) == len(ENDS_ENGINE), summary
-    assert "Traceback" not in contract_engine.log_tail(), contract_engine.log_tail()
+    assert "Traceback" not in instances_engine.log_tail(), instances_engine.log_tail()
     print(f"schemathesis: {summary.splitlines()[-1].strip('= ')} in {time.monotonic() - started:.1f} s")

@@ -9,24 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from stack.engine_proc import EngineProc, instance_engine, start_engine
+from stack.engine_proc import EngineProc, start_engine
 from stack.images import StackImages
 from stack.podman import Podman
 
 # Far longer than the tasks' own 5 s timeout plus the kill: a request still open then is a hang.
 ANSWER_WITHIN = 45.0
-
-
-@pytest.fixture(scope="module")
-def task_engine(stack_dir: Path, hub_mirrors: dict[str, str], images: StackImages,
-                podman: Podman) -> Iterator[EngineProc]:
-    with instance_engine(stack_dir / "engine-task-pressure", hub_mirrors, podman.docker_host) as proc:
-        yield proc
 
 
 async def _ready_template(http: httpx.AsyncClient, image: str, name: str) -> str:
@@ -56,9 +48,9 @@ def _client(engine: EngineProc) -> httpx.AsyncClient:
 
 @pytest.mark.asyncio
 async def test_cores_plus_five_silent_tasks_all_answer_while_lists_and_builds_go_on(
-        task_engine: EngineProc, images: StackImages) -> None:
+        instances_engine: EngineProc, images: StackImages) -> None:
     count = (os.cpu_count() or 1) + 5
-    async with _client(task_engine) as http:
+    async with _client(instances_engine) as http:
         template = await _ready_template(http, images.open_busybox.ref, "pressure")
         instance = await _instance(http, template, "pressure")
         tasks = [asyncio.ensure_future(http.post(f"/instances/{instance}/run",

@@ -13,13 +13,14 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 from httpx_sse import EventSource
-from stack.engine_proc import EngineProc, instance_engine, start_engine, wait_status
+from stack.builds_api import new_instance, ready_template
+from stack.engine_proc import EngineProc, start_engine
 from stack.images import StackImages
 from stack.podman import Podman
 
@@ -28,25 +29,9 @@ DEADLINE = 60.0
 
 
 @pytest.fixture(scope="module")
-def stream_engine(stack_dir: Path, hub_mirrors: dict[str, str], images: StackImages,
-                  podman: Podman) -> Iterator[EngineProc]:
-    with instance_engine(stack_dir / "engine-task-streams", hub_mirrors, podman.docker_host) as proc:
-        yield proc
-
-
-def _instance(engine: EngineProc, image: str, name: str) -> str:
-    with engine.http() as http:
-        r = http.post("/container-templates", json={"name": name, "image": image, "registryType": "private"})
-        assert r.status_code == 201, r.text
-        assert wait_status(engine, r.json()["templateId"], {"ready", "failed"})["status"] == "ready"
-        r = http.post("/instances", json={"name": name, "containerTemplateId": r.json()["templateId"]}, timeout=120)
-        assert r.status_code == 201, r.text
-        return str(r.json()["instanceId"])
-
-
-@pytest.fixture(scope="module")
-def instance(stream_engine: EngineProc, images: StackImages) -> str:
-    return _instance(stream_engine, images.open_busybox.ref, "streams")
+def instance(instances_engine: EngineProc, images: StackImages) -> str:
+    return new_instance(instances_engine, ready_template(instances_engine, images.open_busybox.ref, "streams"),
+                        "streams")
 
 
 def _client(engine: EngineProc) -> httpx.AsyncClient:
@@ -77,9 +62,9 @@ def _wait_output(engine: EngineProc, iid: str, task: str, want: str) -> None:
 
 @pytest.mark.asyncio
 async def test_output_arrives_in_pieces_before_the_result_which_is_the_plain_answer(
-        stream_engine: EngineProc, instance: str) -> None:
+        instances_engine: EngineProc, instance: str) -> None:
     task = "for i in 1 2 3; do echo $i; sleep 0.5; done"
-    async with _client(stream_engine) as http, \
+    async with _client(instances_engine) as http, \
             http.stream("POST", f"/instances/{instance}/run", json={"task": task}, headers=STREAM) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -93,17 +78,17 @@ async def test_output_arrives_in_pieces_before_the_result_which_is_the_plain_ans
     assert (result["exitCode"], result["timedOut"], result["outputTruncated"], result["outputBytes"]) == (
         0, False, False, 6)
 
-    plain = _run(stream_engine, instance, task)  # without the header: exactly the answer it always was
+    plain = _run(instances_engine, instance, task)  # without the header: exactly the answer it always was
     assert set(plain) == set(result) == {"exitCode", "output", "startedAt", "finishedAt", "timedOut",
                                          "outputTruncated", "outputBytes"}
     assert plain["output"] == "1\n2\n3\n" and plain["exitCode"] == 0
 
 
 @pytest.mark.asyncio
-async def test_a_character_split_across_writes_arrives_whole(stream_engine: EngineProc, instance: str) -> None:
+async def test_a_character_split_across_writes_arrives_whole(instances_engine: EngineProc, instance: str) -> None:
     # "é" is c3 a9: its two bytes are written half a second apart, so they arrive in two reads.
     task = r"printf 'caf\303'; sleep 0.5; printf '\251 ok\n'; exit 3"
-    async with _client(stream_engine) as http, \
+    async with _client(instances_engine) as http, \
             http.stream("POST", f"/instances/{instance}/run", json={"task": task}, headers=STREAM) as response:
         events = [event async for event in _events(response)]
     assert "".join(str(d["text"]) for k, d in events if k == "output") == "café ok\n"
@@ -111,9 +96,9 @@ async def test_a_character_split_across_writes_arrives_whole(stream_engine: Engi
 
 
 @pytest.mark.asyncio
-async def test_a_timeout_ends_the_stream_with_its_note_then_the_result(stream_engine: EngineProc,
+async def test_a_timeout_ends_the_stream_with_its_note_then_the_result(instances_engine: EngineProc,
                                                                        instance: str) -> None:
-    async with _client(stream_engine) as http, \
+    async with _client(instances_engine) as http, \
             http.stream("POST", f"/instances/{instance}/run", json={"task": "echo begun; sleep 600", "timeout": 1},
                         headers=STREAM) as response:
         events = [event async for event in _events(response)]
@@ -124,10 +109,10 @@ async def test_a_timeout_ends_the_stream_with_its_note_then_the_result(stream_en
 
 
 @pytest.mark.asyncio
-async def test_a_client_that_leaves_the_stream_does_not_stop_the_task(stream_engine: EngineProc, instance: str,
+async def test_a_client_that_leaves_the_stream_does_not_stop_the_task(instances_engine: EngineProc, instance: str,
                                                                       podman: Podman) -> None:
     task = "echo waiting; while [ ! -e /tmp/go-leave ]; do sleep 0.1; done; echo finished > /tmp/after-leave"
-    async with _client(stream_engine) as http:
+    async with _client(instances_engine) as http:
         async with http.stream("POST", f"/instances/{instance}/run", json={"task": task},
                                headers=STREAM) as response:
             async for kind, data in _events(response):
@@ -137,13 +122,13 @@ async def test_a_client_that_leaves_the_stream_does_not_stop_the_task(stream_eng
         assert (await http.get(f"/instances/{instance}")).status_code == 200
     ps = podman.cli("exec", f"in10nt-{instance}", "busybox", "ps").stdout
     assert "/tmp/go-leave" in ps, ps  # still waiting for its file, not killed with the connection
-    _run(stream_engine, instance, "touch /tmp/go-leave")
-    _wait_output(stream_engine, instance, "cat /tmp/after-leave 2>/dev/null", "finished\n")
+    _run(instances_engine, instance, "touch /tmp/go-leave")
+    _wait_output(instances_engine, instance, "cat /tmp/after-leave 2>/dev/null", "finished\n")
 
 
 @pytest.mark.asyncio
-async def test_errors_before_the_task_runs_are_json_answers(stream_engine: EngineProc, instance: str) -> None:
-    async with _client(stream_engine) as http:
+async def test_errors_before_the_task_runs_are_json_answers(instances_engine: EngineProc, instance: str) -> None:
+    async with _client(instances_engine) as http:
         missing = await http.post("/instances/inst_0123456789abcdef/run", json={"task": "true"}, headers=STREAM)
         empty = await http.post(f"/instances/{instance}/run", json={"task": " "}, headers=STREAM)
         timeout = await http.post(f"/instances/{instance}/run", json={"task": "true", "timeout": 0}, headers=STREAM)
@@ -155,10 +140,10 @@ async def test_errors_before_the_task_runs_are_json_answers(stream_engine: Engin
 
 
 @pytest.mark.asyncio
-async def test_the_sdk_yields_pieces_as_they_are_printed_then_the_result(stream_engine: EngineProc,
+async def test_the_sdk_yields_pieces_as_they_are_printed_then_the_result(instances_engine: EngineProc,
                                                                         instance: str) -> None:
     task = "echo one; while [ ! -e /tmp/go-sdk ]; do sleep 0.1; done; echo two; exit 4"
-    async with stream_engine.client() as client:
+    async with instances_engine.client() as client:
         inst = await client.instances.get(instance)
         pieces: list[str] = []
         async with inst.run_stream(task) as stream:
@@ -170,22 +155,22 @@ async def test_the_sdk_yields_pieces_as_they_are_printed_then_the_result(stream_
         assert (stream.result.exit_code, stream.result.output) == (4, "one\ntwo\n")
 
 
-def test_the_cli_prints_output_as_it_arrives_and_exits_with_the_task_s_code(stream_engine: EngineProc,
+def test_the_cli_prints_output_as_it_arrives_and_exits_with_the_task_s_code(instances_engine: EngineProc,
                                                                            instance: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IN10NT_")}
-    env["IN10NT_DATA_DIR"] = str(stream_engine.data_dir)
+    env["IN10NT_DATA_DIR"] = str(instances_engine.data_dir)
     task = "echo first; while [ ! -e /tmp/go-cli ]; do sleep 0.1; done; echo second; exit 5"
     cli = subprocess.Popen([sys.executable, "-m", "in10nt_desktop.cli.main", "instances", "run", instance, task],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert cli.stdout is not None
         assert cli.stdout.readline() == "first\n"  # printed while the task still waits for its file
-        _run(stream_engine, instance, "touch /tmp/go-cli")
+        _run(instances_engine, instance, "touch /tmp/go-cli")
         rest, errors = cli.communicate(timeout=DEADLINE)
     finally:
         cli.kill()
     assert (rest, cli.returncode) == ("second\n", 5), errors
-    as_json = stream_engine.cli("instances", "run", instance, "echo json", "--json")
+    as_json = instances_engine.cli("instances", "run", instance, "echo json", "--json")
     assert as_json.returncode == 0 and json.loads(as_json.stdout)["output"] == "json\n"
 
 
@@ -195,7 +180,8 @@ async def test_engine_shutdown_stops_a_streamed_task(stack_dir: Path, hub_mirror
     engine = start_engine(stack_dir / "engine-stream-shutdown", mirrors=hub_mirrors, docker_host=podman.docker_host,
                           extra=["--instance-network", "none"])
     try:
-        iid = _instance(engine, images.open_busybox.ref, "stream-shutdown")
+        iid = new_instance(engine, ready_template(engine, images.open_busybox.ref, "stream-shutdown"),
+                           "stream-shutdown")
         async with _client(engine) as http, \
                 http.stream("POST", f"/instances/{iid}/run", json={"task": "echo up; sleep 4321"},
                             headers=STREAM) as response:

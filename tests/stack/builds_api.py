@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from stack.engine_proc import EngineProc
+from stack.engine_proc import EngineProc, wait_status
 
 T = TypeVar("T")
 
@@ -36,6 +36,21 @@ def create(engine: EngineProc, name: str, image: str, **extra: Any) -> dict[str,
                                                            **extra})
     assert r.status_code == 201, r.text
     return dict(r.json())
+
+
+def ready_template(engine: EngineProc, image: str, name: str = "busybox") -> str:
+    """A template of ``image``, built: its ID."""
+    tid = str(create(engine, name, image)["templateId"])
+    done = wait_status(engine, tid, {"ready", "failed"})
+    assert done["status"] == "ready", done
+    return tid
+
+
+def new_instance(engine: EngineProc, template_id: str, name: str) -> str:
+    """An instance of the template, running: its ID (the first one may pull the image into Podman)."""
+    r = api(engine, "POST", "/instances", json={"name": name, "containerTemplateId": template_id}, timeout=120)
+    assert r.status_code == 201, r.text
+    return str(r.json()["instanceId"])
 
 
 def records(engine: EngineProc, tid: str) -> list[dict[str, Any]]:

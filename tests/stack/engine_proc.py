@@ -13,8 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,13 +123,3 @@ def wait_status(engine: EngineProc, template_id: str, want: set[str], timeout: f
                 raise AssertionError(f"{template_id} still {status} after {timeout} s\n{engine.log_tail()}")
             time.sleep(0.1)
 
-
-@contextmanager
-def instance_engine(data_dir: Path, mirrors: dict[str, str], docker_host: str) -> Iterator[EngineProc]:
-    """An engine of its own that runs instances in Podman, with no network for them (the tests'
-    containers need none, and a bridge needs privileges a CI runner may lack); stopped after."""
-    proc = start_engine(data_dir, mirrors=mirrors, docker_host=docker_host, extra=["--instance-network", "none"])
-    try:
-        yield proc
-    finally:
-        proc.stop()
