@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import time
-
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -26,7 +23,6 @@ from in10nt_desktop.ui.status_badge import StatusBadgeDelegate
 from in10nt_desktop.ui.templates_model import ROW_ROLE, Column, TemplatesModel
 from in10nt_desktop.ui.window_layout import COLUMN_WIDTHS, SEARCH_HINT
 
-COUNT_MS = 250  # while a list loads, the count and the empty-list hint are said again at most this often
 NO_TEMPLATES = "No templates yet. Choose New template (Ctrl+N) to build one from any Docker image."
 STATUS_FILTERS = [("All statuses", None), ("Building", "building"), ("  Running", "running"), ("  Queued", "queued"),
                   ("Ready", "ready"), ("Failed", "failed")]
@@ -55,12 +51,9 @@ class TemplatesPage(QWidget):
         for signal in (store.added, store.changed, store.removed, store.reset, store.stale_changed,
                        store.loading_changed):
             signal.connect(self._on_store_changed)
-        # While a list loads, the count says the number of rows at most every COUNT_MS (a page slice
-        # arrives many times a second); the load's end says it at once.
-        self._count_timer = QTimer(self)
-        self._count_timer.setSingleShot(True)
-        self._count_timer.timeout.connect(self._on_rows_changed)
-        self._counted = -math.inf  # time.monotonic() the count was last said
+        # While a list loads, page slices arrive many times a second: the count is said when the table
+        # takes in the rows it gathered (ui/templates_model.py, a few times a second), and at the load's end.
+        self.model.rowsInserted.connect(self._on_rows_inserted)
         # A reset (a search, a reload) drops the selection silently: put it back by ID.
         self._kept_selection: list[str] = []
         self._kept_current: str | None = None
@@ -202,17 +195,14 @@ class TemplatesPage(QWidget):
 
     # -- live updates ----------------------------------------------------------------------------
     def _on_store_changed(self, *_args: object) -> None:
+        if not self.store.loading:
+            self._on_rows_changed()
+
+    def _on_rows_inserted(self, *_args: object) -> None:
         if self.store.loading:
-            wait = COUNT_MS - (time.monotonic() - self._counted) * 1000
-            if wait > 0:
-                if not self._count_timer.isActive():
-                    self._count_timer.start(int(wait) + 1)
-                return
-        self._on_rows_changed()
+            self._on_rows_changed()
 
     def _on_rows_changed(self, *_args: object) -> None:
-        self._count_timer.stop()
-        self._counted = time.monotonic()
         building = self.store.building_count
         total = len(self.store)
         shown = self.model.rowCount()
