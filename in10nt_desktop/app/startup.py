@@ -151,12 +151,11 @@ class Startup:
         if icon is not None:
             QApplication.setWindowIcon(icon)
         self.services = services = AppServices(self.settings, KeyStore(), LocalEngine())
-        if cache_for(*self._picked, services.engine.data_dir).path != self._painted:
-            # A plain start painted the remembered cache, and the active profile has changed since (another
-            # instance, or the profile was renamed or edited): those rows are not this connection's.
-            self._rows = []
-        services.templates.show_cached(self._rows)
-        self._rows = []
+        rows, self._rows = self._rows, []
+        # A plain start painted the remembered cache, and the active profile may have changed since (another
+        # instance, or the profile was renamed or edited): then those rows are not this connection's.
+        services.templates.show_cached(rows if cache_for(*self._picked, services.engine.data_dir).path
+                                       == self._painted else [])
         self.window.complete(services, icon)
         # What start-up made (modules, the window) lives as long as the app: the collector's full passes
         # need not walk it again (one over everything takes tens of ms, a stall whenever it comes).
