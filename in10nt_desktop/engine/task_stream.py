@@ -33,7 +33,8 @@ EVENT_STREAM = "text/event-stream"
 _MAX_DRAINS = 2 * OUTPUT_LIMIT // _READ + 2
 TASK_STREAM_NOTE = (
     "With `Accept: text/event-stream` (this engine's extension) the answer is a stream instead: `output` events "
-    "`{\"text\": …}` with the output as it is printed (at most one per 50 ms, each at most 64 KiB), then one `result` "
+    f"`{{\"text\": …}}` with the output as it is printed (at most one per {INTERVAL * 1000:g} ms, each at most "
+    f"{EVENT_BYTES // 1024} KiB), then one `result` "
     "event with the object above (or one `error` event `{status, error}` if the task failed after it started), "
     "and the stream ends. Errors before the task runs are answered as JSON with their status either way. A client "
     "that leaves the stream does not stop the task.")
