@@ -61,7 +61,6 @@ class BuildManager:
         self._queue = BuildQueue(settings.max_parallel, self._moved_up)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._runs: dict[str, BuildRun] = {}
-        self._stopping: set[str] = set()  # stalled builds being cancelled for a rebuild
         self._watchdog = StallWatchdog(store, settings.stall_seconds)
         self._watchdog.hook(http)
 
@@ -108,7 +107,7 @@ class BuildManager:
         return len(self._tasks)
 
     def is_building(self, tid: str) -> bool:
-        return tid in self._tasks or tid in self._stopping
+        return tid in self._tasks
 
     def records(self, tid: str) -> list[dict[str, Any]]:
         """The template's build records, newest first; the running one as it is now (layer bytes included)."""
@@ -135,11 +134,9 @@ class BuildManager:
             return None
         silent = time.monotonic() - run.last_activity
         sentence = f"Stopped to rebuild: {silence(run)} for {silent:.0f} s."
-        self._stopping.add(tid)  # is_building stays true meanwhile: another rebuild gets build_running
-        try:
-            await self.cancel(tid)
-        finally:
-            self._stopping.discard(tid)
+        # Meanwhile the template is still ``building`` in the store (the caller ends the record), so
+        # another rebuild gets build_running, as for any running build.
+        await self.cancel(tid)
         return run, sentence
 
     def close_stopped(self, run: BuildRun, sentence: str) -> None:
