@@ -38,7 +38,7 @@ from in10nt_desktop.engine.instance_routes import instance_router
 from in10nt_desktop.engine.instance_rows import InstanceError
 from in10nt_desktop.engine.instances import InstanceRuntime
 from in10nt_desktop.engine.limits import BadBody, BodyLimit, decode_json_body
-from in10nt_desktop.engine.openapi import MAX_LOG_AFTER, MAX_PAGE, complete
+from in10nt_desktop.engine.openapi import MAX_CURSOR, MAX_LOG_AFTER, MAX_PAGE, complete
 from in10nt_desktop.engine.preflight_routes import preflight_router
 from in10nt_desktop.engine.registry import MAX_REDIRECTS
 from in10nt_desktop.engine.runtime_file import ensure_private_dir
@@ -122,7 +122,7 @@ def _page_request(limit: str | None, after: str | None, order: str | None) -> tu
     cursor = None
     if after is not None:
         created, sep, tid = after.partition("~")
-        if not sep or not created or not tid or len(after) > 200:
+        if not sep or not created or not tid or len(after) > MAX_CURSOR:
             raise ApiError(422, "invalid", "after must be the cursor a previous page's Link header gave.", "after")
         cursor = (created, tid)
     return count, cursor, order == "desc"

@@ -30,6 +30,7 @@ from in10nt_desktop.engine.task_runs import MAX_TIMEOUT
 
 MAX_LOG_AFTER = 1_000_000_000  # a log line number; far more lines than any build writes
 MAX_PAGE = 5000  # templates in one page of GET /container-templates
+MAX_CURSOR = 200  # characters of its `after` cursor
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -203,7 +204,7 @@ PARAMETERS = {
               "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
               "description": "At most this many templates; the `Link: <…>; rel=\"next\"` header gives the next page."},
     "cursor": {"name": "after", "in": "query", "required": False,  # createdAt~templateId, as app._page_request reads it
-               "schema": {"type": "string", "pattern": "^[^~]+~.+$", "maxLength": 200},
+               "schema": {"type": "string", "pattern": "^[^~]+~.+$", "maxLength": MAX_CURSOR},
                "description": "The cursor of the next page, as the previous page's `Link` header gave it."},
     "order": {"name": "order", "in": "query", "required": False, "schema": {"type": "string", "enum": ["asc", "desc"]},
               "description": "Oldest first (`asc`, the default, as the unpaged list) or newest first (`desc`)."},
