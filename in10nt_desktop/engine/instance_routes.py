@@ -94,11 +94,13 @@ def _stream_error(exc: BaseException) -> InstanceError:
 
 
 async def _guard(work: Awaitable[T]) -> T:
+    """The container engine's own failures, as sentences (``as_instance_error``); anything else as it is."""
     try:
         return await work
-    except (docker.errors.APIError, requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+    except Exception as exc:
         mapped = as_instance_error(exc)
-        assert mapped is not None
+        if mapped is None or mapped is exc:
+            raise
         raise mapped from None
 
 
